@@ -1,0 +1,98 @@
+// Shared pieces of the cudamlp subcommands; see cli_common.h.
+#include "cli/cli_common.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdarg>
+#include <filesystem>
+
+#include "cudamlp/errors.h"
+#include "cudamlp/model.h"
+
+namespace cudamlp::cli {
+
+namespace fs = std::filesystem;
+
+std::vector<int> parse_hidden(const std::string& text) {
+  std::vector<int> sizes;
+  if (text.empty() || text == "none") return sizes;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (true) {
+    int size = 0;
+    const auto [next, ec] = std::from_chars(p, end, size);
+    if (ec != std::errc() || (next != end && *next != ','))
+      throw UsageError("--hidden " + text + ": expected layer sizes separated by commas, like 128,64");
+    if (size < 1 || size > kMaxLayerSize)
+      throw UsageError("--hidden " + text + ": layer size " + std::to_string(size) + " is outside [1, " +
+                       std::to_string(kMaxLayerSize) + "]");
+    sizes.push_back(size);
+    if (next == end) break;
+    p = next + 1;
+  }
+  return sizes;
+}
+
+void check_output_path(const std::string& flag, const std::string& path) {
+  if (path.empty()) throw UsageError(flag + ": empty file name");
+  const fs::path target(path);
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) throw UsageError(flag + " " + path + ": is a folder, expected a file name");
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec))
+    throw UsageError(flag + " " + path + ": folder " + folder.string() + " does not exist");
+  if (access(folder.c_str(), W_OK) != 0)
+    throw UsageError(flag + " " + path + ": folder " + folder.string() + " is not writable");
+}
+
+const CLI::Validator kPositiveFinite(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value <= 0)
+        return "must be a positive finite number, got " + text;
+      return {};
+    },
+    "POSITIVE");
+
+const CLI::Validator kMomentumRange(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value) || !(value >= 0 && value < 1))
+        return "must be in [0, 1), got " + text;
+      return {};
+    },
+    "[0,1)");
+
+LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path) {
+  LabelledData data;
+  if (!data_dir.empty()) {
+    TrainTestSplit split = load_mnist_dir(data_dir);
+    data.train = std::move(split.train);
+    data.test = std::move(split.test);
+  } else {
+    data.train = load_kaggle_csv(csv_path);
+    if (!data.train.has_labels())
+      throw UsageError(csv_path + ": has no label column (a Kaggle test.csv?); training needs train.csv");
+  }
+  return data;
+}
+
+std::string join_sizes(const std::vector<int>& sizes, const char* separator) {
+  std::string text;
+  for (size_t i = 0; i < sizes.size(); ++i) text += (i ? separator : "") + std::to_string(sizes[i]);
+  return text;
+}
+
+std::string format(const char* fmt, ...) {
+  char buffer[1024];
+  va_list args;
+  va_start(args, fmt);
+  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
+  va_end(args);
+  if (length < 0) return {};
+  return std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
+}
+
+}  // namespace cudamlp::cli

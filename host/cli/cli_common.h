@@ -1,0 +1,53 @@
+// Pieces the cudamlp subcommands share: flag parsing and checks, data loading by flag, formatting.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cudamlp/dataset.h"
+
+namespace cudamlp::cli {
+
+// A subcommand: its CLI11 app and what to run when it was the one given. run() returns the exit code;
+// failures are thrown (UsageError -> exit 2, other errors -> exit 1, decided in main.cpp).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_train_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
+Command add_predict_command(CLI::App& parent);
+Command add_info_command(CLI::App& parent);
+
+// "128,64" -> {128, 64}; "" or "none" -> {} (no hidden layer). Throws UsageError naming --hidden.
+std::vector<int> parse_hidden(const std::string& text);
+
+// Throws UsageError naming flag unless path could be created or replaced: not a folder, and its
+// folder exists and is writable. Checked before training so a long run does not end in a failed save.
+void check_output_path(const std::string& flag, const std::string& path);
+
+// Validators for numeric flags.
+extern const CLI::Validator kPositiveFinite;  // > 0 and finite (learning rate)
+extern const CLI::Validator kMomentumRange;   // [0, 1)
+
+// "784-128-64-10"
+std::string join_sizes(const std::vector<int>& sizes, const char* separator = "-");
+
+// printf into a std::string.
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// The training and test sets named by --data DIR or a labelled CSV file.
+struct LabelledData {
+  Dataset train;
+  std::optional<Dataset> test;
+};
+// Exactly one of data_dir (the four MNIST-named IDX files: train and test) and csv_path (a labelled
+// Kaggle train.csv: train only) is non-empty.
+LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path);
+
+}  // namespace cudamlp::cli

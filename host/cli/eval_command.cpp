@@ -1,0 +1,91 @@
+// `cudamlp eval`: loss, accuracy, per-class accuracy and confusion matrix of a model on labelled data.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_common.h"
+#include "cudamlp/backend.h"
+#include "cudamlp/errors.h"
+#include "cudamlp/model_file.h"
+#include "cudamlp/trainer.h"
+
+namespace cudamlp::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string model;
+  std::string data_dir;
+  std::string csv;
+  std::string device = "auto";
+  bool json = false;
+};
+
+void print_human(const std::string& source, const EvalResult& result) {
+  std::cout << format("%s: %lld samples, loss %.4f, accuracy %.2f%%\n", source.c_str(),
+                      (long long)result.count, result.loss, 100.0 * result.accuracy());
+  std::cout << "per-class accuracy:";
+  for (int c = 0; c < result.num_classes; ++c) std::cout << format("  %d: %.2f%%", c, 100.0 * result.class_accuracy(c));
+  std::cout << "\nconfusion matrix (rows: true class, columns: predicted class):\n      ";
+  for (int p = 0; p < result.num_classes; ++p) std::cout << format("%6d", p);
+  std::cout << "\n";
+  for (int t = 0; t < result.num_classes; ++t) {
+    std::cout << format("%6d", t);
+    for (int p = 0; p < result.num_classes; ++p)
+      std::cout << format("%6lld", (long long)result.confusion[size_t(t) * result.num_classes + p]);
+    std::cout << "\n";
+  }
+}
+
+int run_eval(const EvalArgs& args) {
+  std::unique_ptr<Backend> backend = make_backend(args.device);
+  const Mlp model = load_model(args.model);
+  backend->set_model(model);
+  // --data evaluates the test split (t10k); --csv a labelled CSV.
+  LabelledData data = load_labelled_data(args.data_dir, args.csv);
+  const Dataset& set = data.test ? *data.test : data.train;
+  const std::string source = data.test ? args.data_dir + " (test set)" : args.csv;
+  if (set.dim() != model.input_size())
+    throw UsageError(args.model + " takes " + std::to_string(model.input_size()) + " inputs, " + source +
+                     " has " + std::to_string(set.dim()) + " values per sample");
+  const EvalResult result = evaluate(*backend, set);
+  if (!args.json) {
+    print_human(source, result);
+    return 0;
+  }
+  nlohmann::json per_class = nlohmann::json::array(), confusion = nlohmann::json::array();
+  for (int c = 0; c < result.num_classes; ++c) {
+    per_class.push_back(result.class_accuracy(c));
+    confusion.push_back(std::vector<int64_t>(result.confusion.begin() + c * result.num_classes,
+                                             result.confusion.begin() + (c + 1) * result.num_classes));
+  }
+  std::cout << nlohmann::json{{"model", args.model},     {"data", source},
+                              {"samples", result.count}, {"loss", result.loss},
+                              {"accuracy", result.accuracy()}, {"per_class_accuracy", per_class},
+                              {"confusion", confusion}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& parent) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* app = parent.add_subcommand("eval", "Evaluate a model: loss, accuracy, confusion matrix");
+  app->add_option("--model", args->model, "Model file (safetensors)")->required()->check(CLI::ExistingFile);
+  auto* data = app->add_option("--data", args->data_dir, "MNIST-style folder: evaluates its t10k test set")
+                   ->check(CLI::ExistingDirectory);
+  auto* csv = app->add_option("--csv", args->csv, "Labelled Kaggle-style CSV")->check(CLI::ExistingFile);
+  data->excludes(csv);
+  csv->excludes(data);
+  app->callback([data, csv] {
+    if (data->count() + csv->count() == 0) throw CLI::RequiredError("--data or --csv");
+  });
+  app->add_option("--device", args->device, "reference, cpu, gpu or auto")
+      ->check(CLI::IsMember({"reference", "cpu", "gpu", "auto"}))->capture_default_str();
+  app->add_flag("--json", args->json, "Print one JSON object instead of text");
+  return {app, [args] { return run_eval(*args); }};
+}
+
+}  // namespace cudamlp::cli

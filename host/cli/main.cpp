@@ -1,0 +1,53 @@
+// The `cudamlp` command: train, eval, predict, info. The only place that prints errors and picks exit
+// codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O failure).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <new>
+
+#include "cli/cli_common.h"
+#include "cudamlp/errors.h"
+
+int main(int argc, char** argv) {
+  using namespace cudamlp;
+  CLI::App app{"cudamlp: train dense neural networks (MLPs) on MNIST-style data, on the CPU or a GPU.",
+               "cudamlp"};
+  app.set_version_flag("--version", "cudamlp 0.1.0");
+  app.require_subcommand(1);
+  const std::vector<cli::Command> commands = {cli::add_train_command(app), cli::add_eval_command(app),
+                                              cli::add_predict_command(app), cli::add_info_command(app)};
+  const auto is_command = [&](const std::string& name) {
+    for (const cli::Command& command : commands)
+      if (command.app->get_name() == name) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::cerr << "cudamlp: error: unknown command '" << argv[1]
+              << "' (expected train, eval, predict or info; see cudamlp --help)\n";
+    return 2;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string where = "cudamlp";
+    for (const cli::Command& command : commands)
+      if (command.app->parsed()) where += " " + command.app->get_name();
+    std::cerr << where << ": error: " << e.what() << " (see " << where << " --help)\n";
+    return 2;
+  }
+  try {
+    for (const cli::Command& command : commands)
+      if (command.app->parsed()) return command.run();
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "cudamlp: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "cudamlp: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "cudamlp: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,159 @@
+// `cudamlp predict`: class and probabilities for samples from IDX files, Kaggle CSVs (optionally
+// writing the ImageId,Label submission file) or pixel values on stdin.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <iostream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_common.h"
+#include "cudamlp/backend.h"
+#include "cudamlp/errors.h"
+#include "cudamlp/model_file.h"
+#include "cudamlp/safetensors.h"
+#include "cudamlp/trainer.h"
+
+namespace cudamlp::cli {
+
+namespace {
+
+struct PredictArgs {
+  std::vector<std::string> inputs;
+  std::string model;
+  int64_t index = -1;  // -1: every sample
+  std::string out;
+  std::string device = "auto";
+  bool json = false;
+};
+
+bool is_csv(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0; }
+
+// Pixel values (0..255, whitespace or comma separated) from stdin: one sample per D values.
+std::vector<float> read_stdin_samples(int64_t D) {
+  std::vector<float> x;
+  std::string token;
+  std::istreambuf_iterator<char> it(std::cin), end;
+  auto flush = [&] {
+    if (token.empty()) return;
+    size_t used = 0;
+    double value = NAN;
+    try {
+      value = std::stod(token, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != token.size() || !std::isfinite(value) || value < 0 || value > 255)
+      throw UsageError("stdin: value " + std::to_string(x.size() + 1) + " '" + token +
+                       "' is not a pixel value in [0, 255]");
+    x.push_back(float(value) / 255.0f);  // as scale_pixel, for non-integer values too
+    token.clear();
+  };
+  for (; it != end; ++it) {
+    const char c = *it;
+    if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
+      flush();
+    } else {
+      token += c;
+    }
+  }
+  flush();
+  if (x.empty() || x.size() % size_t(D) != 0)
+    throw UsageError("stdin: read " + std::to_string(x.size()) + " values, expected a non-zero multiple of " +
+                     std::to_string(D) + " (one sample = " + std::to_string(D) + " pixel values 0..255)");
+  return x;
+}
+
+int argmax(const float* row, int C) { return int(std::max_element(row, row + C) - row); }
+
+void print_prediction(const std::string& source, int64_t index, const float* probs, int C, bool json) {
+  const int predicted = argmax(probs, C);
+  if (json) {
+    std::cout << nlohmann::json{{"input", source},
+                                {"index", index},
+                                {"predicted", predicted},
+                                {"probabilities", std::vector<float>(probs, probs + C)}}
+                     .dump()
+              << "\n";
+    return;
+  }
+  std::string line = format("%s[%lld]: %d (%.2f%%)  probabilities", source.c_str(), (long long)index, predicted,
+                            100.0 * probs[predicted]);
+  for (int c = 0; c < C; ++c) line += format(" %d:%.4f", c, probs[c]);
+  std::cout << line << "\n";
+}
+
+// Predicts every sample of data (or --index alone); for a CSV with --out, writes the submission file.
+void predict_dataset(Backend& backend, const PredictArgs& args, const std::string& path, const Dataset& data) {
+  const int C = backend.model().output_size();
+  int64_t begin = 0, count = data.count;
+  if (args.index >= 0) {
+    if (args.index >= data.count)
+      throw UsageError("--index " + std::to_string(args.index) + ": " + path + " has " +
+                       std::to_string(data.count) + " samples");
+    begin = args.index;
+    count = 1;
+  }
+  const std::vector<float> probs = predict_probabilities(backend, data, begin, count);
+  if (!args.out.empty()) {
+    std::string submission = "ImageId,Label\n";
+    for (int64_t n = 0; n < count; ++n)
+      submission += std::to_string(begin + n + 1) + "," + std::to_string(argmax(probs.data() + n * C, C)) + "\n";
+    write_file_atomically(args.out, submission);
+    std::cerr << "wrote " << count << " predictions to " << args.out << "\n";
+    return;
+  }
+  for (int64_t n = 0; n < count; ++n) print_prediction(path, begin + n, probs.data() + n * C, C, args.json);
+}
+
+int run_predict(const PredictArgs& args) {
+  if (!args.out.empty()) {
+    if (args.inputs.size() != 1 || !is_csv(args.inputs[0]))
+      throw UsageError("--out writes a Kaggle submission: give exactly one .csv input");
+    check_output_path("--out", args.out);
+  }
+  if (args.index >= 0 && args.inputs.empty()) throw UsageError("--index needs an input file");
+  std::unique_ptr<Backend> backend = make_backend(args.device);
+  const Mlp model = load_model(args.model);
+  backend->set_model(model);
+  const int64_t D = model.input_size();
+  const int C = model.output_size();
+
+  if (args.inputs.empty()) {
+    const std::vector<float> x = read_stdin_samples(D);
+    const int64_t n = int64_t(x.size()) / D;
+    std::vector<float> probs(size_t(n * C));
+    backend->predict(x.data(), n, probs.data());
+    for (int64_t i = 0; i < n; ++i) print_prediction("stdin", i, probs.data() + i * C, C, args.json);
+    return 0;
+  }
+  for (const std::string& path : args.inputs) {
+    const Dataset data = is_csv(path) ? load_kaggle_csv(path) : load_idx_images(path);
+    if (data.dim() != D)
+      throw UsageError(path + ": " + std::to_string(data.dim()) + " values per sample, " + args.model +
+                       " takes " + std::to_string(D));
+    predict_dataset(*backend, args, path, data);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict_command(CLI::App& parent) {
+  auto args = std::make_shared<PredictArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "predict", "Predict classes: from IDX image files, Kaggle CSVs, or pixel values (0..255) on stdin");
+  app->add_option("inputs", args->inputs, "IDX images files or .csv files; none: read stdin")
+      ->check(CLI::ExistingFile);
+  app->add_option("--model", args->model, "Model file (safetensors)")->required()->check(CLI::ExistingFile);
+  app->add_option("--index", args->index, "Only this sample (0-based) of the input file")
+      ->check(CLI::Range(int64_t{0}, INT64_MAX));
+  app->add_option("--out", args->out, "With a Kaggle test.csv input: write the ImageId,Label submission here");
+  app->add_option("--device", args->device, "reference, cpu, gpu or auto")
+      ->check(CLI::IsMember({"reference", "cpu", "gpu", "auto"}))->capture_default_str();
+  app->add_flag("--json", args->json, "One JSON object per sample");
+  return {app, [args] { return run_predict(*args); }};
+}
+
+}  // namespace cudamlp::cli

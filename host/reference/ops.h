@@ -1,0 +1,123 @@
+// The reference ops: the oracle every other backend is tested against. Plain loops, every sum
+// accumulated in double, no blocking, no SIMD, nothing shared with the fast backends. Templated on the
+// storage type T: float when training, double for the finite-difference gradient checks in the tests.
+//
+// Layouts (row-major): x [B, in], W [out, in] (PyTorch's nn.Linear), b [out], y [B, out].
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "cudamlp/backend.h"
+#include "cudamlp/dataset.h"
+
+namespace cudamlp::reference {
+
+// x [B, D] = pixels of samples `indices` / 255; labels [B].
+inline void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x,
+                         uint8_t* labels) {
+  const int64_t D = data.dim();
+  for (size_t n = 0; n < indices.size(); ++n) {
+    const uint8_t* row = data.pixels.data() + indices[n] * D;
+    for (int64_t i = 0; i < D; ++i) x[int64_t(n) * D + i] = scale_pixel(row[i]);
+    labels[n] = data.labels[static_cast<size_t>(indices[n])];
+  }
+}
+
+// y = x W^T + b, then max(0, y) when relu.
+template <typename T>
+void dense_forward(const T* x, const T* W, const T* b, T* y, int64_t B, int in, int out, bool relu) {
+  for (int64_t n = 0; n < B; ++n) {
+    for (int o = 0; o < out; ++o) {
+      double sum = b[o];
+      for (int i = 0; i < in; ++i) sum += double(x[n * in + i]) * double(W[int64_t(o) * in + i]);
+      if (relu && sum < 0.0) sum = 0.0;
+      y[n * out + o] = T(sum);
+    }
+  }
+}
+
+// Given dy = dLoss/dy [B, out]: dW = dy^T x [out, in], db = column sums of dy [out], and, unless dx is
+// null (the first layer needs no input gradient), dx = dy W [B, in].
+template <typename T>
+void dense_backward(const T* dy, const T* x, const T* W, T* dW, T* db, T* dx, int64_t B, int in,
+                    int out) {
+  for (int o = 0; o < out; ++o) {
+    for (int i = 0; i < in; ++i) {
+      double sum = 0.0;
+      for (int64_t n = 0; n < B; ++n) sum += double(dy[n * out + o]) * double(x[n * in + i]);
+      dW[int64_t(o) * in + i] = T(sum);
+    }
+    double sum = 0.0;
+    for (int64_t n = 0; n < B; ++n) sum += double(dy[n * out + o]);
+    db[o] = T(sum);
+  }
+  if (dx == nullptr) return;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int i = 0; i < in; ++i) {
+      double sum = 0.0;
+      for (int o = 0; o < out; ++o) sum += double(dy[n * out + o]) * double(W[int64_t(o) * in + i]);
+      dx[n * in + i] = T(sum);
+    }
+  }
+}
+
+// Backward of y = max(0, z) given the forward's output y: the gradient passes where y > 0.
+template <typename T>
+void relu_backward(const T* y, T* dy, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!(y[i] > T(0))) dy[i] = T(0);
+}
+
+// probs [B, C] = softmax of each row of logits [B, C], max-subtracted so exp never overflows.
+template <typename T>
+void softmax(const T* logits, T* probs, int64_t B, int C) {
+  for (int64_t n = 0; n < B; ++n) {
+    const T* row = logits + n * C;
+    double max = row[0];
+    for (int c = 1; c < C; ++c) max = std::fmax(max, double(row[c]));
+    double sum = 0.0;
+    for (int c = 0; c < C; ++c) sum += std::exp(double(row[c]) - max);
+    for (int c = 0; c < C; ++c) probs[n * C + c] = T(std::exp(double(row[c]) - max) / sum);
+  }
+}
+
+// Softmax + mean cross-entropy over the batch. Writes probs [B, C] and dlogits [B, C] =
+// (probs - onehot(label)) / B, the gradient of the mean loss. loss_i = log(sum exp(l - max)) - (l_y - max).
+// correct counts rows whose first largest logit is the label.
+template <typename T>
+BatchStats softmax_xent(const T* logits, const uint8_t* labels, T* probs, T* dlogits, int64_t B, int C) {
+  softmax(logits, probs, B, C);
+  BatchStats stats;
+  stats.count = B;
+  double loss_sum = 0.0;
+  for (int64_t n = 0; n < B; ++n) {
+    const T* row = logits + n * C;
+    int argmax = 0;
+    for (int c = 1; c < C; ++c)
+      if (row[c] > row[argmax]) argmax = c;
+    double sum = 0.0;
+    for (int c = 0; c < C; ++c) sum += std::exp(double(row[c]) - double(row[argmax]));
+    loss_sum += std::log(sum) - (double(row[labels[n]]) - double(row[argmax]));
+    if (argmax == labels[n]) stats.correct++;
+    for (int c = 0; c < C; ++c) {
+      const double onehot = c == labels[n] ? 1.0 : 0.0;
+      dlogits[n * C + c] = T((double(probs[n * C + c]) - onehot) / double(B));
+    }
+  }
+  stats.loss = loss_sum / double(B);
+  return stats;
+}
+
+// SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g.
+template <typename T>
+void sgd_update(T* w, const T* g, T* v, int64_t n, double lr, double momentum) {
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = T(momentum * double(v[i]) + double(g[i]));
+    w[i] = T(double(w[i]) - lr * double(v[i]));
+  }
+}
+
+}  // namespace cudamlp::reference

@@ -1,0 +1,65 @@
+// Evaluation and batch prediction over a Dataset, through Backend::predict in chunks.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "cudamlp/errors.h"
+#include "cudamlp/trainer.h"
+
+namespace cudamlp {
+
+namespace {
+constexpr int64_t kPredictChunk = 1024;  // samples per predict call: bounds the float copy of the input
+}
+
+double EvalResult::class_accuracy(int c) const {
+  int64_t total = 0;
+  for (int p = 0; p < num_classes; ++p) total += confusion[size_t(c) * num_classes + p];
+  return total ? double(confusion[size_t(c) * num_classes + c]) / double(total) : 0.0;
+}
+
+std::vector<float> predict_probabilities(Backend& backend, const Dataset& data, int64_t begin, int64_t n) {
+  const Mlp model = backend.model();
+  if (data.dim() != model.input_size())
+    throw UsageError("the data has " + std::to_string(data.dim()) + " values per sample, the model expects " +
+                     std::to_string(model.input_size()));
+  if (begin < 0 || n < 0 || begin + n > data.count) throw UsageError("sample range outside the data");
+  const int64_t D = data.dim(), C = model.output_size();
+  std::vector<float> probs(size_t(n * C));
+  std::vector<float> x;
+  for (int64_t first = 0; first < n; first += kPredictChunk) {
+    const int64_t size = std::min(kPredictChunk, n - first);
+    x.resize(size_t(size * D));  // x: [size, D]
+    const uint8_t* pixels = data.pixels.data() + (begin + first) * D;
+    std::transform(pixels, pixels + size * D, x.begin(), scale_pixel);
+    backend.predict(x.data(), size, probs.data() + first * C);
+  }
+  return probs;
+}
+
+EvalResult evaluate(Backend& backend, const Dataset& data) {
+  if (!data.has_labels()) throw UsageError("the evaluation set has no labels");
+  const int C = backend.model().output_size();
+  const std::vector<float> probs = predict_probabilities(backend, data, 0, data.count);
+  EvalResult result;
+  result.count = data.count;
+  result.num_classes = C;
+  result.confusion.assign(size_t(C) * C, 0);
+  double loss_sum = 0.0;
+  for (int64_t n = 0; n < data.count; ++n) {
+    const float* row = probs.data() + n * C;
+    const int predicted = int(std::max_element(row, row + C) - row);
+    const int label = data.labels[size_t(n)];
+    if (label >= C) throw UsageError("label " + std::to_string(label) + " is not < the model's " +
+                                     std::to_string(C) + " outputs");
+    // Probabilities are float; clamp at the smallest positive float so a confident mistake costs a
+    // large finite loss (about 103.3) rather than infinity.
+    loss_sum -= std::log(std::max(double(row[label]), double(FLT_TRUE_MIN)));
+    result.confusion[size_t(label) * C + predicted]++;
+    if (predicted == label) result.correct++;
+  }
+  result.loss = data.count ? loss_sum / double(data.count) : 0.0;
+  return result;
+}
+
+}  // namespace cudamlp

@@ -1,0 +1,52 @@
+// Datasets of small grayscale images with integer class labels (MNIST, Fashion-MNIST, Kaggle CSV).
+// Pixels stay uint8 as they are on disk; a backend scales them to float32 in [0,1] with
+// scale_pixel() while it gathers a batch, so the training set costs one byte per pixel.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cudamlp {
+
+struct Dataset {
+  int64_t count = 0;             // N samples
+  int rows = 0;                  // image height (1 for data without an image shape)
+  int cols = 0;                  // image width
+  int num_classes = 10;          // labels are in [0, num_classes)
+  std::vector<uint8_t> pixels;   // [N, rows * cols] row-major, raw values 0..255
+  std::vector<uint8_t> labels;   // [N]; empty when the source has no labels (Kaggle test.csv)
+
+  int64_t dim() const { return int64_t{rows} * cols; }
+  bool has_labels() const { return !labels.empty(); }
+  // The first n samples (all of them when n >= count): what `--limit N` trains on.
+  Dataset first(int64_t n) const;
+};
+
+// The one definition of input scaling, shared by every backend and recorded in model files:
+// x = pixel / 255 in float32 (a division, not a multiplication by 1/255, so every backend rounds alike).
+inline float scale_pixel(uint8_t pixel) { return static_cast<float>(pixel) / 255.0f; }
+
+// IDX files (http://yann.lecun.com/exdb/mnist/ format), plain or gzip-compressed (detected by content).
+// Images: magic 0x00000803, dims [N, rows, cols], unsigned bytes. Labels: magic 0x00000801, dims [N].
+// Every check failure throws FileError naming the file: bad magic, zero or huge dimensions, a length
+// that does not match the header (truncated or trailing bytes).
+Dataset load_idx_images(const std::string& path);
+std::vector<uint8_t> load_idx_labels(const std::string& path);
+// Images and labels together: also checks that the counts agree and every label is < num_classes.
+Dataset load_idx(const std::string& images_path, const std::string& labels_path, int num_classes = 10);
+
+// The four MNIST-named files in a folder (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte), each plain or with a .gz suffix.
+struct TrainTestSplit {
+  Dataset train;
+  Dataset test;
+};
+TrainTestSplit load_mnist_dir(const std::string& dir);
+
+// Kaggle digit-recognizer CSV: a header line, then one sample per line. train.csv has the columns
+// `label,pixel0,...,pixel783`; test.csv has only the pixel columns (labels stay empty). Pixel values
+// are integers 0..255. A square pixel count becomes rows = cols = sqrt; otherwise rows = 1.
+Dataset load_kaggle_csv(const std::string& path, int num_classes = 10);
+
+}  // namespace cudamlp

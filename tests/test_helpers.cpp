@@ -1,0 +1,101 @@
+// Shared test utilities; see test_helpers.h.
+#include "test_helpers.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace cudamlp::testing {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = fs::temp_directory_path() /
+          ("cudamlp-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
+  fs::remove_all(path_, ignored);
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("test could not write " + path);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("test could not read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_gzip_file(const std::string& path, const std::string& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  if (!file) throw std::runtime_error("test could not open " + path);
+  const int written = gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+  if (written != static_cast<int>(bytes.size())) throw std::runtime_error("test could not gzip " + path);
+}
+
+std::string be32(uint32_t value) {
+  std::string bytes(4, '\0');
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((value >> (24 - 8 * i)) & 0xFF);
+  return bytes;
+}
+
+std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, const std::vector<uint8_t>& pixels) {
+  std::string bytes = be32(0x00000803) + be32(n) + be32(rows) + be32(cols);
+  bytes.append(pixels.begin(), pixels.end());
+  return bytes;
+}
+
+std::string idx_labels(const std::vector<uint8_t>& labels) {
+  std::string bytes = be32(0x00000801) + be32(static_cast<uint32_t>(labels.size()));
+  bytes.append(labels.begin(), labels.end());
+  return bytes;
+}
+
+CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text) {
+  TempDir io;
+  const std::string in_path = io.file("stdin"), out_path = io.file("stdout"), err_path = io.file("stderr");
+  write_file(in_path, stdin_text);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    // Child: redirect the three streams to files and exec the binary.
+    if (!freopen(in_path.c_str(), "rb", stdin) || !freopen(out_path.c_str(), "wb", stdout) ||
+        !freopen(err_path.c_str(), "wb", stderr))
+      _exit(127);
+    std::vector<char*> argv;
+    std::string program = CUDAMLP_CLI;
+    argv.push_back(program.data());
+    std::vector<std::string> copies = args;
+    for (auto& arg : copies) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
+}
+
+}  // namespace cudamlp::testing

@@ -1,0 +1,44 @@
+// Shared test utilities: temporary folders, file writing, and running the cudamlp binary.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cudamlp::testing {
+
+// A fresh folder under the system temp dir, removed with everything in it when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::string& path, const std::string& bytes);
+std::string read_file(const std::string& path);
+// gzip-compresses bytes into path (zlib's gz* API).
+void write_gzip_file(const std::string& path, const std::string& bytes);
+
+// Big-endian uint32, as IDX headers store their fields.
+std::string be32(uint32_t value);
+// A complete IDX images file [n, rows, cols] and labels file [n] with the given contents.
+std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, const std::vector<uint8_t>& pixels);
+std::string idx_labels(const std::vector<uint8_t>& labels);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs the built cudamlp binary with args (each passed as one argument, no shell), optional stdin text.
+CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "");
+
+}  // namespace cudamlp::testing
