@@ -1,0 +1,48 @@
+// load_mnist_dir: the four MNIST-named IDX files in one folder (as data/fetch-mnist.sh leaves them),
+// each plain or gzip-compressed.
+#include <filesystem>
+#include <string>
+
+#include "cudamlp/dataset.h"
+#include "cudamlp/errors.h"
+
+namespace cudamlp {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// dir/name if it exists, else dir/name.gz; the plain file wins when both are there (it is what
+// gunzip leaves behind, and reading it is faster).
+std::string find_idx_file(const fs::path& dir, const std::string& name) {
+  std::error_code ec;
+  for (const std::string& candidate : {name, name + ".gz"}) {
+    const fs::path path = dir / candidate;
+    if (fs::exists(path, ec)) return path.string();
+  }
+  throw FileError(dir.string(), "no " + name + "[.gz] in this folder (run data/fetch-mnist.sh)");
+}
+
+}  // namespace
+
+TrainTestSplit load_mnist_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) throw FileError(dir, "no such folder (run data/fetch-mnist.sh to download MNIST)");
+  if (!fs::is_directory(dir, ec)) throw FileError(dir, "not a folder; expected the folder holding the MNIST files");
+  // Find all four before reading any, so a missing file is reported before seconds of loading.
+  const std::string train_images = find_idx_file(dir, "train-images-idx3-ubyte");
+  const std::string train_labels = find_idx_file(dir, "train-labels-idx1-ubyte");
+  const std::string test_images = find_idx_file(dir, "t10k-images-idx3-ubyte");
+  const std::string test_labels = find_idx_file(dir, "t10k-labels-idx1-ubyte");
+  TrainTestSplit split;
+  split.train = load_idx(train_images, train_labels);
+  split.test = load_idx(test_images, test_labels);
+  // A model takes one input size, so both halves must share it.
+  if (split.test.rows != split.train.rows || split.test.cols != split.train.cols)
+    throw FileError(test_images, "test images are " + std::to_string(split.test.rows) + "x" +
+                                     std::to_string(split.test.cols) + " but the training images are " +
+                                     std::to_string(split.train.rows) + "x" + std::to_string(split.train.cols));
+  return split;
+}
+
+}  // namespace cudamlp
