@@ -1,0 +1,258 @@
+// Tests for model files (host/model/model_file.cpp): an Mlp saved as PyTorch nn.Sequential state_dict
+// tensors in safetensors, loaded back bitwise, and every way a file can disagree with that layout.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cudamlp/errors.h"
+#include "cudamlp/model.h"
+#include "cudamlp/model_file.h"
+#include "cudamlp/safetensors.h"
+#include "test_helpers.h"
+
+namespace cudamlp {
+namespace {
+
+using testing::TempDir;
+
+// An Mlp of the given sizes whose values are arbitrary 32-bit patterns (NaNs, infinities, subnormals,
+// -0 included), so a round trip that is not bit-exact cannot pass by luck.
+Mlp patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
+  uint32_t state = seed;
+  auto next_bits = [&] {  // xorshift32: any full-period generator would do
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  };
+  Mlp model;
+  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+    DenseLayer layer{sizes[l], sizes[l + 1], {}, {}};
+    layer.weight.resize(static_cast<size_t>(layer.out) * static_cast<size_t>(layer.in));  // [out, in]
+    layer.bias.resize(static_cast<size_t>(layer.out));                                     // [out]
+    for (float& w : layer.weight) w = std::bit_cast<float>(next_bits());
+    for (float& b : layer.bias) b = std::bit_cast<float>(next_bits());
+    model.layers.push_back(std::move(layer));
+  }
+  return model;
+}
+
+std::vector<uint32_t> bits_of(const std::vector<float>& values) {
+  std::vector<uint32_t> bits;
+  for (float v : values) bits.push_back(std::bit_cast<uint32_t>(v));
+  return bits;
+}
+
+// A state_dict as PyTorch would save it for nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2)):
+// no metadata, tensors listed biases first to show that order does not matter.
+SafetensorsFile pytorch_state_dict() {
+  SafetensorsFile file;
+  file.tensors = {{"0.bias", {4}, {0.1f, 0.2f, 0.3f, 0.4f}},
+                  {"2.bias", {2}, {-1.0f, 1.0f}},
+                  {"0.weight", {4, 3}, std::vector<float>(12, 0.5f)},
+                  {"2.weight", {2, 4}, std::vector<float>(8, -0.25f)}};
+  return file;
+}
+
+void erase_tensor(SafetensorsFile& file, const std::string& name) {
+  std::erase_if(file.tensors, [&](const Tensor& t) { return t.name == name; });
+}
+
+// Success when load_model throws a FileError whose message names the file and contains problem.
+::testing::AssertionResult load_rejects(const SafetensorsFile& file, const std::string& problem) {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  write_safetensors(path, file);
+  try {
+    load_model(path);
+  } catch (const FileError& e) {
+    const std::string message = e.what();
+    if (message.find(path) == std::string::npos)
+      return ::testing::AssertionFailure() << "message does not name " << path << ": " << message;
+    if (message.find(problem) == std::string::npos)
+      return ::testing::AssertionFailure() << "message lacks \"" << problem << "\": " << message;
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "load_model accepted the file";
+}
+
+// ------------------------------------------------------------------------------------------------
+// Saving and loading
+
+TEST(ModelFile, SaveThenLoadIsBitwiseForSeveralArchitectures) {
+  const std::vector<std::vector<int>> architectures = {{784, 10, 10, 10}, {3, 1}, {5, 7, 2}};
+  for (const auto& sizes : architectures) {
+    TempDir dir;
+    const Mlp model = patterned_mlp(sizes, 12345);
+    save_model(dir.file("m.safetensors"), model);
+    const Mlp back = load_model(dir.file("m.safetensors"));
+    EXPECT_EQ(back.sizes(), sizes);
+    ASSERT_EQ(back.layers.size(), model.layers.size());
+    for (size_t l = 0; l < model.layers.size(); ++l) {
+      EXPECT_EQ(back.layers[l].in, model.layers[l].in);
+      EXPECT_EQ(back.layers[l].out, model.layers[l].out);
+      EXPECT_EQ(bits_of(back.layers[l].weight), bits_of(model.layers[l].weight)) << "layer " << l;
+      EXPECT_EQ(bits_of(back.layers[l].bias), bits_of(model.layers[l].bias)) << "layer " << l;
+    }
+  }
+}
+
+TEST(ModelFile, SaveThenLoadKeepsAnInitialisedNetwork) {
+  TempDir dir;
+  const std::vector<int> sizes = {784, 32, 10};
+  const Mlp model = make_mlp(sizes, 7);
+  save_model(dir.file("m.safetensors"), model);
+  const Mlp back = load_model(dir.file("m.safetensors"));
+  ASSERT_EQ(back.layers.size(), 2u);
+  EXPECT_EQ(back.layers[0].weight, model.layers[0].weight);
+  EXPECT_EQ(back.layers[1].bias, model.layers[1].bias);
+  EXPECT_EQ(back.parameter_count(), model.parameter_count());
+}
+
+TEST(ModelFile, UsesPyTorchSequentialStateDictNamesAndShapes) {
+  TempDir dir;
+  save_model(dir.file("m.safetensors"), patterned_mlp({5, 7, 3, 2}, 1));
+  const SafetensorsFile file = read_safetensors(dir.file("m.safetensors"));
+  std::vector<std::string> names;
+  for (const Tensor& t : file.tensors) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}));
+  EXPECT_EQ(file.find("0.weight")->shape, (std::vector<int64_t>{7, 5}));  // [out, in], like nn.Linear
+  EXPECT_EQ(file.find("0.bias")->shape, (std::vector<int64_t>{7}));
+  EXPECT_EQ(file.find("2.weight")->shape, (std::vector<int64_t>{3, 7}));
+  EXPECT_EQ(file.find("4.weight")->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(file.find("4.bias")->shape, (std::vector<int64_t>{2}));
+}
+
+TEST(ModelFile, RecordsArchitectureActivationAndInputScaleInMetadata) {
+  TempDir dir;
+  save_model(dir.file("m.safetensors"), patterned_mlp({784, 128, 64, 10}, 1));
+  const std::map<std::string, std::string> expected = {
+      {"format", "pt"},
+      {"cudamlp.sizes", "784,128,64,10"},
+      {"cudamlp.activation", "relu"},
+      {"cudamlp.output", "softmax"},
+      {"cudamlp.input_scale", "pixel/255"},
+      {"cudamlp.version", "1"},
+  };
+  EXPECT_EQ(read_safetensors(dir.file("m.safetensors")).metadata, expected);
+}
+
+TEST(ModelFile, LoadsAPyTorchStateDictWithoutMetadata) {
+  TempDir dir;
+  write_safetensors(dir.file("torch.safetensors"), pytorch_state_dict());
+  const Mlp model = load_model(dir.file("torch.safetensors"));
+  EXPECT_EQ(model.sizes(), (std::vector<int>{3, 4, 2}));
+  EXPECT_EQ(model.layers[0].bias, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
+  EXPECT_EQ(model.layers[1].weight, std::vector<float>(8, -0.25f));
+}
+
+TEST(ModelFile, SaveRefusesAnInconsistentModel) {
+  TempDir dir;
+  Mlp model = patterned_mlp({3, 4, 2}, 1);
+  model.layers[1].bias.pop_back();
+  EXPECT_THROW(save_model(dir.file("m.safetensors"), model), FileError);
+  EXPECT_THROW(save_model(dir.file("m.safetensors"), Mlp{}), FileError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Files that do not describe a cudamlp network
+
+TEST(ModelFile, RejectsAFileWithNoTensors) { EXPECT_TRUE(load_rejects(SafetensorsFile{}, "no tensors")); }
+
+TEST(ModelFile, RejectsAMissingBias) {
+  SafetensorsFile file = pytorch_state_dict();
+  erase_tensor(file, "2.bias");
+  EXPECT_TRUE(load_rejects(file, "has no tensor '2.bias'"));
+}
+
+TEST(ModelFile, RejectsAMissingMiddleLayer) {
+  SafetensorsFile file = pytorch_state_dict();
+  for (Tensor& t : file.tensors)  // 0 and 4 present, 2 absent
+    if (t.name[0] == '2') t.name[0] = '4';
+  EXPECT_TRUE(load_rejects(file, "has no tensor '2."));
+}
+
+TEST(ModelFile, RejectsAnUnexpectedTensor) {
+  for (const std::string name : {"1.weight", "running_mean", "0.weight_orig", "00.bias", "-2.bias", "2.Weight"}) {
+    SafetensorsFile file = pytorch_state_dict();
+    file.tensors.push_back({name, {1}, {0.0f}});
+    EXPECT_TRUE(load_rejects(file, "unexpected tensor '" + name + "'")) << name;
+  }
+}
+
+TEST(ModelFile, RejectsLayersThatDoNotChain) {
+  SafetensorsFile file = pytorch_state_dict();
+  erase_tensor(file, "2.weight");
+  file.tensors.push_back({"2.weight", {2, 5}, std::vector<float>(10, 0.0f)});  // expects 4 inputs
+  EXPECT_TRUE(load_rejects(file, "'0.weight' outputs 4 values"));
+}
+
+TEST(ModelFile, RejectsABiasWhoseLengthIsNotTheWeightRows) {
+  SafetensorsFile file = pytorch_state_dict();
+  erase_tensor(file, "0.bias");
+  file.tensors.push_back({"0.bias", {3}, {0.0f, 0.0f, 0.0f}});
+  EXPECT_TRUE(load_rejects(file, "bias length = weight rows"));
+}
+
+TEST(ModelFile, RejectsWeightsAndBiasesOfTheWrongRank) {
+  SafetensorsFile flat_weight = pytorch_state_dict();
+  erase_tensor(flat_weight, "0.weight");
+  flat_weight.tensors.push_back({"0.weight", {12}, std::vector<float>(12, 0.0f)});
+  EXPECT_TRUE(load_rejects(flat_weight, "a weight is [out, in]"));
+
+  SafetensorsFile matrix_bias = pytorch_state_dict();
+  erase_tensor(matrix_bias, "2.bias");
+  matrix_bias.tensors.push_back({"2.bias", {2, 1}, {0.0f, 0.0f}});
+  EXPECT_TRUE(load_rejects(matrix_bias, "a bias is [out]"));
+}
+
+TEST(ModelFile, RejectsLayerSizesOutsideTheLimits) {
+  SafetensorsFile wide;
+  const int64_t too_wide = kMaxLayerSize + 1;
+  wide.tensors = {{"0.weight", {too_wide, 1}, std::vector<float>(static_cast<size_t>(too_wide), 0.0f)},
+                  {"0.bias", {too_wide}, std::vector<float>(static_cast<size_t>(too_wide), 0.0f)}};
+  EXPECT_TRUE(load_rejects(wide, "layer sizes must be in [1, 65536]"));
+
+  SafetensorsFile empty;
+  empty.tensors = {{"0.weight", {0, 3}, {}}, {"0.bias", {0}, {}}};
+  EXPECT_TRUE(load_rejects(empty, "layer sizes must be in [1, 65536]"));
+}
+
+TEST(ModelFile, RejectsMetadataSizesThatDisagreeWithTheTensors) {
+  SafetensorsFile file = pytorch_state_dict();
+  file.metadata = {{"cudamlp.sizes", "3,5,2"}};
+  EXPECT_TRUE(load_rejects(file, "metadata cudamlp.sizes is '3,5,2' but the tensors have sizes '3,4,2'"));
+}
+
+TEST(ModelFile, RejectsMetadataDescribingAnotherNetwork) {
+  SafetensorsFile tanh = pytorch_state_dict();
+  tanh.metadata = {{"cudamlp.activation", "tanh"}};
+  EXPECT_TRUE(load_rejects(tanh, "cudamlp.activation is 'tanh'"));
+
+  SafetensorsFile normalised = pytorch_state_dict();
+  normalised.metadata = {{"cudamlp.input_scale", "(pixel/255-0.1307)/0.3081"}};
+  EXPECT_TRUE(load_rejects(normalised, "cudamlp.input_scale"));
+
+  SafetensorsFile newer = pytorch_state_dict();
+  newer.metadata = {{"cudamlp.version", "2"}};
+  EXPECT_TRUE(load_rejects(newer, "cudamlp.version is '2'"));
+}
+
+TEST(ModelFile, ReportsAMalformedSafetensorsFileWithItsPath) {
+  TempDir dir;
+  testing::write_file(dir.file("short.safetensors"), "abc");
+  try {
+    load_model(dir.file("short.safetensors"));
+    FAIL() << "no exception";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.file("short.safetensors")), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cudamlp
