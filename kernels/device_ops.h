@@ -1,0 +1,47 @@
+// DeviceOps: the GPU ops as a table of host functions, filled twice from the same kernel source:
+//   cuda_ops()      the real GPU (built by nvcc; nullptr in a build without CUDA)
+//   emulated_ops()  the SIMT emulator on the CPU (always built), for CI and for debugging
+// Tests drive both through this table and compare with the reference backend; the GPU backend runs on
+// whichever it is given. All pointers passed to ops are device pointers (from alloc). Ops are queued on
+// `stream` (nullptr: the default stream); the emulator runs them synchronously.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cudamlp {
+
+struct DeviceOps {
+  const char* name;  // "cuda" or "emulated"
+
+  // --- memory ---
+  void* (*alloc)(size_t bytes);
+  void (*free)(void* pointer);
+  void (*to_device)(void* device_dst, const void* host_src, size_t bytes);
+  void (*to_host)(void* host_dst, const void* device_src, size_t bytes);
+  void (*synchronize)();
+
+  // --- ops: shapes as in the reference ops (host/reference/ops.h) ---
+  // x [B, D] = pixels[indices[b]] / 255; batch_labels [B] = labels[indices[b]]
+  void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, int B, int D,
+                       float* x, uint8_t* batch_labels, void* stream);
+  // y [B, out] = x [B, in] W^T + b, then ReLU when relu
+  void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
+                        void* stream);
+  // dx [B, in] = dy [B, out] W [out, in], zeroed where x <= 0 when relu_mask
+  void (*dense_backward_input)(const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
+                               bool relu_mask, void* stream);
+  // dW [out, in] = dy^T x; db [out] = column sums of dy
+  void (*dense_backward_weights)(const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
+                                 void* stream);
+  // probs, dlogits [B, C]; loss [1] mean; correct [1]. labels == nullptr: probabilities only.
+  void (*softmax_xent)(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
+                       int* correct, int B, int C, void* stream);
+  // v = momentum v + g; w -= lr v
+  void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream);
+};
+
+const DeviceOps& emulated_ops();
+const DeviceOps* cuda_ops();
+
+}  // namespace cudamlp
