@@ -45,6 +45,10 @@ __global__ void column_sums(const float* __restrict__ a, float* __restrict__ sum
   }
 }
 
+inline void column_sums_of(const float* a, float* sums, int rows, int cols, simt::Stream stream) {
+  simt::launch(column_sums, dim3(unsigned((cols + 31) / 32)), dim3(32, 8), 0, stream, a, sums, rows, cols);
+}
+
 inline void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int B, int in,
                                  int out, bool relu_mask, simt::Stream stream) {
   launch_gemm<false, false>(dy, W, B, in, out, ReluMaskEpilogue{dx, x, in, relu_mask}, stream);
@@ -53,7 +57,7 @@ inline void dense_backward_input(const float* dy, const float* W, const float* x
 inline void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int B, int in,
                                    int out, simt::Stream stream) {
   launch_gemm<true, false>(dy, x, out, in, B, StoreEpilogue{dW, in}, stream);
-  simt::launch(column_sums, dim3(unsigned((out + 31) / 32)), dim3(32, 8), 0, stream, dy, db, B, out);
+  column_sums_of(dy, db, B, out, stream);
 }
 
 }  // namespace SIMT_EXECUTOR

@@ -11,6 +11,17 @@
 
 namespace cudamlp {
 
+// Who computes the matrix products of the dense ops: our gemm_tiled with fused epilogues, or cuBLAS
+// SGEMM (FP32; TF32 tensor cores only when asked) followed by elementwise epilogue passes.
+enum class GemmEngine { kCustom, kCublas, kCublasTf32 };
+
+// An epoch's training metrics, accumulated on the device (see metrics.cuh).
+struct EpochTotals {
+  double loss_sum;  // sum over samples of their loss
+  long long correct;
+  long long count;
+};
+
 struct DeviceOps {
   const char* name;  // "cuda" or "emulated"
 
@@ -27,18 +38,22 @@ struct DeviceOps {
                        float* x, uint8_t* batch_labels, void* stream);
   // y [B, out] = x [B, in] W^T + b, then ReLU when relu
   void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
-                        void* stream);
+                        GemmEngine engine, void* stream);
   // dx [B, in] = dy [B, out] W [out, in], zeroed where x <= 0 when relu_mask
   void (*dense_backward_input)(const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                               bool relu_mask, void* stream);
+                               bool relu_mask, GemmEngine engine, void* stream);
   // dW [out, in] = dy^T x; db [out] = column sums of dy
   void (*dense_backward_weights)(const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
-                                 void* stream);
+                                 GemmEngine engine, void* stream);
   // probs, dlogits [B, C]; loss [1] mean; correct [1]. labels == nullptr: probabilities only.
   void (*softmax_xent)(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                        int* correct, int B, int C, void* stream);
   // v = momentum v + g; w -= lr v
   void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream);
+  // totals += {loss * batch, correct, batch}
+  void (*accumulate_metrics)(const float* loss, const int* correct, int batch, EpochTotals* totals, void* stream);
+  // order [n] = the epoch's sample order (shuffled_indices() when shuffle, else 0..n-1); keys [n] scratch
+  void (*epoch_order)(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream);
 };
 
 const DeviceOps& emulated_ops();

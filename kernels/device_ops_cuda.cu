@@ -1,6 +1,7 @@
 // cuda_ops(): the kernels compiled by nvcc and launched on the GPU, with checked CUDA memory calls.
 #include "cudamlp/errors.h"
 #include "device_ops_table.h"
+#include "epoch_order.cuh"
 
 namespace cudamlp {
 

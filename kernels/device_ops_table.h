@@ -2,10 +2,14 @@
 // launches) and once by device_ops_emulated.cpp (g++: simt emulator); the kernels are the same text.
 #pragma once
 
+#include "bias_relu.cuh"
+#include "cublas_gemm.cuh"
 #include "dense_backward.cuh"
 #include "dense_forward.cuh"
 #include "device_ops.h"
+#include "epoch_order.h"
 #include "gather_batch.cuh"
+#include "metrics.cuh"
 #include "sgd_update.cuh"
 #include "softmax_xent.cuh"
 
@@ -13,6 +17,38 @@ namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
 inline simt::Stream as_stream(void* stream) { return static_cast<simt::Stream>(stream); }
+
+// One cuBLAS handle per executor, made on first use and kept for the process.
+inline cublasHandle_t cublas_handle() {
+  static const cublasHandle_t handle = [] {
+    cublasHandle_t created = nullptr;
+    CUDAMLP_CUBLAS_CHECK(cublasCreate(&created));
+    return created;
+  }();
+  return handle;
+}
+
+// The dense ops on either engine: gemm_tiled with fused epilogues, or cuBLAS then epilogue passes.
+inline void dense_forward_on(GemmEngine engine, const float* x, const float* W, const float* b, float* y, int B,
+                             int in, int out, bool relu, simt::Stream stream) {
+  if (engine == GemmEngine::kCustom) return dense_forward(x, W, b, y, B, in, out, relu, stream);
+  cublas_gemm(cublas_handle(), false, true, B, out, in, x, W, y, engine == GemmEngine::kCublasTf32, stream);
+  bias_relu(y, b, B, out, relu, stream);
+}
+
+inline void dense_backward_input_on(GemmEngine engine, const float* dy, const float* W, const float* x, float* dx,
+                                    int B, int in, int out, bool relu_mask, simt::Stream stream) {
+  if (engine == GemmEngine::kCustom) return dense_backward_input(dy, W, x, dx, B, in, out, relu_mask, stream);
+  cublas_gemm(cublas_handle(), false, false, B, in, out, dy, W, dx, engine == GemmEngine::kCublasTf32, stream);
+  if (relu_mask) relu_mask_pass(dx, x, int64_t(B) * in, stream);
+}
+
+inline void dense_backward_weights_on(GemmEngine engine, const float* dy, const float* x, float* dW, float* db, int B,
+                                      int in, int out, simt::Stream stream) {
+  if (engine == GemmEngine::kCustom) return dense_backward_weights(dy, x, dW, db, B, in, out, stream);
+  cublas_gemm(cublas_handle(), true, false, out, in, B, dy, x, dW, engine == GemmEngine::kCublasTf32, stream);
+  column_sums_of(dy, db, B, out, stream);
+}
 
 // alloc/free/copies differ between the two executors; the ops do not.
 inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void (*free)(void*),
@@ -30,19 +66,29 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
     gather_batch(pixels, labels, indices, B, D, x, batch_labels, as_stream(stream));
   };
   ops.dense_forward = [](const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
-                         void* stream) { dense_forward(x, W, b, y, B, in, out, relu, as_stream(stream)); };
+                         GemmEngine engine, void* stream) {
+    dense_forward_on(engine, x, W, b, y, B, in, out, relu, as_stream(stream));
+  };
   ops.dense_backward_input = [](const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                                bool relu_mask, void* stream) {
-    dense_backward_input(dy, W, x, dx, B, in, out, relu_mask, as_stream(stream));
+                                bool relu_mask, GemmEngine engine, void* stream) {
+    dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, as_stream(stream));
   };
   ops.dense_backward_weights = [](const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
-                                  void* stream) { dense_backward_weights(dy, x, dW, db, B, in, out, as_stream(stream)); };
+                                  GemmEngine engine, void* stream) {
+    dense_backward_weights_on(engine, dy, x, dW, db, B, in, out, as_stream(stream));
+  };
   ops.softmax_xent = [](const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                         int* correct, int B, int C, void* stream) {
     softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream));
   };
   ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream) {
     sgd_update(w, g, v, n, lr, momentum, as_stream(stream));
+  };
+  ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, EpochTotals* totals, void* stream) {
+    accumulate_metrics(loss, correct, batch, totals, as_stream(stream));
+  };
+  ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
+    epoch_order(order, keys, n, epoch_seed, shuffle, stream);
   };
   return ops;
 }

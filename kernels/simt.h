@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "executor.h"
+
 #if defined(__CUDACC__)
 // ============================================================================================
 // nvcc: CUDA itself
@@ -39,7 +41,6 @@
 #include <string>
 
 #define SIMT_EMULATED 0
-#define SIMT_EXECUTOR cuda  // the inline namespace of everything compiled for this executor
 #define SIMT_DYNAMIC_SHARED(T, name)                     \
   extern __shared__ unsigned char simt_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(simt_dynamic_shared)
@@ -73,7 +74,6 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
 #include <type_traits>
 
 #define SIMT_EMULATED 1
-#define SIMT_EXECUTOR emulated  // the inline namespace of everything compiled for this executor
 
 namespace cudamlp::simt {
 

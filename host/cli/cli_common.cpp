@@ -65,6 +65,25 @@ const CLI::Validator kMomentumRange(
     },
     "[0,1)");
 
+CLI::Option* add_threads_option(CLI::App& app, int& threads) {
+  return app.add_option("--threads", threads, "CPU threads of the cpu backend [default: all cores]")
+      ->check(CLI::Range(1, 4096));
+}
+
+void add_device_options(CLI::App& app, std::string& device, BackendOptions& options) {
+  app.add_option("--device", device,
+                 "reference, cpu, gpu, gpu-emulated (the GPU code on the CPU's SIMT emulator: slow) or auto "
+                 "(gpu if usable, else cpu)")
+      ->check(CLI::IsMember({"reference", "cpu", "gpu", "gpu-emulated", "auto"}))
+      ->capture_default_str();
+  add_threads_option(app, options.threads);
+  app.add_option("--gemm", options.gemm,
+                 "gpu matrix products: custom (our fused kernels), cublas, or auto (custom for small layers)")
+      ->check(CLI::IsMember({"custom", "cublas", "auto"}))
+      ->capture_default_str();
+  app.add_flag("--tf32", options.tf32, "cuBLAS on TF32 tensor cores (10-bit mantissa inputs; default: FP32)");
+}
+
 LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path) {
   LabelledData data;
   if (!data_dir.empty()) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 
 namespace cudamlp::cli {
@@ -23,6 +24,14 @@ Command add_train_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 Command add_predict_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
+
+// --threads N of the commands that compute: OpenMP/BLAS threads of the cpu backend, 0 (the default)
+// meaning OMP_NUM_THREADS when set, else all cores. Values below 1 are usage errors.
+CLI::Option* add_threads_option(CLI::App& app, int& threads);
+
+// --device (reference, cpu, gpu, gpu-emulated, auto), --threads, and the gpu backend's --gemm and --tf32.
+void add_device_options(CLI::App& app, std::string& device, BackendOptions& options);
 
 // "128,64" -> {128, 64}; "" or "none" -> {} (no hidden layer). Throws UsageError naming --hidden.
 std::vector<int> parse_hidden(const std::string& text);

@@ -18,6 +18,7 @@ struct EvalArgs {
   std::string data_dir;
   std::string csv;
   std::string device = "auto";
+  BackendOptions backend;  // --threads, --gemm, --tf32
   bool json = false;
 };
 
@@ -38,7 +39,7 @@ void print_human(const std::string& source, const EvalResult& result) {
 }
 
 int run_eval(const EvalArgs& args) {
-  std::unique_ptr<Backend> backend = make_backend(args.device);
+  std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   const Mlp model = load_model(args.model);
   backend->set_model(model);
   // --data evaluates the test split (t10k); --csv a labelled CSV.
@@ -82,8 +83,7 @@ Command add_eval_command(CLI::App& parent) {
   app->callback([data, csv] {
     if (data->count() + csv->count() == 0) throw CLI::RequiredError("--data or --csv");
   });
-  app->add_option("--device", args->device, "reference, cpu, gpu or auto")
-      ->check(CLI::IsMember({"reference", "cpu", "gpu", "auto"}))->capture_default_str();
+  add_device_options(*app, args->device, args->backend);
   app->add_flag("--json", args->json, "Print one JSON object instead of text");
   return {app, [args] { return run_eval(*args); }};
 }

@@ -1,5 +1,5 @@
-// The `cudamlp` command: train, eval, predict, info. The only place that prints errors and picks exit
-// codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O failure).
+// The `cudamlp` command: train, eval, predict, info, bench. The only place that prints errors and picks
+// exit codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O failure).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "cudamlp 0.1.0");
   app.require_subcommand(1);
   const std::vector<cli::Command> commands = {cli::add_train_command(app), cli::add_eval_command(app),
-                                              cli::add_predict_command(app), cli::add_info_command(app)};
+                                              cli::add_predict_command(app), cli::add_info_command(app),
+                                              cli::add_bench_command(app)};
   const auto is_command = [&](const std::string& name) {
     for (const cli::Command& command : commands)
       if (command.app->get_name() == name) return true;
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::cerr << "cudamlp: error: unknown command '" << argv[1]
-              << "' (expected train, eval, predict or info; see cudamlp --help)\n";
+              << "' (expected train, eval, predict, info or bench; see cudamlp --help)\n";
     return 2;
   }
   try {

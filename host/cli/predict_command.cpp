@@ -25,6 +25,7 @@ struct PredictArgs {
   int64_t index = -1;  // -1: every sample
   std::string out;
   std::string device = "auto";
+  BackendOptions backend;  // --threads, --gemm, --tf32
   bool json = false;
 };
 
@@ -114,7 +115,7 @@ int run_predict(const PredictArgs& args) {
     check_output_path("--out", args.out);
   }
   if (args.index >= 0 && args.inputs.empty()) throw UsageError("--index needs an input file");
-  std::unique_ptr<Backend> backend = make_backend(args.device);
+  std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   const Mlp model = load_model(args.model);
   backend->set_model(model);
   const int64_t D = model.input_size();
@@ -150,8 +151,7 @@ Command add_predict_command(CLI::App& parent) {
   app->add_option("--index", args->index, "Only this sample (0-based) of the input file")
       ->check(CLI::Range(int64_t{0}, INT64_MAX));
   app->add_option("--out", args->out, "With a Kaggle test.csv input: write the ImageId,Label submission here");
-  app->add_option("--device", args->device, "reference, cpu, gpu or auto")
-      ->check(CLI::IsMember({"reference", "cpu", "gpu", "auto"}))->capture_default_str();
+  add_device_options(*app, args->device, args->backend);
   app->add_flag("--json", args->json, "One JSON object per sample");
   return {app, [args] { return run_predict(*args); }};
 }

@@ -23,6 +23,7 @@ struct TrainArgs {
   double momentum = 0.0;
   uint64_t seed = 1;
   std::string device = "auto";
+  BackendOptions backend;  // --threads, --gemm, --tf32
   std::string out;
   std::string init;
   bool no_shuffle = false;
@@ -82,7 +83,7 @@ Mlp initial_model(const TrainArgs& args, const Dataset& train) {
 int run_train(const TrainArgs& args) {
   if (!args.out.empty()) check_output_path("--out", args.out);
   parse_hidden(args.hidden);  // flag errors before the (slow) data load
-  std::unique_ptr<Backend> backend = make_backend(args.device);
+  std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
 
   LabelledData data = load_labelled_data(args.data_dir, args.train_csv);
   if (args.limit > 0) data.train = data.train.first(args.limit);
@@ -169,8 +170,7 @@ Command add_train_command(CLI::App& parent) {
       ->check(kMomentumRange)->capture_default_str();
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")
       ->capture_default_str();
-  app->add_option("--device", args->device, "reference, cpu, gpu or auto")
-      ->check(CLI::IsMember({"reference", "cpu", "gpu", "auto"}))->capture_default_str();
+  add_device_options(*app, args->device, args->backend);
   app->add_option("--out", args->out, "Write the trained model here (safetensors)");
   app->add_option("--init", args->init, "Start from this model file instead of random weights")
       ->check(CLI::ExistingFile);

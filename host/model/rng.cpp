@@ -2,8 +2,11 @@
 // Fully specified integer arithmetic, so the same seed gives the same stream everywhere.
 #include "cudamlp/rng.h"
 
+#include <algorithm>
 #include <cstddef>
-#include <numeric>
+#include <utility>
+
+#include "cudamlp/shuffle_key.h"
 
 namespace cudamlp {
 
@@ -33,13 +36,12 @@ uint64_t derive_seed(uint64_t seed, uint64_t stream) {
 }
 
 std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed, int64_t epoch) {
+  const uint64_t epoch_seed = derive_seed(seed, 1 + static_cast<uint64_t>(epoch));
+  std::vector<std::pair<uint64_t, int64_t>> keyed(static_cast<size_t>(n));  // (key, sample)
+  for (int64_t i = 0; i < n; ++i) keyed[size_t(i)] = {splitmix64_at(epoch_seed, uint64_t(i)), i};
+  std::sort(keyed.begin(), keyed.end());  // pairs: equal keys fall back to the sample index
   std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  Rng rng(derive_seed(seed, 1 + static_cast<uint64_t>(epoch)));
-  for (int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(rng.below(static_cast<uint64_t>(i) + 1));
-    std::swap(order[i], order[j]);
-  }
+  for (int64_t i = 0; i < n; ++i) order[size_t(i)] = keyed[size_t(i)].second;
   return order;
 }
 

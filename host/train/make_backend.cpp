@@ -1,10 +1,16 @@
 // Backend selection by --device name, and the default training step.
 #include <memory>
+#include <numeric>
 
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
+#include "cudamlp/rng.h"
+#include "gpu_backend.h"
 #include "reference/reference_backend.h"
+#if CUDAMLP_HAVE_CPU_BACKEND
+#include "cpu/cpu_backend.h"
+#endif
 
 namespace cudamlp {
 
@@ -16,17 +22,67 @@ BatchStats Backend::train_step(std::span<const int64_t> indices, const SgdOption
   return stats;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& device) {
-  if (device == "reference" || device == "auto") return std::make_unique<ReferenceBackend>();
-  if (device == "cpu")
-    throw UsageError("--device cpu: the fast CPU backend is not built yet; use --device reference");
-  if (device == "gpu") {
-    const GpuInfo gpu = query_gpu();
-    if (!gpu.usable) throw Error("--device gpu: " + gpu.description);
-    throw UsageError("--device gpu: the GPU training backend is not built yet (found " + gpu.description +
-                     "); use --device reference");
+std::vector<int64_t> epoch_order(const EpochPlan& plan) {
+  if (plan.shuffle) return shuffled_indices(plan.samples, plan.seed, plan.epoch);
+  std::vector<int64_t> order(static_cast<size_t>(plan.samples));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  return order;
+}
+
+void Backend::begin_epoch(const EpochPlan& plan) {
+  epoch_order_ = epoch_order(plan);
+  epoch_loss_sum_ = 0.0;
+  epoch_correct_ = 0;
+  epoch_count_ = 0;
+}
+
+void Backend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd) {
+  if (first < 0 || count < 1 || first + count > int64_t(epoch_order_.size()))
+    throw Error("train_batch: samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                ") outside the epoch of " + std::to_string(epoch_order_.size()));
+  const BatchStats stats = train_step(std::span<const int64_t>(epoch_order_.data() + first, size_t(count)), sgd);
+  epoch_loss_sum_ += stats.loss * double(stats.count);
+  epoch_correct_ += stats.correct;
+  epoch_count_ += stats.count;
+}
+
+BatchStats Backend::epoch_stats() {
+  return {epoch_count_ ? epoch_loss_sum_ / double(epoch_count_) : 0.0, epoch_correct_, epoch_count_};
+}
+
+namespace {
+
+GemmEngine choose_engine(const BackendOptions& options) {
+  if (options.gemm == "custom") {
+    if (options.tf32) throw UsageError("--tf32 applies to --gemm cublas only");
+    return GemmEngine::kCustom;
   }
-  throw UsageError("--device " + device + ": unknown device (expected reference, cpu, gpu or auto)");
+  if (options.gemm == "cublas" || options.gemm == "auto")
+    return options.tf32 ? GemmEngine::kCublasTf32 : GemmEngine::kCublas;
+  throw UsageError("--gemm " + options.gemm + ": expected custom, cublas or auto");
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOptions& options) {
+  if (options.threads < 0)
+    throw UsageError("--threads " + std::to_string(options.threads) + ": expected a positive thread count");
+  const GemmEngine engine = choose_engine(options);
+  if (device == "gpu-emulated") return std::make_unique<GpuBackend>(emulated_ops(), engine, options.gemm == "auto");
+  if (device == "gpu" || device == "auto") {
+    const GpuInfo gpu = query_gpu();
+    if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, options.gemm == "auto");
+    if (device == "gpu") throw Error("--device gpu: " + gpu.description);
+  }
+#if CUDAMLP_HAVE_CPU_BACKEND
+  if (device == "cpu" || device == "auto") return std::make_unique<CpuBackend>(options.threads);
+#else
+  if (device == "cpu")
+    throw UsageError("--device cpu: this build has no CPU backend (configured with CUDAMLP_CPU=OFF); "
+                     "use --device reference");
+#endif
+  if (device == "reference" || device == "auto") return std::make_unique<ReferenceBackend>();
+  throw UsageError("--device " + device + ": unknown device (expected reference, cpu, gpu, gpu-emulated or auto)");
 }
 
 }  // namespace cudamlp

@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <string>
 
 #include "cudamlp/errors.h"
-#include "cudamlp/rng.h"
 
 namespace cudamlp {
 
@@ -22,32 +20,21 @@ void train(Backend& backend, const Dataset& train, const Dataset* test, const Tr
   const int64_t N = train.count;
   int64_t steps = 0;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    std::vector<int64_t> order(static_cast<size_t>(N));
-    if (options.shuffle) {
-      order = shuffled_indices(N, options.seed, epoch);
-    } else {
-      std::iota(order.begin(), order.end(), int64_t{0});
-    }
-
+    backend.begin_epoch({N, options.seed, epoch, options.shuffle});
     const auto start = std::chrono::steady_clock::now();
-    double loss_sum = 0.0;  // sum over samples of their loss: batch mean * batch size
-    int64_t correct = 0;
     for (int64_t first = 0; first < N; first += options.batch) {
-      const int64_t size = std::min(options.batch, N - first);
-      const BatchStats stats =
-          backend.train_step(std::span<const int64_t>(order.data() + first, size_t(size)), options.sgd);
-      loss_sum += stats.loss * double(stats.count);
-      correct += stats.correct;
+      backend.train_batch(first, std::min(options.batch, N - first), options.sgd);
       ++steps;
     }
+    const BatchStats stats = backend.epoch_stats();  // also waits for a GPU to finish the epoch
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     EpochReport report;
     report.epoch = epoch + 1;
     report.steps = steps;
-    report.train_loss = loss_sum / double(N);
-    report.train_accuracy = double(correct) / double(N);
+    report.train_loss = stats.loss;
+    report.train_accuracy = double(stats.correct) / double(N);
     report.seconds = seconds;
     report.samples_per_second = seconds > 0 ? double(N) / seconds : 0.0;
     if (test != nullptr) report.test = evaluate(backend, *test);

@@ -30,6 +30,14 @@ struct BatchStats {
   int64_t count = 0;
 };
 
+// The sample order of one epoch.
+struct EpochPlan {
+  int64_t samples = 0;  // N: the order is a permutation of [0, N)
+  uint64_t seed = 1;
+  int64_t epoch = 0;    // 0-based
+  bool shuffle = true;  // false: file order
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -58,13 +66,41 @@ class Backend {
   // forward, loss, backward, update. A backend may override it with something faster that does the same.
   virtual BatchStats train_step(std::span<const int64_t> indices, const SgdOptions& sgd);
 
+  // --- whole epochs: what the trainer uses ---
+  // Starts an epoch over the training set's samples in plan's order (shuffled_indices(), or file order).
+  // The default keeps that order on the host; a GPU backend computes the same order on its device.
+  virtual void begin_epoch(const EpochPlan& plan);
+  // One training step on the samples order[first, first + count) of the current epoch.
+  virtual void train_batch(int64_t first, int64_t count, const SgdOptions& sgd);
+  // Metrics of the epoch so far, as trained: loss = mean over its samples, correct, count. Separate from
+  // train_batch so that a GPU backend copies metrics to the host only when they are reported.
+  virtual BatchStats epoch_stats();
+
   // Inference: x is [n, D] (already scaled), probs is [n, C] softmax probabilities.
   virtual void predict(const float* x, int64_t n, float* probs) = 0;
+
+ private:
+  std::vector<int64_t> epoch_order_;  // the default begin_epoch's order
+  double epoch_loss_sum_ = 0.0;       // sum of per-sample losses since begin_epoch
+  int64_t epoch_correct_ = 0;
+  int64_t epoch_count_ = 0;
+};
+
+// The order of an epoch as every backend must visit it.
+std::vector<int64_t> epoch_order(const EpochPlan& plan);
+
+// How a backend should run, beyond its name. Backends ignore what does not apply to them.
+struct BackendOptions {
+  int threads = 0;  // CPU threads (--threads); 0: the OpenMP default (OMP_NUM_THREADS, else all cores)
+  std::string gemm = "auto";  // gpu matrix products (--gemm): custom, cublas, or auto (by layer size)
+  bool tf32 = false;          // cuBLAS with TF32 tensor cores (--tf32); FP32 otherwise
 };
 
 // Device names accepted by --device, and what each means in this build.
-//   reference: the oracle (always built).  cpu, gpu: fast backends (UsageError while not built).
-//   auto: the fastest backend that is built and usable here.
-std::unique_ptr<Backend> make_backend(const std::string& device);
+//   reference: the oracle (always built).  cpu: BLAS + OpenMP (host/cpu; UsageError when not built).
+//   gpu: CUDA on the first GPU (Error when there is none).  gpu-emulated: the same GPU backend on the
+//   SIMT emulator (slow; checks the GPU code path on any machine).
+//   auto: gpu when a GPU is usable, else cpu when built, else reference.
+std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOptions& options = {});
 
 }  // namespace cudamlp

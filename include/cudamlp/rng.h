@@ -21,7 +21,8 @@ class Rng {
 // Independent streams from one user seed: weights use stream 0, epoch e's shuffle uses stream 1 + e.
 uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
-// The sample order of one epoch: a Fisher-Yates permutation of [0, n) from derive_seed(seed, 1 + epoch).
+// The sample order of one epoch: [0, n) sorted by the keys splitmix64_at(derive_seed(seed, 1 + epoch), i)
+// (see shuffle_key.h): a uniformly random permutation that a GPU computes identically in parallel.
 std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed, int64_t epoch);
 
 }  // namespace cudamlp

@@ -1,0 +1,255 @@
+// The gpu backend: the training step as a sequence of DeviceOps calls; see gpu_backend.h.
+#include "gpu_backend.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "cudamlp/errors.h"
+#include "cudamlp/rng.h"
+
+namespace cudamlp {
+
+// ---------------------------------------------------------------------------------------------
+// DeviceBuffer
+// ---------------------------------------------------------------------------------------------
+
+DeviceBuffer::DeviceBuffer(const DeviceOps& ops, size_t bytes)
+    : ops_(&ops), pointer_(ops.alloc(std::max<size_t>(bytes, 1))), bytes_(bytes) {}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (pointer_ != nullptr) ops_->free(pointer_);
+}
+
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& other) noexcept
+    : ops_(other.ops_), pointer_(std::exchange(other.pointer_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
+  if (this != &other) {
+    if (pointer_ != nullptr) ops_->free(pointer_);
+    ops_ = other.ops_;
+    pointer_ = std::exchange(other.pointer_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+namespace {
+
+DeviceBuffer upload(const DeviceOps& ops, const void* data, size_t bytes) {
+  DeviceBuffer buffer(ops, bytes);
+  if (bytes > 0) ops.to_device(buffer.as<void>(), data, bytes);
+  return buffer;
+}
+
+template <typename T>
+DeviceBuffer upload(const DeviceOps& ops, const std::vector<T>& values) {
+  return upload(ops, values.data(), values.size() * sizeof(T));
+}
+
+template <typename T>
+std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t count) {
+  std::vector<T> values(count);
+  ops.synchronize();
+  if (count > 0) ops.to_host(values.data(), buffer.as<void>(), count * sizeof(T));
+  return values;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// GpuBackend
+// ---------------------------------------------------------------------------------------------
+
+GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer)
+    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer) {}
+
+std::string GpuBackend::name() const {
+  std::string engine = engine_ == GemmEngine::kCustom ? "custom" : engine_ == GemmEngine::kCublas ? "cublas" : "cublas-tf32";
+  if (choose_per_layer_) engine = "auto: custom below " + std::to_string(kCublasFromWeights) + " weights, else " + engine;
+  return std::string(ops_.name == std::string("cuda") ? "gpu" : "gpu-emulated") + " (" + engine + " GEMM)";
+}
+
+void GpuBackend::set_model(const Mlp& model) {
+  layers_.clear();
+  sizes_ = model.sizes();
+  for (const DenseLayer& layer : model.layers) {
+    const std::vector<float> zero_weight(layer.weight.size(), 0.0f), zero_bias(layer.bias.size(), 0.0f);
+    Layer device;
+    device.in = layer.in;
+    device.out = layer.out;
+    device.engine = choose_per_layer_ && int64_t(layer.in) * layer.out < kCublasFromWeights ? GemmEngine::kCustom : engine_;
+    device.weight = upload(ops_, layer.weight);
+    device.bias = upload(ops_, layer.bias);
+    device.weight_grad = upload(ops_, zero_weight);
+    device.bias_grad = upload(ops_, zero_bias);
+    device.weight_velocity = upload(ops_, zero_weight);
+    device.bias_velocity = upload(ops_, zero_bias);
+    layers_.push_back(std::move(device));
+  }
+  capacity_ = 0;  // activation widths changed
+  activations_.clear();
+  deltas_.clear();
+}
+
+Mlp GpuBackend::download(bool gradients) const {
+  Mlp model;
+  for (const Layer& layer : layers_) {
+    const size_t weights = size_t(layer.out) * layer.in;
+    model.layers.push_back({layer.in, layer.out,
+                            cudamlp::download<float>(ops_, gradients ? layer.weight_grad : layer.weight, weights),
+                            cudamlp::download<float>(ops_, gradients ? layer.bias_grad : layer.bias, size_t(layer.out))});
+  }
+  return model;
+}
+
+Mlp GpuBackend::model() const { return download(false); }
+Mlp GpuBackend::gradients() const { return download(true); }
+
+void GpuBackend::set_training_data(const Dataset& data) {
+  if (!data.has_labels()) throw Error("gpu backend: the training set has no labels");
+  samples_ = data.count;
+  dim_ = int(data.dim());
+  pixels_ = upload(ops_, data.pixels);  // uint8 on the device: 47 MB for MNIST
+  labels_ = upload(ops_, data.labels);
+  order_ = DeviceBuffer(ops_, size_t(samples_) * sizeof(int64_t));
+  keys_ = DeviceBuffer(ops_, size_t(samples_) * sizeof(uint64_t));
+  totals_ = DeviceBuffer(ops_, sizeof(EpochTotals));
+  epoch_started_ = false;
+}
+
+void GpuBackend::reserve_batch(int64_t batch) {
+  if (layers_.empty()) throw Error("gpu backend: no model (set_model first)");
+  if (batch <= capacity_) return;
+  const int L = int(layers_.size());
+  activations_.clear();
+  deltas_.clear();
+  for (int l = 0; l <= L; ++l) activations_.emplace_back(ops_, size_t(batch) * size_t(sizes_[size_t(l)]) * sizeof(float));
+  for (int l = 0; l < L; ++l) deltas_.emplace_back(ops_, size_t(batch) * size_t(sizes_[size_t(l)]) * sizeof(float));
+  const size_t logits = size_t(batch) * size_t(sizes_.back());
+  batch_labels_ = DeviceBuffer(ops_, size_t(batch));
+  probs_ = DeviceBuffer(ops_, logits * sizeof(float));
+  dlogits_ = DeviceBuffer(ops_, logits * sizeof(float));
+  step_loss_ = DeviceBuffer(ops_, sizeof(float));
+  step_correct_ = DeviceBuffer(ops_, sizeof(int));
+  indices_ = DeviceBuffer(ops_, size_t(batch) * sizeof(int64_t));
+  capacity_ = batch;
+}
+
+void GpuBackend::run_forward(const int64_t* device_indices, int64_t batch) {
+  if (dim_ != sizes_.front())
+    throw Error("gpu backend: training data has " + std::to_string(dim_) + " values per sample, the model expects " +
+                std::to_string(sizes_.front()));
+  batch_ = batch;
+  const int B = int(batch);
+  ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, B, dim_, activations_[0].as<float>(),
+                    batch_labels_.as<uint8_t>(), nullptr);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    ops_.dense_forward(activations_[l].as<float>(), layer.weight.as<float>(), layer.bias.as<float>(),
+                       activations_[l + 1].as<float>(), B, layer.in, layer.out, l + 1 < layers_.size(), layer.engine, nullptr);
+  }
+}
+
+void GpuBackend::run_loss(int64_t batch) {
+  ops_.softmax_xent(activations_.back().as<float>(), batch_labels_.as<uint8_t>(), probs_.as<float>(),
+                    dlogits_.as<float>(), step_loss_.as<float>(), step_correct_.as<int>(), int(batch), sizes_.back(),
+                    nullptr);
+}
+
+void GpuBackend::run_backward(int64_t batch) {
+  const int B = int(batch);
+  const float* delta = dlogits_.as<float>();  // dLoss/d(output of layer l)
+  for (size_t l = layers_.size(); l-- > 0;) {
+    Layer& layer = layers_[l];
+    ops_.dense_backward_weights(delta, activations_[l].as<float>(), layer.weight_grad.as<float>(),
+                                layer.bias_grad.as<float>(), B, layer.in, layer.out, layer.engine, nullptr);
+    if (l == 0) break;  // the input needs no gradient
+    // activations_[l] is the previous hidden layer's ReLU output: its mask is fused in.
+    ops_.dense_backward_input(delta, layer.weight.as<float>(), activations_[l].as<float>(), deltas_[l].as<float>(), B,
+                              layer.in, layer.out, true, layer.engine, nullptr);
+    delta = deltas_[l].as<float>();
+  }
+}
+
+void GpuBackend::run_update(const SgdOptions& sgd) {
+  for (Layer& layer : layers_) {
+    ops_.sgd_update(layer.weight.as<float>(), layer.weight_grad.as<float>(), layer.weight_velocity.as<float>(),
+                    int64_t(layer.out) * layer.in, sgd.lr, sgd.momentum, nullptr);
+    ops_.sgd_update(layer.bias.as<float>(), layer.bias_grad.as<float>(), layer.bias_velocity.as<float>(), layer.out,
+                    sgd.lr, sgd.momentum, nullptr);
+  }
+}
+
+// --- the phase API (tests compare each phase with the reference) ---
+
+void GpuBackend::forward(std::span<const int64_t> indices) {
+  for (int64_t index : indices)
+    if (index < 0 || index >= samples_) throw Error("gpu backend: sample index " + std::to_string(index) + " out of range");
+  reserve_batch(int64_t(indices.size()));
+  ops_.to_device(indices_.as<void>(), indices.data(), indices.size() * sizeof(int64_t));
+  run_forward(indices_.as<int64_t>(), int64_t(indices.size()));
+}
+
+BatchStats GpuBackend::loss() {
+  run_loss(batch_);
+  BatchStats stats;
+  stats.loss = cudamlp::download<float>(ops_, step_loss_, 1)[0];
+  stats.correct = cudamlp::download<int>(ops_, step_correct_, 1)[0];
+  stats.count = batch_;
+  return stats;
+}
+
+void GpuBackend::backward() { run_backward(batch_); }
+void GpuBackend::update(const SgdOptions& sgd) { run_update(sgd); }
+
+// --- whole epochs: no host-device traffic per step ---
+
+void GpuBackend::begin_epoch(const EpochPlan& plan) {
+  if (plan.samples != samples_) throw Error("gpu backend: epoch of " + std::to_string(plan.samples) +
+                                            " samples, training set of " + std::to_string(samples_));
+  ops_.epoch_order(order_.as<int64_t>(), keys_.as<uint64_t>(), samples_, derive_seed(plan.seed, 1 + uint64_t(plan.epoch)),
+                   plan.shuffle, nullptr);
+  const EpochTotals zero{0.0, 0, 0};
+  ops_.to_device(totals_.as<void>(), &zero, sizeof zero);
+  epoch_started_ = true;
+}
+
+void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd) {
+  if (!epoch_started_) throw Error("gpu backend: train_batch before begin_epoch");
+  if (first < 0 || count < 1 || first + count > samples_)
+    throw Error("gpu backend: samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                ") outside the epoch of " + std::to_string(samples_));
+  reserve_batch(count);
+  run_forward(order_.as<int64_t>() + first, count);
+  run_loss(count);
+  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(count), totals_.as<EpochTotals>(), nullptr);
+  run_backward(count);
+  run_update(sgd);
+}
+
+BatchStats GpuBackend::epoch_stats() {
+  const EpochTotals totals = cudamlp::download<EpochTotals>(ops_, totals_, 1)[0];
+  return {totals.count ? totals.loss_sum / double(totals.count) : 0.0, totals.correct, totals.count};
+}
+
+void GpuBackend::predict(const float* x, int64_t n, float* probs) {
+  constexpr int64_t kChunk = 4096;
+  const int D = sizes_.front(), C = sizes_.back();
+  for (int64_t first = 0; first < n; first += kChunk) {
+    const int64_t batch = std::min(kChunk, n - first);
+    reserve_batch(batch);
+    ops_.to_device(activations_[0].as<void>(), x + first * D, size_t(batch) * size_t(D) * sizeof(float));
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const Layer& layer = layers_[l];
+      ops_.dense_forward(activations_[l].as<float>(), layer.weight.as<float>(), layer.bias.as<float>(),
+                         activations_[l + 1].as<float>(), int(batch), layer.in, layer.out, l + 1 < layers_.size(),
+                         layer.engine, nullptr);
+    }
+    ops_.softmax_xent(activations_.back().as<float>(), nullptr, probs_.as<float>(), nullptr, nullptr, nullptr,
+                      int(batch), C, nullptr);
+    const std::vector<float> chunk = cudamlp::download<float>(ops_, probs_, size_t(batch) * size_t(C));
+    std::copy(chunk.begin(), chunk.end(), probs + first * C);
+  }
+}
+
+}  // namespace cudamlp

@@ -1,0 +1,110 @@
+// The `gpu` backend: trains on a DeviceOps executor, i.e. on a real GPU (cuda_ops()) or, as
+// `gpu-emulated`, on the SIMT emulator (emulated_ops()) with the very same host code and kernel source.
+//
+// Everything lives on the device: the training set as uint8 (scaled while gathering each batch), the
+// epoch's sample order (computed there with Thrust), parameters, gradients, momentum buffers,
+// activations and the epoch's metrics. A training step copies nothing between host and device; metrics
+// come back only when epoch_stats() is asked for them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cudamlp/backend.h"
+#include "device_ops.h"
+
+namespace cudamlp {
+
+// A device allocation owned through a DeviceOps table.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceOps& ops, size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& other) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  template <typename T>
+  T* as() const { return static_cast<T*>(pointer_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  const DeviceOps* ops_ = nullptr;
+  void* pointer_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// With per-layer engine choice (--gemm auto), layers with fewer weights than this use our fused kernels
+// (fewer launches: what small networks like 784-10-10-10 are bound by), larger ones cuBLAS.
+// Provisional until `cudamlp bench` on a GPU has measured the crossover.
+inline constexpr int64_t kCublasFromWeights = 128 * 128;
+
+class GpuBackend final : public Backend {
+ public:
+  // engine: the GEMM engine of every layer, or with choose_per_layer the cuBLAS flavour for the layers
+  // with at least kCublasFromWeights weights.
+  GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer = false);
+  std::string name() const override;
+
+  void set_model(const Mlp& model) override;
+  Mlp model() const override;
+  void set_training_data(const Dataset& data) override;
+
+  void forward(std::span<const int64_t> indices) override;
+  BatchStats loss() override;
+  void backward() override;
+  Mlp gradients() const override;
+  void update(const SgdOptions& sgd) override;
+
+  void begin_epoch(const EpochPlan& plan) override;
+  void train_batch(int64_t first, int64_t count, const SgdOptions& sgd) override;
+  BatchStats epoch_stats() override;
+
+  void predict(const float* x, int64_t n, float* probs) override;
+
+ private:
+  struct Layer {
+    int in = 0, out = 0;
+    GemmEngine engine = GemmEngine::kCustom;
+    DeviceBuffer weight, bias;            // W [out, in], b [out]
+    DeviceBuffer weight_grad, bias_grad;  // same shapes
+    DeviceBuffer weight_velocity, bias_velocity;
+  };
+
+  void reserve_batch(int64_t batch);                   // activation buffers for batches up to `batch`
+  void run_forward(const int64_t* device_indices, int64_t batch);  // gather + layers
+  void run_loss(int64_t batch);
+  void run_backward(int64_t batch);
+  void run_update(const SgdOptions& sgd);
+  Mlp download(bool gradients) const;
+
+  const DeviceOps& ops_;
+  GemmEngine engine_;
+  bool choose_per_layer_;
+  std::vector<Layer> layers_;
+  std::vector<int> sizes_;  // [D, hidden..., C]
+
+  // Training set and epoch order.
+  int64_t samples_ = 0;
+  int dim_ = 0;
+  DeviceBuffer pixels_;    // [N, D] uint8
+  DeviceBuffer labels_;    // [N] uint8
+  DeviceBuffer order_;     // [N] int64: the epoch's sample order
+  DeviceBuffer keys_;      // [N] uint64 scratch for the shuffle
+  DeviceBuffer totals_;    // EpochTotals
+  bool epoch_started_ = false;
+
+  // Per-step buffers, sized for the largest batch seen.
+  int64_t capacity_ = 0;
+  int64_t batch_ = 0;                      // size of the last forward's batch
+  std::vector<DeviceBuffer> activations_;  // [l]: layer l's input [B, sizes[l]]; back(): logits [B, C]
+  std::vector<DeviceBuffer> deltas_;       // dLoss/d(layer l's input), for l >= 1
+  DeviceBuffer batch_labels_;              // [B] uint8
+  DeviceBuffer probs_, dlogits_;           // [B, C]
+  DeviceBuffer step_loss_, step_correct_;  // [1] float, [1] int
+  DeviceBuffer indices_;                   // [B] int64, for forward() with host indices
+};
+
+}  // namespace cudamlp

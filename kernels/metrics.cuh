@@ -1,0 +1,25 @@
+// accumulate_metrics: adds one batch's mean loss (times its size) and correct count to the epoch's
+// totals on the device, so training copies metrics to the host only when they are reported.
+//   loss, correct: [1] from softmax_xent   totals: {loss_sum (double), correct (int64)}
+#pragma once
+
+#include "device_ops.h"
+#include "simt.h"
+
+namespace cudamlp::kernels {
+inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
+
+__global__ void accumulate_metrics_kernel(const float* loss, const int* correct, int batch, EpochTotals* totals) {
+  if (threadIdx.x != 0) return;
+  totals->loss_sum += double(*loss) * batch;
+  totals->correct += *correct;
+  totals->count += batch;
+}
+
+inline void accumulate_metrics(const float* loss, const int* correct, int batch, EpochTotals* totals,
+                               simt::Stream stream) {
+  simt::launch(accumulate_metrics_kernel, dim3(1), dim3(32), 0, stream, loss, correct, batch, totals);
+}
+
+}  // namespace SIMT_EXECUTOR
+}  // namespace cudamlp::kernels
