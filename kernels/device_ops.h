@@ -19,7 +19,7 @@ enum class GemmEngine { kCustom, kCublas, kCublasTf32 };
 struct EpochTotals {
   double loss_sum;  // sum over samples of their loss
   long long correct;
-  long long count;
+  long long count;  // samples trained so far: also where the next batch starts in the epoch's order
 };
 
 struct DeviceOps {
@@ -32,10 +32,18 @@ struct DeviceOps {
   void (*to_host)(void* host_dst, const void* device_src, size_t bytes);
   void (*synchronize)();
 
+  // --- streams and CUDA graphs (nullptr in the emulator, which runs every launch at once) ---
+  void* (*stream_create)();
+  void (*stream_destroy)(void* stream);
+  // Captures what record(context) queues on stream into a graph, instantiated; returns its handle.
+  void* (*graph_capture)(void* stream, void (*record)(void* context), void* context);
+  void (*graph_launch)(void* graph, void* stream);
+  void (*graph_destroy)(void* graph);
+
   // --- ops: shapes as in the reference ops (host/reference/ops.h) ---
-  // x [B, D] = pixels[indices[b]] / 255; batch_labels [B] = labels[indices[b]]
-  void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, int B, int D,
-                       float* x, uint8_t* batch_labels, void* stream);
+  // x [B, D] = pixels[indices[start + b]] / 255; batch_labels [B] likewise; start = *cursor (0 if null)
+  void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
+                       int B, int D, float* x, uint8_t* batch_labels, void* stream);
   // y [B, out] = x [B, in] W^T + b, then ReLU when relu
   void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                         GemmEngine engine, void* stream);

@@ -40,11 +40,52 @@ void cuda_to_host(void* dst, const void* src, size_t bytes) {
 
 void cuda_synchronize() { SIMT_CUDA_CHECK(cudaDeviceSynchronize()); }
 
+void* cuda_stream_create() {
+  cudaStream_t stream = nullptr;
+  SIMT_CUDA_CHECK(cudaStreamCreate(&stream));  // blocking: cudaMemcpy on the default stream waits for it
+  return stream;
+}
+
+void cuda_stream_destroy(void* stream) { cudaStreamDestroy(static_cast<cudaStream_t>(stream)); }
+
+void* cuda_graph_capture(void* stream, void (*record)(void* context), void* context) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  SIMT_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    record(context);
+  } catch (...) {
+    cudaStreamEndCapture(s, &graph);  // leave the stream usable, then report the first error
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    throw;
+  }
+  SIMT_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  SIMT_CUDA_CHECK(status);
+  return exec;
+}
+
+void cuda_graph_launch(void* graph, void* stream) {
+  SIMT_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), static_cast<cudaStream_t>(stream)));
+}
+
+void cuda_graph_destroy(void* graph) { cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph)); }
+
 }  // namespace
 
 const DeviceOps* cuda_ops() {
-  static const DeviceOps ops =
-      kernels::make_device_ops("cuda", cuda_alloc, cuda_free, cuda_to_device, cuda_to_host, cuda_synchronize);
+  static const DeviceOps ops = [] {
+    DeviceOps table =
+        kernels::make_device_ops("cuda", cuda_alloc, cuda_free, cuda_to_device, cuda_to_host, cuda_synchronize);
+    table.stream_create = cuda_stream_create;
+    table.stream_destroy = cuda_stream_destroy;
+    table.graph_capture = cuda_graph_capture;
+    table.graph_launch = cuda_graph_launch;
+    table.graph_destroy = cuda_graph_destroy;
+    return table;
+  }();
   return &ops;
 }
 

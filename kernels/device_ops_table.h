@@ -23,6 +23,13 @@ inline cublasHandle_t cublas_handle() {
   static const cublasHandle_t handle = [] {
     cublasHandle_t created = nullptr;
     CUDAMLP_CUBLAS_CHECK(cublasCreate(&created));
+#if !SIMT_EMULATED
+    // A workspace of our own, so cuBLAS allocates nothing while a CUDA graph is being captured.
+    constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+    void* workspace = nullptr;
+    SIMT_CUDA_CHECK(cudaMalloc(&workspace, kWorkspaceBytes));
+    CUDAMLP_CUBLAS_CHECK(cublasSetWorkspace(created, workspace, kWorkspaceBytes));
+#endif
     return created;
   }();
   return handle;
@@ -61,9 +68,9 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.to_device = to_device;
   ops.to_host = to_host;
   ops.synchronize = synchronize;
-  ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, int B, int D, float* x,
-                        uint8_t* batch_labels, void* stream) {
-    gather_batch(pixels, labels, indices, B, D, x, batch_labels, as_stream(stream));
+  ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
+                        int B, int D, float* x, uint8_t* batch_labels, void* stream) {
+    gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream));
   };
   ops.dense_forward = [](const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                          GemmEngine engine, void* stream) {

@@ -10,6 +10,10 @@
 #include <thrust/sort.h>
 #include <thrust/tabulate.h>
 
+#include <exception>
+#include <string>
+
+#include "cudamlp/errors.h"
 #include "cudamlp/shuffle_key.h"
 #include "epoch_order.h"
 
@@ -34,10 +38,15 @@ void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed,
   const auto policy = thrust::cpp::par;
   (void)stream;
 #endif
-  thrust::sequence(policy, order, order + n);
-  if (!shuffle) return;
-  thrust::tabulate(policy, keys, keys + n, ShuffleKey{epoch_seed});
-  thrust::stable_sort_by_key(policy, keys, keys + n, order);  // stable: equal keys keep index order
+  try {
+    thrust::sequence(policy, order, order + n);
+    if (!shuffle) return;
+    thrust::tabulate(policy, keys, keys + n, ShuffleKey{epoch_seed});
+    thrust::stable_sort_by_key(policy, keys, keys + n, order);  // stable: equal keys keep index order
+  } catch (const std::exception& e) {
+    throw Error(std::string("Thrust (epoch_order: sequence, tabulate, stable_sort_by_key of ") + std::to_string(n) +
+                " samples) failed at " + __FILE__ + ":" + std::to_string(__LINE__) + ": " + e.what());
+  }
 }
 
 }  // namespace SIMT_EXECUTOR

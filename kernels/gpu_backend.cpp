@@ -60,8 +60,20 @@ std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t
 // GpuBackend
 // ---------------------------------------------------------------------------------------------
 
-GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer)
-    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer) {}
+GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer, bool cuda_graphs)
+    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer), cuda_graphs_(cuda_graphs && ops.graph_capture) {
+  if (ops_.stream_create != nullptr) stream_ = ops_.stream_create();
+}
+
+GpuBackend::~GpuBackend() {
+  drop_graphs();
+  if (stream_ != nullptr) ops_.stream_destroy(stream_);
+}
+
+void GpuBackend::drop_graphs() {
+  for (auto& [key, graph] : graphs_) ops_.graph_destroy(graph);
+  graphs_.clear();
+}
 
 std::string GpuBackend::name() const {
   std::string engine = engine_ == GemmEngine::kCustom ? "custom" : engine_ == GemmEngine::kCublas ? "cublas" : "cublas-tf32";
@@ -70,6 +82,7 @@ std::string GpuBackend::name() const {
 }
 
 void GpuBackend::set_model(const Mlp& model) {
+  drop_graphs();  // they point at the old buffers
   layers_.clear();
   sizes_ = model.sizes();
   for (const DenseLayer& layer : model.layers) {
@@ -107,6 +120,7 @@ Mlp GpuBackend::gradients() const { return download(true); }
 
 void GpuBackend::set_training_data(const Dataset& data) {
   if (!data.has_labels()) throw Error("gpu backend: the training set has no labels");
+  drop_graphs();
   samples_ = data.count;
   dim_ = int(data.dim());
   pixels_ = upload(ops_, data.pixels);  // uint8 on the device: 47 MB for MNIST
@@ -120,9 +134,24 @@ void GpuBackend::set_training_data(const Dataset& data) {
 void GpuBackend::reserve_batch(int64_t batch) {
   if (layers_.empty()) throw Error("gpu backend: no model (set_model first)");
   if (batch <= capacity_) return;
+  drop_graphs();
   const int L = int(layers_.size());
   activations_.clear();
   deltas_.clear();
+  capacity_ = 0;
+  try {
+    allocate_batch_buffers(batch, L);
+  } catch (const Error& e) {
+    size_t floats = 0;  // what the buffers of this batch size take, for the message
+    for (int l = 0; l <= L; ++l) floats += 2 * size_t(batch) * size_t(sizes_[size_t(l)]);
+    floats += 2 * size_t(batch) * size_t(sizes_.back());
+    throw Error("gpu backend: not enough device memory for batch size " + std::to_string(batch) + " (its buffers need " +
+                std::to_string(floats * sizeof(float) >> 20) + " MiB; try a smaller --batch): " + e.what());
+  }
+  capacity_ = batch;
+}
+
+void GpuBackend::allocate_batch_buffers(int64_t batch, int L) {
   for (int l = 0; l <= L; ++l) activations_.emplace_back(ops_, size_t(batch) * size_t(sizes_[size_t(l)]) * sizeof(float));
   for (int l = 0; l < L; ++l) deltas_.emplace_back(ops_, size_t(batch) * size_t(sizes_[size_t(l)]) * sizeof(float));
   const size_t logits = size_t(batch) * size_t(sizes_.back());
@@ -132,28 +161,27 @@ void GpuBackend::reserve_batch(int64_t batch) {
   step_loss_ = DeviceBuffer(ops_, sizeof(float));
   step_correct_ = DeviceBuffer(ops_, sizeof(int));
   indices_ = DeviceBuffer(ops_, size_t(batch) * sizeof(int64_t));
-  capacity_ = batch;
 }
 
-void GpuBackend::run_forward(const int64_t* device_indices, int64_t batch) {
+void GpuBackend::run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch) {
   if (dim_ != sizes_.front())
     throw Error("gpu backend: training data has " + std::to_string(dim_) + " values per sample, the model expects " +
                 std::to_string(sizes_.front()));
   batch_ = batch;
   const int B = int(batch);
-  ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, B, dim_, activations_[0].as<float>(),
-                    batch_labels_.as<uint8_t>(), nullptr);
+  ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B, dim_,
+                    activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     ops_.dense_forward(activations_[l].as<float>(), layer.weight.as<float>(), layer.bias.as<float>(),
-                       activations_[l + 1].as<float>(), B, layer.in, layer.out, l + 1 < layers_.size(), layer.engine, nullptr);
+                       activations_[l + 1].as<float>(), B, layer.in, layer.out, l + 1 < layers_.size(), layer.engine, stream_);
   }
 }
 
 void GpuBackend::run_loss(int64_t batch) {
   ops_.softmax_xent(activations_.back().as<float>(), batch_labels_.as<uint8_t>(), probs_.as<float>(),
                     dlogits_.as<float>(), step_loss_.as<float>(), step_correct_.as<int>(), int(batch), sizes_.back(),
-                    nullptr);
+                    stream_);
 }
 
 void GpuBackend::run_backward(int64_t batch) {
@@ -162,11 +190,11 @@ void GpuBackend::run_backward(int64_t batch) {
   for (size_t l = layers_.size(); l-- > 0;) {
     Layer& layer = layers_[l];
     ops_.dense_backward_weights(delta, activations_[l].as<float>(), layer.weight_grad.as<float>(),
-                                layer.bias_grad.as<float>(), B, layer.in, layer.out, layer.engine, nullptr);
+                                layer.bias_grad.as<float>(), B, layer.in, layer.out, layer.engine, stream_);
     if (l == 0) break;  // the input needs no gradient
     // activations_[l] is the previous hidden layer's ReLU output: its mask is fused in.
     ops_.dense_backward_input(delta, layer.weight.as<float>(), activations_[l].as<float>(), deltas_[l].as<float>(), B,
-                              layer.in, layer.out, true, layer.engine, nullptr);
+                              layer.in, layer.out, true, layer.engine, stream_);
     delta = deltas_[l].as<float>();
   }
 }
@@ -174,9 +202,9 @@ void GpuBackend::run_backward(int64_t batch) {
 void GpuBackend::run_update(const SgdOptions& sgd) {
   for (Layer& layer : layers_) {
     ops_.sgd_update(layer.weight.as<float>(), layer.weight_grad.as<float>(), layer.weight_velocity.as<float>(),
-                    int64_t(layer.out) * layer.in, sgd.lr, sgd.momentum, nullptr);
+                    int64_t(layer.out) * layer.in, sgd.lr, sgd.momentum, stream_);
     ops_.sgd_update(layer.bias.as<float>(), layer.bias_grad.as<float>(), layer.bias_velocity.as<float>(), layer.out,
-                    sgd.lr, sgd.momentum, nullptr);
+                    sgd.lr, sgd.momentum, stream_);
   }
 }
 
@@ -187,7 +215,7 @@ void GpuBackend::forward(std::span<const int64_t> indices) {
     if (index < 0 || index >= samples_) throw Error("gpu backend: sample index " + std::to_string(index) + " out of range");
   reserve_batch(int64_t(indices.size()));
   ops_.to_device(indices_.as<void>(), indices.data(), indices.size() * sizeof(int64_t));
-  run_forward(indices_.as<int64_t>(), int64_t(indices.size()));
+  run_forward(indices_.as<int64_t>(), nullptr, int64_t(indices.size()));
 }
 
 BatchStats GpuBackend::loss() {
@@ -207,24 +235,51 @@ void GpuBackend::update(const SgdOptions& sgd) { run_update(sgd); }
 void GpuBackend::begin_epoch(const EpochPlan& plan) {
   if (plan.samples != samples_) throw Error("gpu backend: epoch of " + std::to_string(plan.samples) +
                                             " samples, training set of " + std::to_string(samples_));
+  ops_.synchronize();  // the previous epoch's steps read the order that is about to change
   ops_.epoch_order(order_.as<int64_t>(), keys_.as<uint64_t>(), samples_, derive_seed(plan.seed, 1 + uint64_t(plan.epoch)),
-                   plan.shuffle, nullptr);
+                   plan.shuffle, stream_);
   const EpochTotals zero{0.0, 0, 0};
   ops_.to_device(totals_.as<void>(), &zero, sizeof zero);
   epoch_started_ = true;
+  host_cursor_ = 0;
+}
+
+void GpuBackend::record_step(int64_t batch, const SgdOptions& sgd) {
+  run_forward(order_.as<int64_t>(), &totals_.as<EpochTotals>()->count, batch);
+  run_loss(batch);
+  // Also advances totals.count, the cursor the next step's gather starts from.
+  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(batch), totals_.as<EpochTotals>(), stream_);
+  run_backward(batch);
+  run_update(sgd);
 }
 
 void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd) {
   if (!epoch_started_) throw Error("gpu backend: train_batch before begin_epoch");
-  if (first < 0 || count < 1 || first + count > samples_)
-    throw Error("gpu backend: samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                ") outside the epoch of " + std::to_string(samples_));
+  // The device's cursor advances by itself, so batches must come in order, as the trainer gives them.
+  if (first != host_cursor_ || count < 1 || first + count > samples_)
+    throw Error("gpu backend: batch [" + std::to_string(first) + ", " + std::to_string(first + count) +
+                ") is not the next one of the epoch (next sample " + std::to_string(host_cursor_) + " of " +
+                std::to_string(samples_) + ")");
   reserve_batch(count);
-  run_forward(order_.as<int64_t>() + first, count);
-  run_loss(count);
-  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(count), totals_.as<EpochTotals>(), nullptr);
-  run_backward(count);
-  run_update(sgd);
+  host_cursor_ += count;
+  if (!cuda_graphs_) return record_step(count, sgd);
+  const auto key = std::make_tuple(count, sgd.lr, sgd.momentum);
+  auto graph = graphs_.find(key);
+  if (graph == graphs_.end()) {
+    struct Step {
+      GpuBackend* backend;
+      int64_t batch;
+      SgdOptions sgd;
+    } step{this, count, sgd};
+    void* captured = ops_.graph_capture(
+        stream_, [](void* context) {
+          auto* s = static_cast<Step*>(context);
+          s->backend->record_step(s->batch, s->sgd);
+        },
+        &step);
+    graph = graphs_.emplace(key, captured).first;
+  }
+  ops_.graph_launch(graph->second, stream_);
 }
 
 BatchStats GpuBackend::epoch_stats() {
@@ -243,10 +298,10 @@ void GpuBackend::predict(const float* x, int64_t n, float* probs) {
       const Layer& layer = layers_[l];
       ops_.dense_forward(activations_[l].as<float>(), layer.weight.as<float>(), layer.bias.as<float>(),
                          activations_[l + 1].as<float>(), int(batch), layer.in, layer.out, l + 1 < layers_.size(),
-                         layer.engine, nullptr);
+                         layer.engine, stream_);
     }
     ops_.softmax_xent(activations_.back().as<float>(), nullptr, probs_.as<float>(), nullptr, nullptr, nullptr,
-                      int(batch), C, nullptr);
+                      int(batch), C, stream_);
     const std::vector<float> chunk = cudamlp::download<float>(ops_, probs_, size_t(batch) * size_t(C));
     std::copy(chunk.begin(), chunk.end(), probs + first * C);
   }

@@ -4,10 +4,14 @@
 // Everything lives on the device: the training set as uint8 (scaled while gathering each batch), the
 // epoch's sample order (computed there with Thrust), parameters, gradients, momentum buffers,
 // activations and the epoch's metrics. A training step copies nothing between host and device; metrics
-// come back only when epoch_stats() is asked for them.
+// come back only when epoch_stats() is asked for them. On a real GPU the step's ~20 launches are
+// captured once per batch size into a CUDA graph and replayed, so small networks are not bound by
+// launch overhead; the step reads where its batch starts from a device-side cursor it advances itself.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "cudamlp/backend.h"
@@ -45,7 +49,11 @@ class GpuBackend final : public Backend {
  public:
   // engine: the GEMM engine of every layer, or with choose_per_layer the cuBLAS flavour for the layers
   // with at least kCublasFromWeights weights.
-  GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer = false);
+  // cuda_graphs: capture and replay the training step where the executor supports graphs.
+  GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer = false, bool cuda_graphs = true);
+  ~GpuBackend() override;
+  GpuBackend(const GpuBackend&) = delete;
+  GpuBackend& operator=(const GpuBackend&) = delete;
   std::string name() const override;
 
   void set_model(const Mlp& model) override;
@@ -74,7 +82,11 @@ class GpuBackend final : public Backend {
   };
 
   void reserve_batch(int64_t batch);                   // activation buffers for batches up to `batch`
-  void run_forward(const int64_t* device_indices, int64_t batch);  // gather + layers
+  void allocate_batch_buffers(int64_t batch, int layers);
+  // gather (samples device_indices[*cursor + b], cursor null: 0) + layers
+  void run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch);
+  void record_step(int64_t batch, const SgdOptions& sgd);  // a whole training step, queued on stream_
+  void drop_graphs();
   void run_loss(int64_t batch);
   void run_backward(int64_t batch);
   void run_update(const SgdOptions& sgd);
@@ -83,6 +95,11 @@ class GpuBackend final : public Backend {
   const DeviceOps& ops_;
   GemmEngine engine_;
   bool choose_per_layer_;
+  bool cuda_graphs_;
+  void* stream_ = nullptr;  // where every op is queued (null: the emulator's synchronous launches)
+  // Instantiated training-step graphs by (batch, lr, momentum): kernel arguments are baked in.
+  std::map<std::tuple<int64_t, float, float>, void*> graphs_;
+  int64_t host_cursor_ = 0;  // samples of the epoch trained so far, as the host counts them
   std::vector<Layer> layers_;
   std::vector<int> sizes_;  // [D, hidden..., C]
 

@@ -1,5 +1,6 @@
 // accumulate_metrics: adds one batch's mean loss (times its size) and correct count to the epoch's
-// totals on the device, so training copies metrics to the host only when they are reported.
+// totals on the device, so training copies metrics to the host only when they are reported. totals.count
+// doubles as the epoch's cursor: gather_batch reads the next step's first sample from it.
 //   loss, correct: [1] from softmax_xent   totals: {loss_sum (double), correct (int64)}
 #pragma once
 

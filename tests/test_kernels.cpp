@@ -281,8 +281,19 @@ TEST_P(Kernels, GatherBatchScalesPixelsExactlyLikeTheHost) {
     DeviceArray<uint8_t> d_pixels(*ops, data.pixels), d_labels(*ops, data.labels), d_batch_labels(*ops, size_t(B));
     DeviceArray<int64_t> d_indices(*ops, indices);
     DeviceArray<float> d_x(*ops, size_t(B) * D);
-    ops->gather_batch(d_pixels.get(), d_labels.get(), d_indices.get(), B, D, d_x.get(), d_batch_labels.get(), nullptr);
+    ops->gather_batch(d_pixels.get(), d_labels.get(), d_indices.get(), nullptr, B, D, d_x.get(), d_batch_labels.get(),
+                      nullptr);
     EXPECT_EQ(d_x.values(), expected);  // bitwise: both compute float(pixel) / 255.0f
+    EXPECT_EQ(d_batch_labels.values(), expected_labels);
+
+    // With a device-side cursor the batch starts `cursor` entries into the order.
+    std::vector<int64_t> shifted = {13, 14, 15};
+    shifted.insert(shifted.end(), indices.begin(), indices.end());
+    DeviceArray<int64_t> d_shifted(*ops, shifted);
+    DeviceArray<long long> d_cursor(*ops, std::vector<long long>{3});
+    ops->gather_batch(d_pixels.get(), d_labels.get(), d_shifted.get(), d_cursor.get(), B, D, d_x.get(),
+                      d_batch_labels.get(), nullptr);
+    EXPECT_EQ(d_x.values(), expected);
     EXPECT_EQ(d_batch_labels.values(), expected_labels);
   }
 }

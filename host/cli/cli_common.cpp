@@ -1,11 +1,14 @@
 // Shared pieces of the cudamlp subcommands; see cli_common.h.
 #include "cli/cli_common.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cmath>
+#include <cerrno>
 #include <cstdarg>
+#include <cstring>
 #include <filesystem>
 
 #include "cudamlp/errors.h"
@@ -56,6 +59,31 @@ const CLI::Validator kPositiveFinite(
     },
     "POSITIVE");
 
+const CLI::Validator kReadableFile(
+    [](std::string& path) -> std::string {
+      std::error_code ec;
+      if (!fs::exists(path, ec)) return "file does not exist: " + path;
+      if (fs::is_directory(path, ec)) return path + " is a folder, expected a file";
+      // open() rather than access(): it answers for this process's effective rights.
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return path + " cannot be read: " + std::strerror(errno);
+      ::close(fd);
+      return {};
+    },
+    "FILE");
+
+const CLI::Validator kReadableDirectory(
+    [](std::string& path) -> std::string {
+      std::error_code ec;
+      if (!fs::is_directory(path, ec)) return "folder does not exist: " + path;
+      const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return "folder " + path + " cannot be read: " + std::strerror(errno);
+      ::close(fd);
+      if (::access(path.c_str(), X_OK) != 0) return "folder " + path + " cannot be entered: " + std::strerror(errno);
+      return {};
+    },
+    "DIR");
+
 const CLI::Validator kMomentumRange(
     [](std::string& text) -> std::string {
       double value = 0;
@@ -82,6 +110,8 @@ void add_device_options(CLI::App& app, std::string& device, BackendOptions& opti
       ->check(CLI::IsMember({"custom", "cublas", "auto"}))
       ->capture_default_str();
   app.add_flag("--tf32", options.tf32, "cuBLAS on TF32 tensor cores (10-bit mantissa inputs; default: FP32)");
+  app.add_flag("--no-cuda-graph", [&options](int64_t) { options.cuda_graphs = false; },
+               "gpu: launch each op of the training step instead of replaying it as a CUDA graph");
 }
 
 LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path) {

@@ -50,6 +50,14 @@ BatchStats Backend::epoch_stats() {
   return {epoch_count_ ? epoch_loss_sum_ / double(epoch_count_) : 0.0, epoch_correct_, epoch_count_};
 }
 
+Mlp Backend::optimizer_state() const {
+  throw Error("the " + name() + " backend cannot save its optimizer state, so it cannot write checkpoints");
+}
+
+void Backend::set_optimizer_state(const Mlp& /*velocity*/) {
+  throw Error("the " + name() + " backend cannot restore an optimizer state, so it cannot resume a checkpoint");
+}
+
 namespace {
 
 GemmEngine choose_engine(const BackendOptions& options) {
@@ -68,10 +76,11 @@ std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOp
   if (options.threads < 0)
     throw UsageError("--threads " + std::to_string(options.threads) + ": expected a positive thread count");
   const GemmEngine engine = choose_engine(options);
-  if (device == "gpu-emulated") return std::make_unique<GpuBackend>(emulated_ops(), engine, options.gemm == "auto");
+  const bool per_layer = options.gemm == "auto";
+  if (device == "gpu-emulated") return std::make_unique<GpuBackend>(emulated_ops(), engine, per_layer, false);
   if (device == "gpu" || device == "auto") {
     const GpuInfo gpu = query_gpu();
-    if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, options.gemm == "auto");
+    if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, per_layer, options.cuda_graphs);
     if (device == "gpu") throw Error("--device gpu: " + gpu.description);
   }
 #if CUDAMLP_HAVE_CPU_BACKEND

@@ -63,6 +63,13 @@ class Backend {
   // One SGD (with momentum) update from the last backward's gradients.
   virtual void update(const SgdOptions& sgd) = 0;
 
+  // The optimizer's state: SGD's momentum buffers v, shaped like the model (zero until a step with
+  // momentum). Checkpoints save it and resume restores it after set_model(), so that a resumed run
+  // continues bitwise as if never stopped. The defaults throw Error: a backend that cannot hand out its
+  // state cannot checkpoint.
+  virtual Mlp optimizer_state() const;
+  virtual void set_optimizer_state(const Mlp& velocity);
+
   // forward, loss, backward, update. A backend may override it with something faster that does the same.
   virtual BatchStats train_step(std::span<const int64_t> indices, const SgdOptions& sgd);
 
@@ -94,6 +101,7 @@ struct BackendOptions {
   int threads = 0;  // CPU threads (--threads); 0: the OpenMP default (OMP_NUM_THREADS, else all cores)
   std::string gemm = "auto";  // gpu matrix products (--gemm): custom, cublas, or auto (by layer size)
   bool tf32 = false;          // cuBLAS with TF32 tensor cores (--tf32); FP32 otherwise
+  bool cuda_graphs = true;    // replay the training step as a CUDA graph (--no-cuda-graph turns it off)
 };
 
 // Device names accepted by --device, and what each means in this build.
