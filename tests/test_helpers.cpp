@@ -1,6 +1,8 @@
 // Shared test utilities; see test_helpers.h.
 #include "test_helpers.h"
 
+#include "cudamlp/errors.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -13,6 +15,7 @@
 
 namespace cudamlp::testing {
 
+using cudamlp::FileError;
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {
@@ -67,6 +70,23 @@ std::string idx_labels(const std::vector<uint8_t>& labels) {
   std::string bytes = be32(0x00000801) + be32(static_cast<uint32_t>(labels.size()));
   bytes.append(labels.begin(), labels.end());
   return bytes;
+}
+
+::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
+                                             const std::string& problem) {
+  try {
+    load();
+  } catch (const FileError& error) {
+    const std::string message = error.what();
+    if (message.find(path) == std::string::npos)
+      return ::testing::AssertionFailure() << "message does not name " << path << ": " << message;
+    if (message.find(problem) == std::string::npos)
+      return ::testing::AssertionFailure() << "message does not say '" << problem << "': " << message;
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& error) {
+    return ::testing::AssertionFailure() << "threw something other than FileError: " << error.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
 }
 
 CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text) {

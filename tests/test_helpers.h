@@ -1,8 +1,11 @@
 // Shared test utilities: temporary folders, file writing, and running the cudamlp binary.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,11 @@ std::string be32(uint32_t value);
 // A complete IDX images file [n, rows, cols] and labels file [n] with the given contents.
 std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, const std::vector<uint8_t>& pixels);
 std::string idx_labels(const std::vector<uint8_t>& labels);
+
+// Passes when `load` throws cudamlp::FileError whose message names `path` and contains `problem`; fails
+// on any other outcome (no throw, another exception type, a message missing either).
+::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
+                                             const std::string& problem);
 
 struct CommandResult {
   int exit_code = -1;

@@ -24,28 +24,11 @@ using cudamlp::testing::idx_images;
 using cudamlp::testing::idx_labels;
 using cudamlp::testing::read_file;
 using cudamlp::testing::TempDir;
+using cudamlp::testing::throws_file_error;
 using cudamlp::testing::write_file;
 using cudamlp::testing::write_gzip_file;
 
 namespace {
-
-// Passes when `load` throws FileError whose message names `path` and contains `problem`.
-::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
-                                             const std::string& problem) {
-  try {
-    load();
-  } catch (const FileError& error) {
-    const std::string message = error.what();
-    if (message.find(path) == std::string::npos)
-      return ::testing::AssertionFailure() << "message does not name " << path << ": " << message;
-    if (message.find(problem) == std::string::npos)
-      return ::testing::AssertionFailure() << "message does not say '" << problem << "': " << message;
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& error) {
-    return ::testing::AssertionFailure() << "threw something other than FileError: " << error.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 // Distinct, non-trivial pixel values so a shifted or reordered read cannot pass.
 std::vector<uint8_t> pattern(size_t n) {

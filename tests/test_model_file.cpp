@@ -18,6 +18,7 @@ namespace cudamlp {
 namespace {
 
 using testing::TempDir;
+using testing::throws_file_error;
 
 // An Mlp of the given sizes whose values are arbitrary 32-bit patterns (NaNs, infinities, subnormals,
 // -0 included), so a round trip that is not bit-exact cannot pass by luck.
@@ -67,17 +68,7 @@ void erase_tensor(SafetensorsFile& file, const std::string& name) {
   TempDir dir;
   const std::string path = dir.file("bad.safetensors");
   write_safetensors(path, file);
-  try {
-    load_model(path);
-  } catch (const FileError& e) {
-    const std::string message = e.what();
-    if (message.find(path) == std::string::npos)
-      return ::testing::AssertionFailure() << "message does not name " << path << ": " << message;
-    if (message.find(problem) == std::string::npos)
-      return ::testing::AssertionFailure() << "message lacks \"" << problem << "\": " << message;
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "load_model accepted the file";
+  return throws_file_error([&] { load_model(path); }, path, problem);
 }
 
 // ------------------------------------------------------------------------------------------------

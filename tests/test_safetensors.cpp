@@ -24,6 +24,7 @@ namespace {
 using namespace std::string_literals;
 using testing::read_file;
 using testing::TempDir;
+using testing::throws_file_error;
 using testing::write_file;
 
 std::string le64(uint64_t value) {
@@ -49,17 +50,7 @@ std::string safetensors_bytes(const std::string& header, const std::string& data
   TempDir dir;
   const std::string path = dir.file("bad.safetensors");
   write_file(path, bytes);
-  try {
-    read_safetensors(path);
-  } catch (const FileError& e) {
-    const std::string message = e.what();
-    if (message.find(path) == std::string::npos)
-      return ::testing::AssertionFailure() << "message does not name " << path << ": " << message;
-    if (message.find(problem) == std::string::npos)
-      return ::testing::AssertionFailure() << "message lacks \"" << problem << "\": " << message;
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "read_safetensors accepted the file";
+  return throws_file_error([&] { read_safetensors(path); }, path, problem);
 }
 
 // One valid F32 tensor entry, for building headers.
