@@ -21,6 +21,7 @@
 # Atomic: files are staged in a hidden folder inside DEST_DIR, verified, and only then renamed into place,
 # so an interrupted or failed run never leaves a partial or unverified file under a final name.
 # A file present with a wrong hash is replaced. Progress goes to stderr; the final status line to stdout.
+# The steps shared with data/fetch-mnist.sh are in data/fetch-common.sh.
 set -euo pipefail
 
 readonly PROG=fetch-fashion-mnist
@@ -28,6 +29,10 @@ readonly DEB_PACKAGE=dataset-fashion-mnist
 readonly FILES=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 readonly DEFAULT_MIRRORS="https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion http://fashion-mnist.s3-website.eu-central-1.amazonaws.com"
 readonly SYSTEM_DIR=${FASHION_MNIST_SYSTEM_DIR:-/usr/share/datasets/fashion-mnist}
+
+script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source=fetch-common.sh source-path=SCRIPTDIR
+source "$script_dir/fetch-common.sh"
 
 expected_sha256() {
   case "$1" in
@@ -37,12 +42,6 @@ expected_sha256() {
     t10k-labels-idx1-ubyte) echo 0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34 ;;
     *) return 1 ;;
   esac
-}
-
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
 }
 
 usage() {
@@ -56,103 +55,14 @@ FASHION_MNIST_NO_APT=1), then the .gz mirrors in \$FASHION_MNIST_MIRRORS
 EOF
 }
 
-# SHA-256 of a file (hex), reading it on stdin so odd file names cannot alter the output.
-sha256_of() {
-  local out
-  if command -v sha256sum >/dev/null 2>&1; then
-    out=$(sha256sum <"$1")
-  elif command -v shasum >/dev/null 2>&1; then
-    out=$(shasum -a 256 <"$1")
-  else
-    out=$(openssl dgst -sha256 -r <"$1")
-  fi
-  printf '%s\n' "${out%% *}"
-}
-
-# First meaningful line of a tool's log, squeezed onto one line, for error messages.
+# First meaningful line of apt-get's, dpkg-deb's, curl's or gzip's log, for error messages (apt's
+# warnings, its W: lines, count only when they read like an error).
 first_error_line() {
   local line
   line=$(grep -m1 -E '(^E: |curl: |error|Error|failed|not found|denied)' "$1" || true)
   [ -n "$line" ] || line=$(grep -m1 -v -E '^[[:space:]]*$|^W: ' "$1" || true)
-  printf '%s\n' "${line:-no output}" | tr -s '\t\r' '  ' | cut -c1-200
+  clip_line "$line"
 }
-
-case "${1:-}" in
-  -h | --help)
-    usage
-    exit 0
-    ;;
-esac
-[ $# -le 1 ] || {
-  usage >&2
-  exit 2
-}
-
-script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
-dest=${1:-$script_dir/fashion-mnist}
-mkdir -p -- "$dest" || die "cannot create destination folder $dest"
-dest=$(cd -- "$dest" && pwd -P)
-
-# Which files need fetching (missing or wrong hash)?
-needed=()
-replaced=()  # present with a wrong hash
-for f in "${FILES[@]}"; do
-  if [ -e "$dest/$f" ] || [ -L "$dest/$f" ]; then
-    [ -f "$dest/$f" ] || die "$dest/$f exists but is not a regular file; remove it and rerun"
-    if [ "$(sha256_of "$dest/$f")" = "$(expected_sha256 "$f")" ]; then
-      continue
-    fi
-    log "$f: present but SHA-256 is wrong; it will be replaced"
-    replaced+=("$f")
-  fi
-  needed+=("$f")
-done
-if [ ${#needed[@]} -eq 0 ]; then
-  echo "Fashion-MNIST already in $dest"
-  exit 0
-fi
-
-# Staging area inside the destination (same file system, so the final mv is an atomic rename).
-# Staging folders left by a run that was killed hard (SIGKILL) are removed once they are an hour old.
-find "$dest" -maxdepth 1 -type d -name '.fetch-tmp.*' -mmin +60 -exec rm -rf -- {} + 2>/dev/null || true
-stage=$(mktemp -d "$dest/.fetch-tmp.XXXXXX")
-cleanup() { rm -rf -- "$stage"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-mkdir -p "$stage/ok"
-
-# Files still to obtain (not yet verified in $stage/ok).
-todo() {
-  local f
-  for f in "${needed[@]}"; do
-    [ -e "$stage/ok/$f" ] || printf '%s\n' "$f"
-  done
-}
-
-# The to-do list taken once, before a source starts moving files into $stage/ok.
-todo_snapshot() {
-  local list
-  list=$(todo)
-  [ -z "$list" ] || printf '%s\n' "$list"
-}
-
-# accept NAME PATH SOURCE: keep PATH as NAME if its hash is right, else discard it.
-accept() {
-  local got
-  got=$(sha256_of "$2")
-  if [ "$got" = "$(expected_sha256 "$1")" ]; then
-    chmod 0644 "$2"
-    mv -f -- "$2" "$stage/ok/$1"
-    return 0
-  fi
-  log "$1 from $3 has SHA-256 $got, expected $(expected_sha256 "$1"); discarded"
-  rm -f -- "$2"
-  return 1
-}
-
-why=""  # reason the last source failed
 
 # from_dir DIR LABEL: take the files from a folder holding <name>.gz (or <name> uncompressed).
 from_dir() {
@@ -244,39 +154,16 @@ from_apt_install() {
   from_dir "$SYSTEM_DIR" "installed $DEB_PACKAGE"
 }
 
-from_mirror() {
-  local base=${1%/} work="$stage/dl" f
-  if ! command -v curl >/dev/null 2>&1; then
-    why="curl not found"
-    return 1
-  fi
-  mkdir -p "$work"
-  log "downloading .gz files from $base"
-  while IFS= read -r f; do
-    if ! curl -fsSL --connect-timeout 20 --max-time 600 --retry 2 --retry-delay 2 \
-      -o "$work/$f.gz" "$base/$f.gz" 2>"$work/curl.log"; then
-      # Stop at the first failure: when a mirror is unreachable the other files would fail the same way.
-      why="$base/$f.gz: $(first_error_line "$work/curl.log")"
-      rm -rf -- "$work"
-      return 1
-    fi
-    if ! gzip -dc "$work/$f.gz" >"$work/$f" 2>"$work/gzip.log"; then
-      why="$base/$f.gz: not a valid gzip file: $(first_error_line "$work/gzip.log")"
-      rm -rf -- "$work"
-      return 1
-    fi
-    rm -f -- "$work/$f.gz"
-    if ! accept "$f" "$work/$f" "$base"; then
-      why="$base/$f.gz: wrong SHA-256 after gunzip"
-      rm -rf -- "$work"
-      return 1
-    fi
-  done < <(todo_snapshot)
-  rm -rf -- "$work"
-  return 0
-}
+open_destination "$script_dir/fashion-mnist" "$@"
+list_needed
+if [ ${#needed[@]} -eq 0 ]; then
+  echo "Fashion-MNIST already in $dest"
+  exit 0
+fi
+open_staging
 
 read -r -a mirrors <<<"${FASHION_MNIST_MIRRORS:-$DEFAULT_MIRRORS}"
+why=""  # reason the last source failed
 failures=()
 used=""
 if [ -d "$SYSTEM_DIR" ] && from_dir "$SYSTEM_DIR" "installed $DEB_PACKAGE"; then
@@ -306,16 +193,5 @@ else
   fi
 fi
 
-if [ -n "$(todo)" ]; then
-  missing=$(todo | tr '\n' ' ')
-  msg="could not get Fashion-MNIST (${missing% }) into $dest; every source failed: $(printf '%s; ' "${failures[@]}")"
-  msg=${msg%; }
-  [ ${#replaced[@]} -eq 0 ] || msg="$msg (files with a wrong hash left as they were: ${replaced[*]})"
-  die "$msg"
-fi
-
-# Everything verified: rename into place (atomic per file).
-for f in "${needed[@]}"; do
-  mv -f -- "$stage/ok/$f" "$dest/$f"
-done
+install_fetched "could not get Fashion-MNIST" "${failures[@]}"
 echo "Fashion-MNIST ready in $dest (${#needed[@]} file(s) from $used, SHA-256 verified)"

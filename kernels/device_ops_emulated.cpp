@@ -1,16 +1,29 @@
 // emulated_ops(): the kernels compiled by g++ and executed by the SIMT emulator (simt_emulator.cpp).
 #include <cstring>
 
+#include "cudamlp/errors.h"
 #include "device_ops_table.h"
 
 namespace cudamlp {
 
+namespace {
+
+void copy(void* dst, const void* src, size_t bytes) {
+  if (simt::capturing()) throw Error("simt emulator: synchronous copy during a graph capture (CUDA forbids it too)");
+  std::memcpy(dst, src, bytes);
+}
+
+}  // namespace
+
 const DeviceOps& emulated_ops() {
-  static const DeviceOps ops = kernels::make_device_ops(
-      "emulated", simt::device_alloc, simt::device_free,
-      [](void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); },
-      [](void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }, [] {});
-  // No streams or graphs: every launch runs to completion before launch() returns.
+  static const DeviceOps ops = [] {
+    DeviceOps table = kernels::make_device_ops("emulated", simt::device_alloc, simt::device_free, copy, copy, [] {});
+    // No streams (every launch runs to completion before launch() returns), but graphs: recorded ops.
+    table.graph_capture = [](void*, void (*record)(void*), void* context) { return simt::graph_capture(record, context); };
+    table.graph_launch = [](void* graph, void*) { simt::graph_launch(graph); };
+    table.graph_destroy = simt::graph_destroy;
+    return table;
+  }();
   return ops;
 }
 

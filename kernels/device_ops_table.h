@@ -18,6 +18,16 @@ inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this co
 
 inline simt::Stream as_stream(void* stream) { return static_cast<simt::Stream>(stream); }
 
+// Runs an op now; on the emulator, while a graph is being captured, records it for every replay instead
+// (on a GPU, CUDA's stream capture does that for the launches the op makes).
+template <typename Op>
+void queue(Op op) {
+#if SIMT_EMULATED
+  if (simt::capturing()) return simt::record(op);
+#endif
+  op();
+}
+
 // One cuBLAS handle per executor, made on first use and kept for the process.
 inline cublasHandle_t cublas_handle() {
   static const cublasHandle_t handle = [] {
@@ -70,32 +80,32 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.synchronize = synchronize;
   ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
                         int B, int D, float* x, uint8_t* batch_labels, void* stream) {
-    gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream));
+    queue([=] { gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream)); });
   };
   ops.dense_forward = [](const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                          GemmEngine engine, void* stream) {
-    dense_forward_on(engine, x, W, b, y, B, in, out, relu, as_stream(stream));
+    queue([=] { dense_forward_on(engine, x, W, b, y, B, in, out, relu, as_stream(stream)); });
   };
   ops.dense_backward_input = [](const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
                                 bool relu_mask, GemmEngine engine, void* stream) {
-    dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, as_stream(stream));
+    queue([=] { dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, as_stream(stream)); });
   };
   ops.dense_backward_weights = [](const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
                                   GemmEngine engine, void* stream) {
-    dense_backward_weights_on(engine, dy, x, dW, db, B, in, out, as_stream(stream));
+    queue([=] { dense_backward_weights_on(engine, dy, x, dW, db, B, in, out, as_stream(stream)); });
   };
   ops.softmax_xent = [](const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                         int* correct, int B, int C, void* stream) {
-    softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream));
+    queue([=] { softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream)); });
   };
   ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream) {
-    sgd_update(w, g, v, n, lr, momentum, as_stream(stream));
+    queue([=] { sgd_update(w, g, v, n, lr, momentum, as_stream(stream)); });
   };
   ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, EpochTotals* totals, void* stream) {
-    accumulate_metrics(loss, correct, batch, totals, as_stream(stream));
+    queue([=] { accumulate_metrics(loss, correct, batch, totals, as_stream(stream)); });
   };
   ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
-    epoch_order(order, keys, n, epoch_seed, shuffle, stream);
+    queue([=] { epoch_order(order, keys, n, epoch_seed, shuffle, stream); });
   };
   return ops;
 }

@@ -61,7 +61,8 @@ std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t
 // ---------------------------------------------------------------------------------------------
 
 GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer, bool cuda_graphs)
-    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer), cuda_graphs_(cuda_graphs && ops.graph_capture) {
+    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer),
+      cuda_graphs_(cuda_graphs && ops.graph_capture != nullptr) {
   if (ops_.stream_create != nullptr) stream_ = ops_.stream_create();
 }
 
@@ -71,7 +72,8 @@ GpuBackend::~GpuBackend() {
 }
 
 void GpuBackend::drop_graphs() {
-  for (auto& [key, graph] : graphs_) ops_.graph_destroy(graph);
+  for (auto& [key, graph] : graphs_)
+    if (graph != nullptr) ops_.graph_destroy(graph);
   graphs_.clear();
 }
 
@@ -266,6 +268,12 @@ void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd
   const auto key = std::make_tuple(count, sgd.lr, sgd.momentum);
   auto graph = graphs_.find(key);
   if (graph == graphs_.end()) {
+    // The first step of a kind runs eagerly: cuBLAS and the kernels do their lazy set-up (handles,
+    // workspaces, module loading) outside the capture, where allocations are allowed.
+    graphs_.emplace(key, nullptr);
+    return record_step(count, sgd);
+  }
+  if (graph->second == nullptr) {
     struct Step {
       GpuBackend* backend;
       int64_t batch;
@@ -277,7 +285,7 @@ void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd
           s->backend->record_step(s->batch, s->sgd);
         },
         &step);
-    graph = graphs_.emplace(key, captured).first;
+    graph->second = captured;
   }
   ops_.graph_launch(graph->second, stream_);
 }

@@ -97,7 +97,8 @@ class GpuBackend final : public Backend {
   bool choose_per_layer_;
   bool cuda_graphs_;
   void* stream_ = nullptr;  // where every op is queued (null: the emulator's synchronous launches)
-  // Instantiated training-step graphs by (batch, lr, momentum): kernel arguments are baked in.
+  // Training-step graphs by (batch, lr, momentum), kernel arguments baked in; nullptr after the one
+  // eager step that precedes each capture.
   std::map<std::tuple<int64_t, float, float>, void*> graphs_;
   int64_t host_cursor_ = 0;  // samples of the epoch trained so far, as the host counts them
   std::vector<Layer> layers_;

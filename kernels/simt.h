@@ -126,6 +126,15 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
 void* device_alloc(size_t bytes);
 void device_free(void* pointer);
 
+// Emulated CUDA graphs: while capture(record, context) runs record(context), the ops it queues (see
+// device_ops_table.h) are recorded instead of run; launch_graph runs them again in order. Like CUDA,
+// a synchronous copy during a capture is an error.
+bool capturing();
+void record(std::function<void()> op);
+void* graph_capture(void (*record)(void* context), void* context);
+void graph_launch(void* graph);
+void graph_destroy(void* graph);
+
 }  // namespace cudamlp::simt
 
 using cudamlp::simt::dim3;

@@ -448,6 +448,34 @@ void run_grid(dim3 grid, dim3 block, size_t shared_bytes, const std::function<vo
   check_all_guards();
 }
 
+namespace {
+thread_local std::vector<std::function<void()>>* tls_capture = nullptr;  // the graph being captured
+}
+
+bool capturing() { return tls_capture != nullptr; }
+
+void record(std::function<void()> op) { tls_capture->push_back(std::move(op)); }
+
+void* graph_capture(void (*record_ops)(void* context), void* context) {
+  if (tls_capture != nullptr) fail("graph capture inside a graph capture");
+  auto graph = std::make_unique<std::vector<std::function<void()>>>();
+  tls_capture = graph.get();
+  try {
+    record_ops(context);
+  } catch (...) {
+    tls_capture = nullptr;
+    throw;
+  }
+  tls_capture = nullptr;
+  return graph.release();
+}
+
+void graph_launch(void* graph) {
+  for (const std::function<void()>& op : *static_cast<std::vector<std::function<void()>>*>(graph)) op();
+}
+
+void graph_destroy(void* graph) { delete static_cast<std::vector<std::function<void()>>*>(graph); }
+
 void* device_alloc(size_t bytes) {
   const size_t total = (kGuardBytes + bytes + kGuardBytes + kGuardBytes - 1) / kGuardBytes * kGuardBytes;
   auto* base = static_cast<unsigned char*>(std::aligned_alloc(kGuardBytes, total));

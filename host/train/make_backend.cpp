@@ -77,7 +77,8 @@ std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOp
     throw UsageError("--threads " + std::to_string(options.threads) + ": expected a positive thread count");
   const GemmEngine engine = choose_engine(options);
   const bool per_layer = options.gemm == "auto";
-  if (device == "gpu-emulated") return std::make_unique<GpuBackend>(emulated_ops(), engine, per_layer, false);
+  if (device == "gpu-emulated")
+    return std::make_unique<GpuBackend>(emulated_ops(), engine, per_layer, options.cuda_graphs);
   if (device == "gpu" || device == "auto") {
     const GpuInfo gpu = query_gpu();
     if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, per_layer, options.cuda_graphs);
