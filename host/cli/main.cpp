@@ -1,22 +1,48 @@
-// The `cudamlp` command: train, eval, predict, info, bench. The only place that prints errors and picks
-// exit codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O failure).
+// The `cudamlp` command: train, eval, predict, info, bench, report. The only place that prints errors and
+// picks exit codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O
+// failure).
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <new>
+#include <string>
 
 #include "cli/cli_common.h"
+#include "cli/command_line.h"
 #include "cudamlp/errors.h"
+
+namespace {
+
+// An error message as one line: control characters that came from a file (a tensor named "a\nb") are
+// escaped, so that every error stays exactly one line on stderr.
+std::string one_line(const char* message) {
+  std::string line;
+  for (const char* p = message; *p != '\0'; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != 0x7f) {
+      line += *p;
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      line += escaped;
+    }
+  }
+  return line;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace cudamlp;
+  cli::remember_command_line(argc, argv);  // for messages that say how to run it again
   CLI::App app{"cudamlp: train dense neural networks (MLPs) on MNIST-style data, on the CPU or a GPU.",
                "cudamlp"};
   app.set_version_flag("--version", "cudamlp 0.1.0");
   app.require_subcommand(1);
   const std::vector<cli::Command> commands = {cli::add_train_command(app), cli::add_eval_command(app),
                                               cli::add_predict_command(app), cli::add_info_command(app),
-                                              cli::add_bench_command(app)};
+                                              cli::add_bench_command(app), cli::add_report_command(app)};
   const auto is_command = [&](const std::string& name) {
     for (const cli::Command& command : commands)
       if (command.app->get_name() == name) return true;
@@ -24,7 +50,7 @@ int main(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::cerr << "cudamlp: error: unknown command '" << argv[1]
-              << "' (expected train, eval, predict, info or bench; see cudamlp --help)\n";
+              << "' (expected train, eval, predict, info, bench or report; see cudamlp --help)\n";
     return 2;
   }
   try {
@@ -34,7 +60,7 @@ int main(int argc, char** argv) {
     std::string where = "cudamlp";
     for (const cli::Command& command : commands)
       if (command.app->parsed()) where += " " + command.app->get_name();
-    std::cerr << where << ": error: " << e.what() << " (see " << where << " --help)\n";
+    std::cerr << where << ": error: " << one_line(e.what()) << " (see " << where << " --help)\n";
     return 2;
   }
   try {
@@ -42,13 +68,13 @@ int main(int argc, char** argv) {
       if (command.app->parsed()) return command.run();
     return 2;
   } catch (const UsageError& e) {
-    std::cerr << "cudamlp: error: " << e.what() << "\n";
+    std::cerr << "cudamlp: error: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "cudamlp: error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "cudamlp: error: " << e.what() << "\n";
+    std::cerr << "cudamlp: error: " << one_line(e.what()) << "\n";
     return 1;
   }
 }

@@ -1,16 +1,20 @@
 // `cudamlp predict`: class and probabilities for samples from IDX files, Kaggle CSVs (optionally
-// writing the ImageId,Label submission file) or pixel values on stdin.
+// writing the ImageId,Label submission file), pictures of digits (.png, .pgm: made into MNIST samples
+// as MNIST was made, see mnist_digit.h) or pixel values on stdin.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.h"
+#include "cli/digit_display.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/mnist_digit.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/safetensors.h"
 #include "cudamlp/trainer.h"
@@ -27,9 +31,26 @@ struct PredictArgs {
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
   bool json = false;
+  bool show = false;  // also print (or with --json, include) the 28x28 pixels each prediction was made from
 };
 
 bool is_csv(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0; }
+
+// A picture of a digit, by its name: .png or .pgm in any case.
+bool is_picture(const std::string& path) {
+  if (path.size() < 4) return false;
+  std::string extension = path.substr(path.size() - 4);
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return extension == ".png" || extension == ".pgm";
+}
+
+// One input file, read: its samples, and for a picture what the preprocessing found.
+struct Input {
+  std::string path;
+  Dataset data;
+  std::optional<MnistDigit> digit;  // a picture: data is its one 28x28 sample
+};
 
 // Pixel values (0..255, whitespace or comma separated) from stdin: one sample per D values.
 std::vector<float> read_stdin_samples(int64_t D) {
@@ -68,15 +89,17 @@ std::vector<float> read_stdin_samples(int64_t D) {
 
 int argmax(const float* row, int C) { return int(std::max_element(row, row + C) - row); }
 
-void print_prediction(const std::string& source, int64_t index, const float* probs, int C, bool json) {
+// extra: fields added to the JSON object (--show's pixels, a picture's polarity).
+void print_prediction(const std::string& source, int64_t index, const float* probs, int C, bool json,
+                      const nlohmann::json& extra = nlohmann::json::object()) {
   const int predicted = argmax(probs, C);
   if (json) {
-    std::cout << nlohmann::json{{"input", source},
-                                {"index", index},
-                                {"predicted", predicted},
-                                {"probabilities", std::vector<float>(probs, probs + C)}}
-                     .dump()
-              << "\n";
+    nlohmann::json object = {{"input", source},
+                             {"index", index},
+                             {"predicted", predicted},
+                             {"probabilities", std::vector<float>(probs, probs + C)}};
+    object.update(extra);
+    std::cout << object.dump() << "\n";
     return;
   }
   std::string line = format("%s[%lld]: %d (%.2f%%)  probabilities", source.c_str(), (long long)index, predicted,
@@ -105,7 +128,51 @@ void predict_dataset(Backend& backend, const PredictArgs& args, const std::strin
     std::cerr << "wrote " << count << " predictions to " << args.out << "\n";
     return;
   }
-  for (int64_t n = 0; n < count; ++n) print_prediction(path, begin + n, probs.data() + n * C, C, args.json);
+  for (int64_t n = 0; n < count; ++n) {
+    nlohmann::json extra = nlohmann::json::object();
+    if (args.show) {
+      const uint8_t* pixels = data.pixels.data() + (begin + n) * data.dim();
+      if (args.json) extra["pixels"] = std::vector<uint8_t>(pixels, pixels + data.dim());
+      else std::cout << ascii_picture(pixels, data.rows, data.cols);
+    }
+    print_prediction(path, begin + n, probs.data() + n * C, C, args.json, extra);
+  }
+}
+
+// A picture's prediction: a bar chart of the probabilities (after its input with --show), or one JSON
+// object that also says whether the picture was inverted.
+void predict_picture(Backend& backend, const PredictArgs& args, const Input& picture) {
+  const int C = backend.model().output_size();
+  const std::vector<float> probs = predict_probabilities(backend, picture.data, 0, 1);
+  if (args.json) {
+    nlohmann::json extra = {{"inverted", picture.digit->inverted}};
+    if (args.show) extra["pixels"] = picture.digit->pixels;
+    print_prediction(picture.path, 0, probs.data(), C, true, extra);
+    return;
+  }
+  if (args.show) std::cout << ascii_picture(picture.digit->pixels.data(), kMnistSide, kMnistSide);
+  std::cout << probability_chart(picture.path, probs.data(), C, terminal_speaks_utf8());
+}
+
+Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
+  Input input{path, {}, std::nullopt};
+  if (is_picture(path)) {
+    if (D != int64_t{kMnistSide} * kMnistSide)
+      throw UsageError(path + ": pictures become 28x28 = 784 pixel MNIST samples, but --model " + args.model +
+                       " takes " + std::to_string(D) + " inputs");
+    if (args.index > 0)
+      throw UsageError("--index " + std::to_string(args.index) + ": " + path + " is one picture");
+    input.digit = load_mnist_digit(path);
+    input.data.count = 1;
+    input.data.rows = input.data.cols = kMnistSide;
+    input.data.pixels = input.digit->pixels;
+    return input;
+  }
+  input.data = is_csv(path) ? load_kaggle_csv(path) : load_idx_images(path);
+  if (input.data.dim() != D)
+    throw UsageError(path + ": " + std::to_string(input.data.dim()) + " values per sample, " + args.model +
+                     " takes " + std::to_string(D));
+  return input;
 }
 
 int run_predict(const PredictArgs& args) {
@@ -115,6 +182,8 @@ int run_predict(const PredictArgs& args) {
     check_output_path("--out", args.out);
   }
   if (args.index >= 0 && args.inputs.empty()) throw UsageError("--index needs an input file");
+  if (args.show && args.inputs.empty())
+    throw UsageError("--show needs input files (pictures, IDX or CSV), not stdin");
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   const Mlp model = load_model(args.model);
   backend->set_model(model);
@@ -129,12 +198,16 @@ int run_predict(const PredictArgs& args) {
     for (int64_t i = 0; i < n; ++i) print_prediction("stdin", i, probs.data() + i * C, C, args.json);
     return 0;
   }
-  for (const std::string& path : args.inputs) {
-    const Dataset data = is_csv(path) ? load_kaggle_csv(path) : load_idx_images(path);
-    if (data.dim() != D)
-      throw UsageError(path + ": " + std::to_string(data.dim()) + " values per sample, " + args.model +
-                       " takes " + std::to_string(D));
-    predict_dataset(*backend, args, path, data);
+  // Every input is read before anything is printed: a bad file is one error line, not half an output.
+  std::vector<Input> inputs;
+  for (const std::string& path : args.inputs) inputs.push_back(read_input(path, args, D));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].digit) {
+      predict_dataset(*backend, args, inputs[i].path, inputs[i].data);
+      continue;
+    }
+    if (i > 0 && !args.json) std::cout << "\n";  // a blank line between pictures' charts
+    predict_picture(*backend, args, inputs[i]);
   }
   return 0;
 }
@@ -144,8 +217,11 @@ int run_predict(const PredictArgs& args) {
 Command add_predict_command(CLI::App& parent) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* app = parent.add_subcommand(
-      "predict", "Predict classes: from IDX image files, Kaggle CSVs, or pixel values (0..255) on stdin");
-  app->add_option("inputs", args->inputs, "IDX images files or .csv files; none: read stdin")
+      "predict",
+      "Predict classes: from pictures of digits (.png, .pgm), IDX image files, Kaggle CSVs, or pixel values "
+      "(0..255) on stdin");
+  app->add_option("inputs", args->inputs,
+                  "Pictures of one digit each (.png, .pgm), IDX images files or .csv files; none: read stdin")
       ->check(CLI::ExistingFile);
   app->add_option("--model", args->model, "Model file (safetensors)")->required()->check(CLI::ExistingFile);
   app->add_option("--index", args->index, "Only this sample (0-based) of the input file")
@@ -153,6 +229,9 @@ Command add_predict_command(CLI::App& parent) {
   app->add_option("--out", args->out, "With a Kaggle test.csv input: write the ImageId,Label submission here");
   add_device_options(*app, args->device, args->backend);
   app->add_flag("--json", args->json, "One JSON object per sample");
+  app->add_flag("--show", args->show,
+                "Also show the 28x28 input each prediction was made from: ASCII art, or \"pixels\" with "
+                "--json");
   return {app, [args] { return run_predict(*args); }};
 }
 

@@ -1,10 +1,18 @@
 // `cudamlp train`: train an MLP with minibatch SGD, print per-epoch metrics, save the model.
+#include <charconv>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.h"
+#include "cli/command_line.h"
+#include "cli/digit_display.h"
+#include "cli/progress.h"
+#include "cli/run_recorder.h"
+#include "cli/stop_signals.h"
 #include "cudamlp/backend.h"
+#include "cudamlp/checkpoint.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/trainer.h"
@@ -30,6 +38,13 @@ struct TrainArgs {
   int64_t limit = 0;  // 0: all samples
   bool json = false;
   CLI::Option* hidden_option = nullptr;
+  std::string checkpoint;        // --checkpoint FILE
+  std::string checkpoint_every;  // --checkpoint-every N | Nsteps | Nepochs
+  std::string resume;            // --resume FILE
+  double val_split = 0;          // --val-split F: hold out this fraction of --train-csv as the test set
+  std::string log;               // --log FILE: the run log (JSON) for `cudamlp report`
+  std::string report;            // --report FILE: the HTML training report
+  const CLI::App* app = nullptr;  // to ask which flags were given
 };
 
 nlohmann::json epoch_json(const EpochReport& report, int epochs) {
@@ -80,15 +95,218 @@ Mlp initial_model(const TrainArgs& args, const Dataset& train) {
   return model;
 }
 
-int run_train(const TrainArgs& args) {
+// ------------------------------------------------------------------------------------------------
+// Checkpoints, resume and Ctrl-C
+
+// Where and how often checkpoints are written.
+struct CheckpointPlan {
+  std::string path;          // periodic checkpoints (--checkpoint); empty: none
+  int64_t every_steps = 0;   // --checkpoint-every N[steps]
+  int64_t every_epochs = 0;  // --checkpoint-every Nepochs; 1 when --checkpoint comes alone
+  // Where every checkpoint goes, Ctrl-C's included: --checkpoint, else next to --out, else nowhere.
+  std::string stop_path;
+};
+
+// "500" or "500steps": every 500 optimizer steps; "2epochs": every 2 epochs (singulars too).
+void parse_checkpoint_every(const std::string& text, CheckpointPlan& plan) {
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string unit(end, text.data() + text.size());
+  if (ec != std::errc() || n < 1 ||
+      !(unit.empty() || unit == "step" || unit == "steps" || unit == "epoch" || unit == "epochs"))
+    throw UsageError("--checkpoint-every " + text + ": expected a positive count of steps or epochs, like 500, "
+                     "500steps or 1epoch");
+  (unit.starts_with("epoch") ? plan.every_epochs : plan.every_steps) = n;
+}
+
+// model.safetensors -> model.ckpt.safetensors: where Ctrl-C saves the run when --checkpoint is not given.
+std::string default_checkpoint_path(const std::string& out) {
+  const std::string suffix = ".safetensors";
+  if (out.size() > suffix.size() && out.ends_with(suffix))
+    return out.substr(0, out.size() - suffix.size()) + ".ckpt" + suffix;
+  return out + ".ckpt.safetensors";
+}
+
+// Whether two paths name the same file, existing or not (symlinks and ".." resolved).
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec_a, ec_b;
+  const fs::path canonical_a = fs::weakly_canonical(fs::absolute(a, ec_a), ec_a);
+  const fs::path canonical_b = fs::weakly_canonical(fs::absolute(b, ec_b), ec_b);
+  return !ec_a && !ec_b && canonical_a == canonical_b;
+}
+
+CheckpointPlan plan_checkpoints(const TrainArgs& args) {
+  CheckpointPlan plan;
+  plan.path = args.checkpoint;
+  if (args.app->get_option("--checkpoint-every")->count() > 0) {
+    if (args.checkpoint.empty()) throw UsageError("--checkpoint-every needs --checkpoint FILE, the file to write");
+    parse_checkpoint_every(args.checkpoint_every, plan);
+  } else if (!plan.path.empty()) {
+    plan.every_epochs = 1;
+  }
+  plan.stop_path = !plan.path.empty() ? plan.path : args.out.empty() ? "" : default_checkpoint_path(args.out);
+  if (plan.stop_path.empty()) return plan;
+
+  const std::string what = !plan.path.empty() ? "--checkpoint " + plan.path
+                                              : plan.stop_path + " (where an interrupted run saves itself, next to --out)";
+  check_output_path("--checkpoint", plan.stop_path);
+  if (!args.out.empty() && same_file(plan.stop_path, args.out))
+    throw UsageError("--checkpoint " + plan.path + " and --out " + args.out + " name the same file");
+  if (!args.init.empty() && same_file(plan.stop_path, args.init))
+    throw UsageError(what + " would overwrite --init " + args.init);
+  // A checkpoint already there holds an earlier run; only resuming that run may write over it.
+  std::error_code ec;
+  if (std::filesystem::exists(plan.stop_path, ec) && !(!args.resume.empty() && same_file(args.resume, plan.stop_path)))
+    throw UsageError(what + ": the file exists (a checkpoint of an earlier run?); continue that run with --resume " +
+                     plan.stop_path + ", or remove the file");
+  return plan;
+}
+
+std::string float_text(float value) {
+  char text[32];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  return std::string(text, result.ptr);
+}
+
+// A resumed run goes on exactly as the run that wrote the checkpoint, so the flags that shape the run
+// take the checkpoint's values: a flag left out gets it, a flag given must agree with it. --epochs may
+// differ (train longer than first planned) but not end before the checkpoint's position.
+void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
+  const auto given = [&](const char* flag) { return args.app->get_option(flag)->count() > 0; };
+  const auto disagree = [&](const std::string& flag, const std::string& checkpoint_value) {
+    return UsageError(flag + " disagrees with --resume " + args.resume + ", a run with " + checkpoint_value +
+                      " (leave the flag out to go on with the checkpoint's value)");
+  };
+  const TrainOptions& run = checkpoint.options;
+  const std::vector<int> sizes = checkpoint.state.model.sizes();
+  const std::vector<int> hidden(sizes.begin() + 1, sizes.end() - 1);
+  if (given("--hidden") && parse_hidden(args.hidden) != hidden)
+    throw disagree("--hidden " + args.hidden, "sizes " + join_sizes(sizes));
+  args.hidden = hidden.empty() ? "none" : join_sizes(hidden, ",");
+  if (given("--batch") && args.batch != run.batch)
+    throw disagree("--batch " + std::to_string(args.batch), "--batch " + std::to_string(run.batch));
+  args.batch = run.batch;
+  if (given("--lr") && float(args.lr) != run.sgd.lr)
+    throw disagree("--lr " + float_text(float(args.lr)), "--lr " + float_text(run.sgd.lr));
+  args.lr = run.sgd.lr;
+  if (given("--momentum") && float(args.momentum) != run.sgd.momentum)
+    throw disagree("--momentum " + float_text(float(args.momentum)), "--momentum " + float_text(run.sgd.momentum));
+  args.momentum = run.sgd.momentum;
+  if (given("--seed") && args.seed != run.seed)
+    throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
+  args.seed = run.seed;
+  if (given("--no-shuffle") && run.shuffle) throw disagree("--no-shuffle", "shuffled epochs");
+  args.no_shuffle = !run.shuffle;
+  if (given("--limit") && args.limit != checkpoint.limit)
+    throw disagree("--limit " + std::to_string(args.limit),
+                   checkpoint.limit ? "--limit " + std::to_string(checkpoint.limit) : "no --limit");
+  args.limit = checkpoint.limit;
+  if (!given("--epochs")) args.epochs = run.epochs;
+  const TrainPosition& at = checkpoint.state.position;
+  if (args.epochs < at.epoch || (args.epochs == at.epoch && at.sample > 0))
+    throw UsageError("--epochs " + std::to_string(args.epochs) + ": --resume " + args.resume + " has trained " +
+                     std::to_string(at.epoch) + " epochs" + (at.sample > 0 ? " and part of the next" : "") +
+                     "; ask for at least " + std::to_string(at.epoch + (at.sample > 0)));
+}
+
+// The command that resumes this run from `checkpoint`: the command line it was started with, its
+// --resume (if any) replaced.
+std::string resume_command(const std::string& checkpoint) {
+  std::vector<std::string> args;
+  const std::vector<std::string>& line = command_line();
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == "--resume") {
+      ++i;  // and its value
+      continue;
+    }
+    if (line[i].starts_with("--resume=")) continue;
+    args.push_back(line[i]);
+  }
+  args.push_back("--resume");
+  args.push_back(checkpoint);
+  return shell_quote(args);
+}
+
+// The run's settings as the log and the report show them, in this order.
+nlohmann::ordered_json run_settings(const TrainArgs& args, const Mlp& model, const Backend& backend,
+                                    const LabelledData& data) {
+  nlohmann::ordered_json settings = {{"sizes", join_sizes(model.sizes())},
+                                     {"parameters", model.parameter_count()},
+                                     {"device", backend.name()},
+                                     {"data", args.data_dir.empty() ? args.train_csv : args.data_dir},
+                                     {"train samples", data.train.count}};
+  if (data.test) settings["test samples"] = data.test->count;
+  if (args.val_split > 0) settings["val split"] = args.val_split;
+  if (args.limit > 0) settings["limit"] = args.limit;
+  settings["epochs"] = args.epochs;
+  settings["batch"] = args.batch;
+  settings["lr"] = args.lr;
+  settings["momentum"] = args.momentum;
+  settings["seed"] = args.seed;
+  settings["shuffle"] = !args.no_shuffle;
+  if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
+  if (!args.init.empty()) settings["init"] = args.init;
+  if (!args.resume.empty()) settings["resumed from"] = args.resume;
+  if (!args.out.empty()) settings["model file"] = args.out;
+  return settings;
+}
+
+int run_train(const TrainArgs& given_args) {
+  TrainArgs args = given_args;  // a checkpoint fills in the flags left out
   if (!args.out.empty()) check_output_path("--out", args.out);
+  if (!args.log.empty()) check_output_path("--log", args.log);
+  if (!args.report.empty()) check_output_path("--report", args.report);
+  CheckpointPlan plan = plan_checkpoints(args);
+  // The run log and the report must not overwrite the model, the checkpoint or each other.
+  const std::vector<std::pair<std::string, std::string>> outputs = {
+      {"--out", args.out}, {"--checkpoint", plan.stop_path}, {"--log", args.log}, {"--report", args.report}};
+  for (size_t i = 0; i < outputs.size(); ++i)
+    for (size_t j = std::max<size_t>(i + 1, 2); j < outputs.size(); ++j)
+      if (!outputs[i].second.empty() && !outputs[j].second.empty() && same_file(outputs[i].second, outputs[j].second))
+        throw UsageError(outputs[j].first + " " + outputs[j].second + " and " + outputs[i].first + " " +
+                         outputs[i].second + " name the same file");
+  std::optional<Checkpoint> resumed;
+  if (!args.resume.empty()) {
+    resumed = load_checkpoint(args.resume);
+    adopt_checkpoint_options(args, *resumed);
+  }
   parse_hidden(args.hidden);  // flag errors before the (slow) data load
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
+  // A backend that cannot hand out its optimizer state cannot checkpoint: say so now, not hours in.
+  std::string cannot_checkpoint;
+  try {
+    (void)backend->optimizer_state();
+  } catch (const Error& e) {
+    if (!args.checkpoint.empty() || resumed)
+      throw UsageError(std::string(resumed ? "--resume: " : "--checkpoint: ") + e.what() +
+                       " (use --device cpu or reference)");
+    cannot_checkpoint = e.what();
+    plan.stop_path.clear();  // nor on Ctrl-C
+  }
 
   LabelledData data = load_labelled_data(args.data_dir, args.train_csv);
   if (args.limit > 0) data.train = data.train.first(args.limit);
-  const Mlp model = initial_model(args, data.train);
+  if (args.val_split > 0) {
+    TrainTestSplit split = hold_out(data.train, args.val_split, args.seed);
+    data.train = std::move(split.train);
+    data.test = std::move(split.test);
+  }
+  // Which data the checkpoints were (or will be) trained on; only computed when it matters.
+  const DataIdentity identity = resumed || !plan.stop_path.empty() ? identify_data(data.train) : DataIdentity{};
+  if (resumed && identity != resumed->data) {
+    const DataIdentity& was = resumed->data;
+    throw UsageError(format("--resume %s was trained on %lld samples of %lld values (checksum %016llx), this data "
+                            "has %lld samples of %lld values (checksum %016llx): resume with the same "
+                            "--data or --train-csv, --limit and --val-split",
+                            args.resume.c_str(), (long long)was.samples, (long long)was.dim,
+                            (unsigned long long)was.checksum, (long long)identity.samples,
+                            (long long)identity.dim, (unsigned long long)identity.checksum));
+  }
+  const Mlp model = resumed ? resumed->state.model : initial_model(args, data.train);
   backend->set_model(model);
+  if (resumed) backend->set_optimizer_state(resumed->state.velocity);
+  const TrainPosition start = resumed ? resumed->state.position : TrainPosition{};
 
   TrainOptions options;
   options.epochs = args.epochs;
@@ -96,6 +314,8 @@ int run_train(const TrainArgs& args) {
   options.sgd = {float(args.lr), float(args.momentum)};
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
+  options.snapshot_every_steps = plan.every_steps;
+  options.snapshot_every_epochs = plan.every_epochs;
 
   const std::string sizes = join_sizes(model.sizes());
   // With --json, stdout carries only JSON lines; the human-readable lines go to stderr.
@@ -105,20 +325,87 @@ int run_train(const TrainArgs& args) {
                   sizes.c_str(), (long long)model.parameter_count(), (long long)data.train.count,
                   backend->name().c_str(), (long long)args.batch, args.lr, args.momentum,
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
+  if (data.test && args.val_split > 0)
+    human << format("holding out %lld samples (--val-split %g, seed %llu) as the test set\n",
+                    (long long)data.test->count, args.val_split, (unsigned long long)args.seed);
+  if (resumed)
+    human << format("resuming %s: %lld epochs and %lld samples trained, step %lld\n", args.resume.c_str(),
+                    (long long)start.epoch, (long long)start.sample, (long long)start.step);
 
   double seconds = 0.0;
   std::optional<EpochReport> last;
-  train(*backend, data.train, data.test ? &*data.test : nullptr, options, [&](const EpochReport& report) {
+  int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
+  StopSignals signals;           // Ctrl-C from here on stops after a step, with a checkpoint
+  RunRecorder recorder(args.log, args.report, run_settings(args, model, *backend, data));
+  // A progress bar on stderr when it is a terminal; it makes way for every line printed.
+  std::optional<ProgressBar> bar;
+  if (stderr_is_terminal()) bar.emplace(stderr, args.epochs, terminal_speaks_utf8());
+  TrainHooks hooks;
+  hooks.on_epoch = [&](const EpochReport& report) {
     seconds += report.seconds;
     last = report;
+    if (bar) bar->clear();
     human << epoch_line(report, args.epochs) << std::endl;
     if (args.json) std::cout << epoch_json(report, args.epochs).dump() << std::endl;
-  });
+    recorder.add_epoch(report);
+  };
+  if (bar) hooks.on_step = [&](const StepProgress& progress) { bar->update(progress); };
+  hooks.stop_requested = [&] { return signals.requested(); };
+  if (!plan.stop_path.empty()) {
+    hooks.on_snapshot = [&](const TrainSnapshot& snapshot) {
+      save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name()});
+      checkpoint_step = snapshot.position.step;
+    };
+  }
+
+  TrainResult result;
+  try {
+    result = train(*backend, data.train, data.test ? &*data.test : nullptr, options, hooks, start);
+  } catch (const TrainingDiverged& e) {
+    // Say what is still safe on disk: nothing was written after the guard fired.
+    std::string safe;
+    if (checkpoint_step >= 0)
+      safe = "; the last checkpoint, " + plan.stop_path + " (step " + std::to_string(checkpoint_step) + "), is intact";
+    else if (resumed)
+      safe = "; the checkpoint " + args.resume + " is intact";
+    if (!args.out.empty()) safe += "; --out " + args.out + " was not written";
+    throw Error(e.what() + safe);
+  }
+  if (bar) bar->clear();
+
+  if (result.stopped) {
+    const TrainPosition& at = result.position;
+    const std::string where =
+        format("after step %lld (epoch %lld of %d: %lld of %lld samples)", (long long)at.step,
+               (long long)at.epoch + 1, args.epochs, (long long)at.sample, (long long)data.train.count);
+    const char* signal_text = signal_name(signals.signal_number());
+    if (plan.stop_path.empty()) {
+      std::cerr << "cudamlp: stopped by " << signal_text << " " << where
+                << "; no checkpoint written ("
+                << (cannot_checkpoint.empty() ? "give --checkpoint FILE or --out FILE to have one" : cannot_checkpoint)
+                << ")\n";
+    } else {
+      std::cerr << "cudamlp: stopped by " << signal_text << " " << where << "; checkpoint saved to " << plan.stop_path
+                << "; resume with: " << resume_command(plan.stop_path) << "\n";
+    }
+    if (args.json) {
+      nlohmann::json stopped = {{"event", "stopped"},
+                                {"signal", signal_text},
+                                {"steps", at.step},
+                                {"checkpoint", plan.stop_path.empty() ? nlohmann::json() : nlohmann::json(plan.stop_path)}};
+      if (!plan.stop_path.empty()) stopped["resume"] = resume_command(plan.stop_path);
+      std::cout << stopped.dump() << std::endl;
+    }
+    return 128 + signals.signal_number();  // the shell's convention for "ended by that signal"
+  }
 
   if (!args.out.empty()) {
     save_model(args.out, backend->model());
     human << "saved " << args.out << "\n";
   }
+  recorder.finish(*backend, data.test ? &*data.test : nullptr);
+  if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
+  if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
   if (args.json) {
     nlohmann::json done = {{"event", "done"},
                            {"device", backend->name()},
@@ -150,9 +437,9 @@ Command add_train_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("train", "Train an MLP with minibatch SGD and save it");
   auto* data = app->add_option("--data", args->data_dir,
                                "Folder with the four MNIST-named IDX files (plain or .gz)")
-                   ->check(CLI::ExistingDirectory);
+                   ->check(kReadableDirectory);
   auto* csv = app->add_option("--train-csv", args->train_csv, "Kaggle digit-recognizer train.csv")
-                  ->check(CLI::ExistingFile);
+                  ->check(kReadableFile);
   data->excludes(csv);
   csv->excludes(data);
   app->callback([data, csv] {
@@ -169,15 +456,47 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--momentum", args->momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")
+      ->check(kSeedText)
       ->capture_default_str();
   add_device_options(*app, args->device, args->backend);
   app->add_option("--out", args->out, "Write the trained model here (safetensors)");
-  app->add_option("--init", args->init, "Start from this model file instead of random weights")
-      ->check(CLI::ExistingFile);
+  auto* init = app->add_option("--init", args->init, "Start from this model file instead of random weights")
+                   ->check(kReadableFile);
+  app->add_option("--checkpoint", args->checkpoint,
+                  "Write the training state here (atomically), every --checkpoint-every and on Ctrl-C; "
+                  "by default an interrupted run saves itself next to --out (NAME.ckpt.safetensors)");
+  app->add_option("--checkpoint-every", args->checkpoint_every,
+                  "How often to write --checkpoint: N or Nsteps (optimizer steps), Nepochs [1epoch]")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            CheckpointPlan plan;
+            try {
+              parse_checkpoint_every(text, plan);
+            } catch (const UsageError&) {
+              return "expected a positive count of steps or epochs, like 500, 500steps or 1epoch; got '" + text + "'";
+            }
+            return {};
+          },
+          "N[steps|epochs]"));
+  app->add_option("--resume", args->resume,
+                  "Continue the run saved in this checkpoint, exactly; flags left out take its values")
+      ->check(kReadableFile)
+      ->excludes(init);
   app->add_flag("--no-shuffle", args->no_shuffle, "Visit the samples in file order every epoch");
   app->add_option("--limit", args->limit, "Train on the first N samples only")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
   app->add_flag("--json", args->json, "One JSON object per epoch and a final one on stdout");
+  app->add_option("--val-split", args->val_split,
+                  "With --train-csv: hold out this fraction of the samples (seeded by --seed) as the test set")
+      ->check(kOpenUnitInterval)
+      ->needs(csv);
+  app->add_option("--log", args->log,
+                  "Write the run log here (JSON, rewritten after every epoch): settings, metrics per epoch, the "
+                  "final confusion matrix and misclassified digits; `cudamlp report` makes it a report");
+  app->add_option("--report", args->report,
+                  "Write the HTML training report here (rewritten after every epoch): curves, confusion matrix, "
+                  "misclassified digits, settings");
+  args->app = app;
   return {app, [args] { return run_train(*args); }};
 }
 

@@ -10,6 +10,8 @@ namespace cudamlp::cpu {
 
 // C [M, N] = alpha * op(A) op(B) + beta * C, every matrix row-major; op(X) is X^T when trans_x.
 // A is [M, K] (or [K, M] when trans_a) with row stride lda; B is [K, N] (or [N, K]) with stride ldb.
+// Runs on the threads of set_threads(), except small products (under 2^20 multiply-adds), which run on
+// the calling thread alone.
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
           const float* B, int ldb, float beta, float* C, int ldc);
 

@@ -31,6 +31,12 @@ void CpuBackend::set_model(const Mlp& model) {
   capacity_ = 0;  // the layer sizes may have changed: buffers are re-sized on the next forward
 }
 
+void CpuBackend::set_optimizer_state(const Mlp& velocity) {
+  if (!same_shape(velocity, model_))
+    throw Error("cpu backend: set_optimizer_state with momentum buffers not shaped like the model");
+  velocity_ = velocity;
+}
+
 void CpuBackend::set_training_data(const Dataset& data) { data_ = data; }
 
 void CpuBackend::reserve_batch(int64_t batch) {

@@ -27,6 +27,8 @@ class CpuBackend final : public Backend {
   void backward() override;
   Mlp gradients() const override { return gradients_; }
   void update(const SgdOptions& sgd) override;
+  Mlp optimizer_state() const override { return velocity_; }
+  void set_optimizer_state(const Mlp& velocity) override;
 
   void predict(const float* x, int64_t n, float* probs) override;
 

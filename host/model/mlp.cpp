@@ -39,6 +39,17 @@ Mlp zeros_like(const Mlp& shape) {
   return zeros;
 }
 
+bool same_shape(const Mlp& a, const Mlp& b) {
+  if (a.layers.size() != b.layers.size()) return false;
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    const DenseLayer& x = a.layers[l];
+    const DenseLayer& y = b.layers[l];
+    if (x.in != y.in || x.out != y.out || x.weight.size() != y.weight.size() || x.bias.size() != y.bias.size())
+      return false;
+  }
+  return true;
+}
+
 Mlp make_mlp(std::span<const int> sizes, uint64_t seed) {
   check_layer_sizes(sizes);
   Rng rng(derive_seed(seed, 0));

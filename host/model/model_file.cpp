@@ -99,7 +99,9 @@ std::vector<float> take_data(SafetensorsFile& file, const std::string& name) {
 
 }  // namespace
 
-void save_model(const std::string& path, const Mlp& model) {
+void save_model(const std::string& path, const Mlp& model) { write_safetensors(path, model_to_safetensors(path, model)); }
+
+SafetensorsFile model_to_safetensors(const std::string& path, const Mlp& model) {
   if (model.layers.empty()) throw FileError(path, "cannot save a model with no layers");
   SafetensorsFile file;
   for (size_t l = 0; l < model.layers.size(); ++l) {
@@ -122,11 +124,18 @@ void save_model(const std::string& path, const Mlp& model) {
       {"cudamlp.input_scale", "pixel/255"},
       {"cudamlp.version", kFormatVersion},
   };
-  write_safetensors(path, file);
+  return file;
 }
 
 Mlp load_model(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
+  // A checkpoint is a model file plus the optimizer's tensors: its weights load like any model's.
+  if (file.metadata.count(kCheckpointKey))
+    std::erase_if(file.tensors, [](const Tensor& tensor) { return tensor.name.starts_with(kOptimizerTensorPrefix); });
+  return model_from_safetensors(path, std::move(file));
+}
+
+Mlp model_from_safetensors(const std::string& path, SafetensorsFile file) {
   const size_t layer_count = count_layers(path, file);
 
   std::vector<int> sizes;  // [D, hidden..., C], filled as the layers chain

@@ -146,7 +146,7 @@ Json parse_header(const std::string& path, std::string_view text) {
   };
   try {
     return Json::parse(text.begin(), text.end(), reject_repeated_keys);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw FileError(path, std::string("header is not valid JSON: ") + e.what());
   }
 }

@@ -29,6 +29,12 @@ void ReferenceBackend::set_model(const Mlp& model) {
   batch_ = 0;
 }
 
+void ReferenceBackend::set_optimizer_state(const Mlp& velocity) {
+  if (!same_shape(velocity, model_))
+    throw Error("reference backend: set_optimizer_state with momentum buffers not shaped like the model");
+  velocity_ = velocity;
+}
+
 void ReferenceBackend::forward(std::span<const int64_t> indices) {
   if (model_.layers.empty()) throw Error("reference backend: forward before set_model");
   if (data_.dim() != model_.input_size())

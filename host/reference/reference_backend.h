@@ -20,6 +20,8 @@ class ReferenceBackend final : public Backend {
   void backward() override;
   Mlp gradients() const override { return gradients_; }
   void update(const SgdOptions& sgd) override;
+  Mlp optimizer_state() const override { return velocity_; }
+  void set_optimizer_state(const Mlp& velocity) override;
 
   void predict(const float* x, int64_t n, float* probs) override;
 

@@ -1,45 +1,225 @@
-// The training loop: epochs of shuffled minibatches, each step done whole by the backend.
+// The training loop: epochs of shuffled minibatches, each step done whole by the backend. Around it:
+// snapshots for checkpoints, a stop between two steps (Ctrl-C), and the divergence guard.
 #include "cudamlp/trainer.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "cudamlp/errors.h"
 
 namespace cudamlp {
 
-void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
-           const std::function<void(const EpochReport&)>& on_epoch) {
+namespace {
+
+std::string number_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+// "layer 1's bias[3] is nan": the first value of model that is NaN or infinite (after `what`, which
+// names the buffer), or "" when all are finite.
+std::string first_non_finite(const Mlp& model, const std::string& what) {
+  for (size_t l = 0; l < model.layers.size(); ++l) {
+    const DenseLayer& layer = model.layers[l];
+    for (const auto& [name, values] : {std::pair{"weight", &layer.weight}, std::pair{"bias", &layer.bias}})
+      for (size_t i = 0; i < values->size(); ++i)
+        if (!std::isfinite((*values)[i]))
+          return what + "layer " + std::to_string(l) + "'s " + name + "[" + std::to_string(i) + "] is " +
+                 (std::isnan((*values)[i]) ? "nan" : "inf");
+  }
+  return {};
+}
+
+// Runs one training run: the state the steps share, and the guard and snapshot logic around them.
+class TrainLoop {
+ public:
+  TrainLoop(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
+            const TrainHooks& hooks, const TrainPosition& start)
+      : backend_(backend), train_(train), test_(test), options_(options), hooks_(hooks), at_(start),
+        carried_(start), checked_step_(start.step) {}
+
+  TrainResult run() {
+    const int64_t N = train_.count;
+    while (at_.epoch < options_.epochs) {
+      backend_.begin_epoch({N, options_.seed, at_.epoch, options_.shuffle});
+      const int64_t first_sample = at_.sample;
+      const auto start = std::chrono::steady_clock::now();
+      bool snapshot_after_epoch = false;
+      while (at_.sample < N) {
+        if (hooks_.stop_requested && hooks_.stop_requested()) {
+          take_snapshot();
+          return {at_, true};
+        }
+        const int64_t count = std::min(options_.batch, N - at_.sample);
+        backend_.train_batch(at_.sample, count, options_.sgd);
+        at_.sample += count;
+        ++at_.step;
+        if (hooks_.on_step) report_progress(first_sample, start);
+        if (at_.step % options_.finite_check_every == 0) check_loss(epoch_loss_sum());
+        if (options_.snapshot_every_steps > 0 && at_.step % options_.snapshot_every_steps == 0) {
+          if (at_.sample < N) {
+            take_snapshot();
+          } else {
+            snapshot_after_epoch = true;  // taken at the start of the next epoch, after the report
+          }
+        }
+      }
+      finish_epoch(first_sample, std::chrono::steady_clock::now() - start);
+      if (options_.snapshot_every_epochs > 0 && at_.epoch % options_.snapshot_every_epochs == 0)
+        snapshot_after_epoch = true;
+      if (snapshot_after_epoch) take_snapshot();
+    }
+    return {at_, false};
+  }
+
+ private:
+  // The sum of per-sample losses of the epoch in progress, the part before a resume included. Asks the
+  // backend, which for a GPU is a synchronisation.
+  double epoch_loss_sum() {
+    const BatchStats stats = backend_.epoch_stats();
+    return carried_.epoch_loss_sum + stats.loss * double(stats.count);
+  }
+
+  // Epoch's metrics, the guard, the report and its evaluation; then moves to the next epoch's start.
+  void finish_epoch(int64_t first_sample, std::chrono::steady_clock::duration elapsed) {
+    const BatchStats stats = backend_.epoch_stats();  // also waits for a GPU to finish the epoch
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    const double loss_sum = carried_.epoch_loss_sum + stats.loss * double(stats.count);
+    const int64_t correct = carried_.epoch_correct + stats.correct;
+    check_loss(loss_sum);
+    check_values(backend_.model(), "");
+
+    const double N = double(train_.count);
+    EpochReport report;
+    report.epoch = int(at_.epoch + 1);
+    report.steps = at_.step;
+    report.train_loss = loss_sum / N;
+    report.train_accuracy = double(correct) / N;
+    report.seconds = seconds;
+    // Only the samples this run trained: after a resume mid-epoch, not the whole epoch.
+    report.samples_per_second = seconds > 0 ? double(train_.count - first_sample) / seconds : 0.0;
+    if (test_ != nullptr) report.test = evaluate(backend_, *test_);
+    if (hooks_.on_epoch) hooks_.on_epoch(report);
+
+    at_ = {at_.epoch + 1, 0, at_.step, 0.0, 0};
+    carried_ = at_;  // nothing carried into the next epoch
+  }
+
+  // Hands the current state to on_snapshot, after making sure every part of it is finite. Takes at most
+  // one snapshot per position (an epoch checkpoint and a stop can fall on the same one).
+  void take_snapshot() {
+    if (!hooks_.on_snapshot || (snapshot_taken_ && same_place(last_snapshot_, at_))) return;
+    TrainSnapshot snapshot;
+    snapshot.position = at_;
+    // At an epoch's start nothing of it is trained yet (and the backend's metrics are still the last
+    // epoch's, finish_epoch having checked them).
+    if (at_.sample > 0) {
+      const BatchStats stats = backend_.epoch_stats();
+      snapshot.position.epoch_loss_sum = carried_.epoch_loss_sum + stats.loss * double(stats.count);
+      snapshot.position.epoch_correct = carried_.epoch_correct + stats.correct;
+      check_loss(snapshot.position.epoch_loss_sum);
+    }
+    snapshot.model = backend_.model();
+    check_values(snapshot.model, "");
+    snapshot.velocity = backend_.optimizer_state();
+    check_values(snapshot.velocity, "the momentum buffer of ");
+    hooks_.on_snapshot(snapshot);
+    last_snapshot_ = at_;
+    snapshot_taken_ = true;
+  }
+
+  // Hands on_step where the epoch stands, at most every progress_every_seconds: it reads the loss.
+  void report_progress(int64_t first_sample, std::chrono::steady_clock::time_point epoch_start) {
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last_progress_).count() < options_.progress_every_seconds) return;
+    last_progress_ = now;
+    const double seconds = std::chrono::duration<double>(now - epoch_start).count();
+    StepProgress progress;
+    progress.epoch = at_.epoch;
+    progress.sample = at_.sample;
+    progress.samples = train_.count;
+    progress.step = at_.step;
+    progress.loss = epoch_loss_sum() / double(at_.sample);
+    progress.samples_per_second = seconds > 0 ? double(at_.sample - first_sample) / seconds : 0.0;
+    hooks_.on_step(progress);
+  }
+
+  static bool same_place(const TrainPosition& a, const TrainPosition& b) {
+    return a.epoch == b.epoch && a.sample == b.sample && a.step == b.step;
+  }
+
+  // The divergence guard on the epoch's running loss sum: one NaN or infinite step loss makes it so.
+  void check_loss(double loss_sum) {
+    if (std::isfinite(loss_sum)) {
+      checked_step_ = at_.step;
+      return;
+    }
+    // Between two checks the guard knows only that some step went wrong since the last one.
+    const std::string when = at_.step - checked_step_ <= 1
+                                 ? "at step " + std::to_string(at_.step)
+                                 : "between steps " + std::to_string(checked_step_ + 1) + " and " +
+                                       std::to_string(at_.step);
+    diverged("the loss became " + std::string(std::isnan(loss_sum) ? "nan" : "inf") + " " + when);
+  }
+
+  void check_values(const Mlp& values, const std::string& what) {
+    const std::string bad = first_non_finite(values, what);
+    if (!bad.empty()) diverged(bad + " after step " + std::to_string(at_.step));
+  }
+
+  [[noreturn]] void diverged(const std::string& what) {
+    const std::string lr = number_text(options_.sgd.lr);
+    throw TrainingDiverged("training diverged: " + what + " (epoch " + std::to_string(at_.epoch + 1) +
+                               "); the learning rate " + lr + " is probably too high: try a lower one, e.g. --lr " +
+                               number_text(options_.sgd.lr / 10),
+                           at_.step);
+  }
+
+  Backend& backend_;
+  const Dataset& train_;
+  const Dataset* test_;
+  const TrainOptions& options_;
+  const TrainHooks& hooks_;
+  TrainPosition at_;       // advances with every step
+  TrainPosition carried_;  // metrics of the current epoch from before this run (a resume mid-epoch)
+  int64_t checked_step_;   // the guard saw a finite loss up to this step
+  TrainPosition last_snapshot_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+  bool snapshot_taken_ = false;
+};
+
+}  // namespace
+
+TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
+                  const TrainHooks& hooks, const TrainPosition& start) {
   if (options.batch < 1) throw UsageError("--batch must be at least 1");
   if (options.epochs < 0) throw UsageError("--epochs must not be negative");
+  if (options.snapshot_every_steps < 0 || options.snapshot_every_epochs < 0)
+    throw UsageError("snapshot intervals must not be negative");
+  if (options.finite_check_every < 1) throw UsageError("the divergence check interval must be at least 1 step");
   if (train.count < 1) throw UsageError("the training set is empty");
   if (!train.has_labels()) throw UsageError("the training set has no labels");
+  // A start inside an epoch lies on a batch boundary; a checkpoint cannot name any other place.
+  const int64_t N = train.count;
+  if (start.epoch < 0 || start.step < 0 || start.sample < 0 || start.sample > N ||
+      (start.sample % options.batch != 0 && start.sample != N))
+    throw Error("train: cannot start at epoch " + std::to_string(start.epoch + 1) + ", sample " +
+                std::to_string(start.sample) + " of " + std::to_string(N) + " in batches of " +
+                std::to_string(options.batch));
 
   backend.set_training_data(train);
-  const int64_t N = train.count;
-  int64_t steps = 0;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    backend.begin_epoch({N, options.seed, epoch, options.shuffle});
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t first = 0; first < N; first += options.batch) {
-      backend.train_batch(first, std::min(options.batch, N - first), options.sgd);
-      ++steps;
-    }
-    const BatchStats stats = backend.epoch_stats();  // also waits for a GPU to finish the epoch
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return TrainLoop(backend, train, test, options, hooks, start).run();
+}
 
-    EpochReport report;
-    report.epoch = epoch + 1;
-    report.steps = steps;
-    report.train_loss = stats.loss;
-    report.train_accuracy = double(stats.correct) / double(N);
-    report.seconds = seconds;
-    report.samples_per_second = seconds > 0 ? double(N) / seconds : 0.0;
-    if (test != nullptr) report.test = evaluate(backend, *test);
-    on_epoch(report);
-  }
+void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
+           const std::function<void(const EpochReport&)>& on_epoch) {
+  TrainHooks hooks;
+  hooks.on_epoch = on_epoch;
+  cudamlp::train(backend, train, test, options, hooks);
 }
 
 }  // namespace cudamlp

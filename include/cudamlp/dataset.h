@@ -49,4 +49,10 @@ TrainTestSplit load_mnist_dir(const std::string& dir);
 // are integers 0..255. A square pixel count becomes rows = cols = sqrt; otherwise rows = 1.
 Dataset load_kaggle_csv(const std::string& path, int num_classes = 10);
 
+// A held-out split (`train --val-split`): round(fraction * N) samples drawn at random (seeded by `seed`,
+// through its own stream of derive_seed, so neither the weights nor the epoch shuffles change) become
+// `test`, the rest `train`; both keep the file order. Throws UsageError naming --val-split unless
+// 0 < fraction < 1 and both parts get at least one sample.
+TrainTestSplit hold_out(const Dataset& data, double fraction, uint64_t seed);
+
 }  // namespace cudamlp

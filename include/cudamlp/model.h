@@ -40,4 +40,8 @@ Mlp make_mlp(std::span<const int> sizes, uint64_t seed);
 // An Mlp of the same shape as `shape` with every value zero (gradients, momentum buffers).
 Mlp zeros_like(const Mlp& shape);
 
+// True when a and b have the same layers: the same in, out and buffer sizes (a model and its momentum
+// buffers, a model and a checkpoint's).
+bool same_shape(const Mlp& a, const Mlp& b);
+
 }  // namespace cudamlp

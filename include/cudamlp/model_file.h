@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cudamlp/model.h"
+#include "cudamlp/safetensors.h"
 
 namespace cudamlp {
 
@@ -15,6 +16,17 @@ void save_model(const std::string& path, const Mlp& model);
 
 // Accepts any file with exactly the tensors above, shapes chaining layer to layer. Metadata is optional
 // (a file saved from PyTorch has none of ours) but must agree with the tensors when present.
+// A checkpoint (checkpoint.h) too: its weights, without the optimizer's tensors.
 Mlp load_model(const std::string& path);
+
+// The two halves of save_model and load_model, for files that hold a model and more (checkpoints).
+// path only names the file in errors.
+SafetensorsFile model_to_safetensors(const std::string& path, const Mlp& model);  // tensors and metadata
+Mlp model_from_safetensors(const std::string& path, SafetensorsFile file);      // every check of load_model
+
+// A checkpoint is marked by this __metadata__ key and holds, besides the model's tensors, the
+// optimizer's: the model's names behind this prefix ("velocity.0.weight", ...).
+inline constexpr const char* kCheckpointKey = "cudamlp.checkpoint";
+inline constexpr const char* kOptimizerTensorPrefix = "velocity.";
 
 }  // namespace cudamlp

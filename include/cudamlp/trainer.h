@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
+#include "cudamlp/errors.h"
+#include "cudamlp/model.h"
 
 namespace cudamlp {
 
@@ -17,6 +20,76 @@ struct TrainOptions {
   SgdOptions sgd;
   uint64_t seed = 1;     // weights (when not --init) and the per-epoch shuffles
   bool shuffle = true;   // false: every epoch visits the samples in file order
+  // Snapshots (what checkpoints are made of, see TrainHooks) every this many optimizer steps and every
+  // this many completed epochs; 0: never. A step snapshot due on an epoch's last step is taken after
+  // that epoch's report, at the start of the next epoch.
+  int64_t snapshot_every_steps = 0;
+  int64_t snapshot_every_epochs = 0;
+  // The divergence guard reads the loss every this many steps (and always before a snapshot and at the
+  // end of an epoch). 1 names the exact step that diverged; a larger value spares a backend whose
+  // metrics live on a device one synchronisation per step.
+  int64_t finite_check_every = 1;
+  // TrainHooks::on_step is called at most this often, in seconds (0: after every step). Each call reads
+  // the running loss, a synchronisation for a backend whose metrics live on a device.
+  double progress_every_seconds = 0.1;
+};
+
+// Where a run stands between two steps. With the model and the optimizer state, this is all it takes to
+// go on later exactly as if never stopped: an epoch's sample order is a pure function of (seed, epoch).
+struct TrainPosition {
+  int64_t epoch = 0;   // 0-based epoch in progress, which is also the number of epochs completed
+  int64_t sample = 0;  // samples of that epoch trained so far: the next batch starts at order[sample]
+  int64_t step = 0;    // optimizer steps so far, all epochs
+  // Metrics of the epoch's first `sample` samples, as trained, so that its report covers all of it.
+  double epoch_loss_sum = 0.0;  // sum of per-sample losses
+  int64_t epoch_correct = 0;
+};
+
+// A position with the state that goes with it: what a checkpoint holds.
+struct TrainSnapshot {
+  TrainPosition position;
+  Mlp model;
+  Mlp velocity;  // the optimizer state: SGD's momentum buffers
+};
+
+struct EpochReport;
+
+// Where an epoch in progress stands: what a progress bar shows.
+struct StepProgress {
+  int64_t epoch = 0;    // 0-based epoch in progress
+  int64_t sample = 0;   // samples of that epoch trained so far
+  int64_t samples = 0;  // samples per epoch (N)
+  int64_t step = 0;     // optimizer steps so far, all epochs
+  double loss = 0.0;    // mean loss of the epoch's samples so far, as trained
+  double samples_per_second = 0.0;  // over this epoch's steps so far (evaluation not included)
+};
+
+// How a caller follows and steers a run. Every member may be empty.
+struct TrainHooks {
+  std::function<void(const EpochReport&)> on_epoch;  // after each epoch and its evaluation
+  // A snapshot is due (TrainOptions::snapshot_every_*, or a stop). Its loss and every value in it are
+  // finite: a diverged state is never handed out.
+  std::function<void(const TrainSnapshot&)> on_snapshot;
+  // Polled between steps; true stops training there, after a snapshot (Ctrl-C).
+  std::function<bool()> stop_requested;
+  // After a step, at most every TrainOptions::progress_every_seconds.
+  std::function<void(const StepProgress&)> on_step;
+};
+
+struct TrainResult {
+  TrainPosition position;  // where training ended: {epochs, 0, all steps} when it ran to the end
+  bool stopped = false;    // stop_requested() ended it early
+};
+
+// The loss or a weight became NaN or infinite. Thrown by train() as soon as the guard sees it, before
+// any snapshot of the diverged state; the message names the step and suggests a lower learning rate.
+class TrainingDiverged : public Error {
+ public:
+  TrainingDiverged(const std::string& message, int64_t step) : Error(message), step_(step) {}
+  int64_t step() const { return step_; }  // the step at which the guard saw it
+
+ private:
+  int64_t step_;
 };
 
 struct EvalResult {
@@ -45,6 +118,11 @@ struct EpochReport {
 // averaged over its own size.
 void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
            const std::function<void(const EpochReport&)>& on_epoch);
+
+// The same, steered by hooks, starting from `start` (a checkpoint's position; by default the beginning).
+// backend must hold the model and optimizer state that go with `start`. Throws TrainingDiverged.
+TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
+                  const TrainHooks& hooks, const TrainPosition& start = {});
 
 // Loss, accuracy and confusion matrix of backend's model on a labelled dataset.
 EvalResult evaluate(Backend& backend, const Dataset& data);

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpus, fuzz/corpus/<target>/: tiny valid inputs of every kind each reader
+accepts, plus a few near misses. No dataset file is copied; everything is generated here, so the
+corpus is reproducible: python3 fuzz/make_corpus.py (then commit fuzz/corpus)."""
+import gzip
+import json
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(target, name, data):
+    folder = os.path.join(ROOT, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def gz(data):
+    return gzip.compress(data, mtime=0)
+
+
+# --- IDX: big-endian magic, dims, unsigned bytes -------------------------------------------------
+def idx_images(n, rows, cols):
+    pixels = bytes((i * 37) % 256 for i in range(n * rows * cols))
+    return struct.pack(">IIII", 0x803, n, rows, cols) + pixels
+
+
+def idx_labels(labels):
+    return struct.pack(">II", 0x801, len(labels)) + bytes(labels)
+
+
+put("idx", "images-2x3x3", idx_images(2, 3, 3))
+put("idx", "images-1x1x1", idx_images(1, 1, 1))
+put("idx", "images-0x2x2", idx_images(0, 2, 2))
+put("idx", "labels-3", idx_labels([0, 9, 4]))
+put("idx", "labels-0", idx_labels([]))
+put("idx", "images-2x3x3.gz", gz(idx_images(2, 3, 3)))
+put("idx", "labels-3.gz", gz(idx_labels([1, 2, 3])))
+put("idx", "images-truncated", idx_images(2, 3, 3)[:-4])
+
+# --- Kaggle CSV ----------------------------------------------------------------------------------
+put("csv", "train.csv", b"label,pixel0,pixel1,pixel2,pixel3\n3,0,255,12,7\n0,1,2,3,4\n9,255,255,0,0\n")
+put("csv", "test.csv", b"pixel0,pixel1,pixel2,pixel3\n0,255,12,7\n1,2,3,4\n")
+put("csv", "train-crlf-bom.csv", b"\xef\xbb\xbflabel,pixel0,pixel1\r\n1,0,255\r\n2,17,3\r\n\r\n")
+put("csv", "test-one-column.csv", b"pixel0\n7\n")
+put("csv", "train-non-square.csv", b"label,a,b,c\n1,1,2,3\n")
+
+# --- safetensors: 8-byte little-endian header length, JSON header, data -------------------------
+def safetensors(tensors, metadata=None):
+    """tensors: list of (name, dtype, shape, values)."""
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, values in tensors:
+        raw = struct.pack("<%d%s" % (len(values), "f" if dtype == "F32" else "d"), *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def values(n, scale=0.1):
+    return [((i * 7) % 11 - 5) * scale for i in range(n)]
+
+
+def mlp_tensors(sizes, dtype="F32", prefix=""):
+    tensors = []
+    for l in range(len(sizes) - 1):
+        fan_in, fan_out = sizes[l], sizes[l + 1]
+        tensors.append((prefix + "%d.weight" % (2 * l), dtype, [fan_out, fan_in], values(fan_out * fan_in)))
+        tensors.append((prefix + "%d.bias" % (2 * l), dtype, [fan_out], values(fan_out, 0.01)))
+    return tensors
+
+
+MODEL_META = {"format": "pt", "cudamlp.sizes": "4,3,2", "cudamlp.activation": "relu",
+              "cudamlp.output": "softmax", "cudamlp.input_scale": "pixel/255", "cudamlp.version": "1"}
+
+put("safetensors", "f32-with-metadata", safetensors(mlp_tensors([4, 3, 2]), MODEL_META))
+put("safetensors", "f64-no-metadata", safetensors([("x", "F64", [2, 2], [1.0, -2.0, 3.5, 0.0])]))
+put("safetensors", "scalar-and-empty", safetensors([("s", "F32", [], [1.5]), ("e", "F32", [0, 3], [])]))
+put("safetensors", "header-only", safetensors([], {"k": "v"}))
+
+# --- models and checkpoints ---------------------------------------------------------------------
+put("model", "model-4-3-2", safetensors(mlp_tensors([4, 3, 2]), MODEL_META))
+put("model", "model-pytorch-f64", safetensors(mlp_tensors([4, 2], "F64")))
+
+
+def checkpoint(sizes, epoch, sample, batch, samples, epochs):
+    steps_per_epoch = -(-samples // batch)
+    meta = dict(MODEL_META, **{"cudamlp.sizes": ",".join(map(str, sizes))})
+    meta.update({
+        "cudamlp.checkpoint": "1",
+        "cudamlp.position.epoch": str(epoch),
+        "cudamlp.position.sample": str(sample),
+        "cudamlp.position.step": str(epoch * steps_per_epoch + -(-sample // batch)),
+        "cudamlp.position.epoch_loss_sum": "1.25",
+        "cudamlp.position.epoch_correct": str(sample // 2),
+        "cudamlp.run.epochs": str(epochs),
+        "cudamlp.run.batch": str(batch),
+        "cudamlp.run.lr": "0.1",
+        "cudamlp.run.momentum": "0.9",
+        "cudamlp.run.seed": "1",
+        "cudamlp.run.shuffle": "true",
+        "cudamlp.run.limit": "0",
+        "cudamlp.data.samples": str(samples),
+        "cudamlp.data.dim": str(sizes[0]),
+        "cudamlp.data.classes": str(sizes[-1]),
+        "cudamlp.data.checksum": "0123456789abcdef",
+        "cudamlp.device": "reference",
+    })
+    return safetensors(mlp_tensors(sizes) + mlp_tensors(sizes, prefix="velocity."), meta)
+
+
+put("model", "checkpoint-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3))
+put("model", "checkpoint-epoch-end", checkpoint([4, 2], 2, 0, 3, 7, 2))
+
+# --- regressions: inputs that once crashed a reader (kept as seeds so every run retries them) ---------
+# nlohmann::json throws out_of_range, not parse_error, for a number beyond double's range.
+put("safetensors", "regression-number-overflow", struct.pack("<Q", 16) + b'{"x":61e308}    ')
+put("model", "regression-number-overflow", struct.pack("<Q", 16) + b'{"x":61e308}    ')
+
+# --- pictures: PNG (written here with zlib, no imaging library) and PGM ----------------------------
+import zlib
+
+
+def png(width, height, color_type, bit_depth, rows, extra_chunks=()):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\x00" + row for row in rows)  # filter type 0 on every row
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    body = chunk(b"IHDR", ihdr) + b"".join(chunk(k, v) for k, v in extra_chunks)
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+put("image", "gray8-4x3.png", png(4, 3, 0, 8, [bytes([0, 80, 160, 255])] * 3))
+put("image", "rgb8-2x2.png", png(2, 2, 2, 8, [bytes([255, 0, 0, 0, 255, 0])] * 2))
+put("image", "gray-alpha8-2x2.png", png(2, 2, 4, 8, [bytes([10, 0, 200, 255])] * 2))
+put("image", "palette-2x1.png", png(2, 1, 3, 8, [bytes([0, 1])], [(b"PLTE", bytes([0, 0, 0, 255, 255, 255]))]))
+put("image", "gray16-1x2.png", png(1, 2, 0, 16, [bytes([1, 2]), bytes([255, 255])]))
+put("image", "gray1-8x1.png", png(8, 1, 0, 1, [bytes([0b10110010])]))
+put("image", "p5-3x2.pgm", b"P5\n# a comment\n3 2\n255\n" + bytes([0, 50, 100, 150, 200, 250]))
+put("image", "p5-16bit-2x1.pgm", b"P5 2 1 65535\n" + bytes([0, 1, 255, 255]))
+put("image", "p2-2x2.pgm", b"P2\n2 2\n15\n0 5\n10 15\n")

@@ -1,0 +1,209 @@
+// SVG charts of the training report; see svg_chart.h.
+#include "report/svg_chart.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+#include "report/html_escape.h"
+
+namespace cudamlp {
+
+namespace {
+
+std::string svg_text(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string svg_text(const char* fmt, ...) {
+  char buffer[512];
+  va_list args;
+  va_start(args, fmt);
+  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
+  va_end(args);
+  return length < 0 ? std::string() : std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Axes
+
+// The tick step for about `target` intervals over range: 1, 2 or 5 times a power of ten.
+double nice_step(double range, int target) {
+  const double raw = range / target;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (const double m : {1.0, 2.0, 5.0})
+    if (raw <= m * power) return m * power;
+  return 10 * power;
+}
+
+struct Axis {
+  double lo = 0, hi = 1;
+  std::vector<double> ticks;
+  int decimals = 0;  // of tick labels
+};
+
+// An axis over the data's [lo, hi], padded a little so points do not sit on the frame, with ticks on
+// multiples of a nice step. whole: ticks at whole numbers only (epochs).
+Axis make_axis(double lo, double hi, int target_ticks, bool whole) {
+  Axis axis;
+  if (hi - lo < 1e-12) {  // one value: a small window around it
+    const double half = whole ? 0.5 : std::max(std::abs(hi) * 0.05, 1e-3);
+    lo -= half, hi += half;
+  } else if (!whole) {
+    const double pad = (hi - lo) * 0.08;
+    lo -= pad, hi += pad;
+  } else {
+    lo -= 0.25, hi += 0.25;
+  }
+  double step = nice_step(hi - lo, target_ticks);
+  if (whole) step = std::max(1.0, std::round(step));
+  axis.lo = lo, axis.hi = hi;
+  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step) axis.ticks.push_back(t);
+  axis.decimals = whole ? 0 : std::max(0, -int(std::floor(std::log10(step))));
+  return axis;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// Line chart
+
+std::string line_chart_svg(const LineChart& chart, int width, int height) {
+  // Plot area inside the margins: room for tick labels left and below, for the legend above.
+  const double left = 64, right = 16, top = 30, bottom = 44;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+
+  double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
+  for (const ChartSeries& s : chart.series)
+    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
+      x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
+      y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
+    }
+  std::string svg = svg_text(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="%d" height="%d" viewBox="0 0 %d %d">)",
+      width, height, width, height);
+  if (!(x_lo <= x_hi)) return svg + R"(<text x="20" y="40">no data</text></svg>)";
+
+  const double y_scale = chart.percent ? 100.0 : 1.0;  // tick labels in percent
+  const Axis x_axis = make_axis(x_lo, x_hi, 8, true);
+  const Axis y_axis = make_axis(y_lo * y_scale, y_hi * y_scale, 5, false);
+  const auto px = [&](double x) { return left + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * plot_w; };
+  const auto py = [&](double y) {
+    return top + plot_h - (y * y_scale - y_axis.lo) / (y_axis.hi - y_axis.lo) * plot_h;
+  };
+
+  // Frame, gridlines and tick labels.
+  svg += svg_text(R"(<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fff" stroke="#bbb"/>)", left, top,
+                  plot_w, plot_h);
+  for (const double t : y_axis.ticks) {
+    const double y = top + plot_h - (t - y_axis.lo) / (y_axis.hi - y_axis.lo) * plot_h;
+    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", left, left + plot_w, y, y);
+    svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%.*f%s</text>)", left - 6, y + 4,
+                    y_axis.decimals, t, chart.percent ? "%" : "");
+  }
+  for (const double t : x_axis.ticks) {
+    const double x = px(t);
+    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", x, x, top, top + plot_h);
+    svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%.0f</text>)", x,
+                    top + plot_h + 16, t);
+  }
+  svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="axis">)", left + plot_w / 2,
+                  double(height) - 6) +
+         html_escape(chart.x_label) + "</text>";
+  svg += svg_text(R"svg(<text transform="translate(14 %.1f) rotate(-90)" text-anchor="middle" class="axis">)svg",
+                  top + plot_h / 2) +
+         html_escape(chart.y_label) + "</text>";
+
+  // Series, then the legend above the plot, right-aligned.
+  double legend_x = left + plot_w;
+  for (auto s = chart.series.rbegin(); s != chart.series.rend(); ++s) {
+    if (s->x.empty()) continue;
+    std::string points;
+    std::string markers;
+    for (size_t i = 0; i < std::min(s->x.size(), s->y.size()); ++i) {
+      if (!std::isfinite(s->x[i]) || !std::isfinite(s->y[i])) continue;
+      points += svg_text("%.1f,%.1f ", px(s->x[i]), py(s->y[i]));
+      markers += svg_text(R"(<circle cx="%.1f" cy="%.1f" r="3.5"/>)", px(s->x[i]), py(s->y[i]));
+    }
+    svg += R"(<g class="series" stroke=")" + s->colour + R"(" fill=")" + s->colour + R"(">)";
+    svg += R"(<polyline fill="none" stroke-width="2.5" points=")" + points + R"("/>)" + markers + "</g>";
+    const double text_width = 7.5 * double(s->name.size());
+    legend_x -= text_width + 30;
+    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="14" y2="14" stroke-width="3" stroke=")", legend_x,
+                    legend_x + 20) +
+           s->colour + R"("/>)";
+    svg += svg_text(R"(<text x="%.1f" y="18" class="legend">)", legend_x + 25) + html_escape(s->name) + "</text>";
+  }
+  return svg + "</svg>";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Confusion matrix
+
+namespace {
+
+// The colour a fraction t in [0, 1] of the way from white to (r, g, b).
+std::string shade(double t, int r, int g, int b) {
+  t = std::clamp(t, 0.0, 1.0);
+  const auto mix = [t](int c) { return int(std::lround(255 + (c - 255) * t)); };
+  return svg_text("rgb(%d,%d,%d)", mix(r), mix(g), mix(b));
+}
+
+}  // namespace
+
+std::string confusion_svg(const std::vector<int64_t>& confusion, int classes) {
+  const int cell = 34;
+  const int left = 56, top = 46, recall_w = 64;
+  const int width = left + classes * cell + recall_w, height = top + classes * cell + 8;
+  const auto count = [&](int t, int p) { return confusion[size_t(t) * size_t(classes) + size_t(p)]; };
+  int64_t worst = 1;  // the largest off-diagonal count
+  for (int t = 0; t < classes; ++t)
+    for (int p = 0; p < classes; ++p)
+      if (t != p) worst = std::max(worst, count(t, p));
+
+  std::string svg = svg_text(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" class="confusion" width="%d" height="%d" viewBox="0 0 %d %d">)",
+      width, height, width, height);
+  svg += svg_text(R"(<text x="%d" y="14" text-anchor="middle" class="axis">predicted</text>)",
+                  left + classes * cell / 2);
+  svg += svg_text(
+      R"svg(<text transform="translate(14 %d) rotate(-90)" text-anchor="middle" class="axis">true</text>)svg",
+      top + classes * cell / 2);
+  svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">recall</text>)",
+                  left + classes * cell + recall_w / 2, top - 8);
+  for (int c = 0; c < classes; ++c) {
+    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%d</text>)",
+                    left + c * cell + cell / 2, top - 8, c);
+    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="end" class="tick">%d</text>)", left - 8,
+                    top + c * cell + cell / 2 + 4, c);
+  }
+  for (int t = 0; t < classes; ++t) {
+    int64_t row_total = 0;
+    for (int p = 0; p < classes; ++p) row_total += count(t, p);
+    const double recall = row_total ? double(count(t, t)) / double(row_total) : 0.0;
+    for (int p = 0; p < classes; ++p) {
+      const int64_t n = count(t, p);
+      // Teal for the right answers (by recall), orange-red for mistakes (by count, relative to the worst).
+      std::string fill = "#fafafa", ink = "#bbb";  // an empty cell
+      double strength = 0;
+      if (t == p) {
+        strength = recall;
+        fill = shade(recall, 42, 157, 143);
+      } else if (n > 0) {
+        strength = double(n) / double(worst);
+        fill = shade(0.15 + 0.85 * strength, 231, 111, 81);
+      }
+      if (n > 0) ink = strength > 0.6 ? "#fff" : "#333";
+      const int x = left + p * cell, y = top + t * cell;
+      svg += svg_text("<g><title>true %d, predicted %d: %lld</title>", t, p, (long long)n);
+      svg += svg_text(R"(<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff"/>)", x, y, cell, cell,
+                      fill.c_str());
+      svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="count" fill="%s">%lld</text></g>)",
+                      x + cell / 2, y + cell / 2 + 4, ink.c_str(), (long long)n);
+    }
+    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%.1f%%</text>)",
+                    left + classes * cell + recall_w / 2, top + t * cell + cell / 2 + 4, 100.0 * recall);
+  }
+  return svg + "</svg>";
+}
+
+}  // namespace cudamlp

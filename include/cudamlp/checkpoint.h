@@ -1,0 +1,57 @@
+// Checkpoints: a training run's whole state in one file, so that a run killed at any moment and resumed
+// from its last checkpoint ends with bitwise the same weights as a run never stopped (on a backend whose
+// steps are deterministic: reference, cpu).
+//
+// A checkpoint is a model file (model_file.h: PyTorch's state_dict names "0.weight", "0.bias", ...; so
+// `cudamlp info/eval/predict`, `train --init` and PyTorch read its weights) that also holds
+//   - the optimizer state, SGD's momentum buffers: "velocity.0.weight", "velocity.0.bias", ... F32, the
+//     shapes of the weights they belong to;
+//   - in __metadata__ (strings; numbers in decimal, floats in their shortest exact form):
+//       cudamlp.checkpoint          "1"  (this format's version; marks the file as a checkpoint)
+//       cudamlp.position.epoch      epochs completed; the run goes on in epoch + 1
+//       cudamlp.position.sample     samples of that epoch already trained (a multiple of the batch)
+//       cudamlp.position.step       optimizer steps so far
+//       cudamlp.position.epoch_loss_sum, cudamlp.position.epoch_correct   that epoch's metrics so far
+//       cudamlp.run.epochs, .batch, .lr, .momentum, .seed, .shuffle ("true"/"false"), .limit (0: none)
+//       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
+//       cudamlp.device              the backend that wrote it (informational)
+// The random state is (seed, epoch): the shuffle of epoch e is a pure function of them (rng.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cudamlp/dataset.h"
+#include "cudamlp/trainer.h"
+
+namespace cudamlp {
+
+// Which training set a run saw: enough to refuse resuming on other data.
+struct DataIdentity {
+  int64_t samples = 0;
+  int64_t dim = 0;
+  int num_classes = 0;
+  uint64_t checksum = 0;  // FNV-1a 64 over the pixels [N, D], then the labels [N]
+
+  bool operator==(const DataIdentity&) const = default;
+};
+
+DataIdentity identify_data(const Dataset& data);
+
+struct Checkpoint {
+  TrainSnapshot state;   // position, model, momentum buffers
+  TrainOptions options;  // epochs, batch, sgd, seed, shuffle (snapshot and guard intervals are not kept)
+  int64_t limit = 0;     // --limit of the run (0: the whole training set); data says what it amounted to
+  DataIdentity data;
+  std::string device;    // the backend that wrote it; a resume may use another one
+};
+
+// Writes atomically (write_file_atomically): a kill at any moment leaves the old checkpoint or the new.
+void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
+
+// Reads and checks everything: the model as load_model does, momentum buffers shaped like it, every
+// metadata key present and well-formed, a position that the run's options can reach, finite values.
+// Throws FileError naming the file and the problem.
+Checkpoint load_checkpoint(const std::string& path);
+
+}  // namespace cudamlp

@@ -1,0 +1,526 @@
+// Checkpoints and resume, Ctrl-C, and the divergence guard: in the library (trainer snapshots, the
+// checkpoint file) and end to end on real processes that are killed with SIGKILL, interrupted with
+// SIGINT/SIGTERM, or made to diverge. The promise under test: a run stopped at any moment and resumed
+// from its last checkpoint ends with bitwise the same model file as a run never stopped.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "cli_process.h"
+#include "cudamlp/checkpoint.h"
+#include "cudamlp/errors.h"
+#include "cudamlp/model_file.h"
+#include "cudamlp/rng.h"
+#include "cudamlp/safetensors.h"
+#include "cudamlp/trainer.h"
+#include "test_helpers.h"
+
+using namespace cudamlp;
+using namespace cudamlp::testing;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The backends whose steps are deterministic, so that resuming must be bitwise exact.
+std::vector<std::string> deterministic_devices() {
+#if CUDAMLP_HAVE_CPU_BACKEND
+  return {"reference", "cpu"};
+#else
+  return {"reference"};
+#endif
+}
+
+// n samples of `side`x`side` images in `classes` classes: class c brightens row band c, plus noise.
+Dataset banded_dataset(int64_t n, int side, int classes, uint64_t seed) {
+  Dataset data;
+  data.count = n;
+  data.rows = data.cols = side;
+  data.num_classes = classes;
+  Rng rng(seed);
+  data.pixels.resize(size_t(n * side * side));
+  data.labels.resize(size_t(n));
+  for (int64_t s = 0; s < n; ++s) {
+    const int c = int(rng.below(uint64_t(classes)));
+    data.labels[size_t(s)] = uint8_t(c);
+    for (int i = 0; i < side * side; ++i) {
+      const bool lit = (i / side) * classes / side == c;
+      data.pixels[size_t(s * side * side + i)] = uint8_t(lit ? 120 + rng.below(136) : rng.below(90));
+    }
+  }
+  return data;
+}
+
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+void expect_bitwise_equal(const Mlp& a, const Mlp& b) {
+  ASSERT_TRUE(same_shape(a, b));
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    EXPECT_TRUE(bitwise_equal(a.layers[l].weight, b.layers[l].weight)) << "layer " << l << " weight";
+    EXPECT_TRUE(bitwise_equal(a.layers[l].bias, b.layers[l].bias)) << "layer " << l << " bias";
+  }
+}
+
+// The MNIST folder layout with generated data: what `train --data DIR` reads.
+void write_mnist_folder(const fs::path& dir, int64_t train_samples, int64_t test_samples) {
+  fs::create_directories(dir);
+  for (const auto& [prefix, n, seed] : {std::tuple{"train", train_samples, 11}, std::tuple{"t10k", test_samples, 12}}) {
+    const Dataset data = banded_dataset(n, 28, 10, uint64_t(seed));
+    write_file((dir / (std::string(prefix) + "-images-idx3-ubyte")).string(),
+               idx_images(uint32_t(n), 28, 28, data.pixels));
+    write_file((dir / (std::string(prefix) + "-labels-idx1-ubyte")).string(), idx_labels(data.labels));
+  }
+}
+
+int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// The checkpoint file
+
+class CheckpointFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    checkpoint.state.model = make_mlp(std::vector<int>{6, 5, 3}, 4);
+    checkpoint.state.velocity = make_mlp(std::vector<int>{6, 5, 3}, 5);
+    checkpoint.state.position = {1, 8, 5, 3.25, 5};  // epoch 2 of 3, 8 of 10 samples in batches of 4: step 3 + 2
+    checkpoint.options.epochs = 3;
+    checkpoint.options.batch = 4;
+    checkpoint.options.sgd = {0.05f, 0.9f};
+    checkpoint.options.seed = 18446744073709551615ull;  // the largest seed survives the text round trip
+    checkpoint.options.shuffle = false;
+    checkpoint.limit = 10;
+    checkpoint.data = {10, 6, 3, 0xfedcba9876543210ull};
+    checkpoint.device = "reference";
+  }
+  TempDir dir;
+  Checkpoint checkpoint;
+};
+
+TEST_F(CheckpointFile, SavesAndLoadsEveryField) {
+  const std::string path = dir.file("c.safetensors");
+  save_checkpoint(path, checkpoint);
+  const Checkpoint loaded = load_checkpoint(path);
+  expect_bitwise_equal(loaded.state.model, checkpoint.state.model);
+  expect_bitwise_equal(loaded.state.velocity, checkpoint.state.velocity);
+  const TrainPosition& at = loaded.state.position;
+  EXPECT_EQ(at.epoch, 1);
+  EXPECT_EQ(at.sample, 8);
+  EXPECT_EQ(at.step, 5);
+  EXPECT_EQ(at.epoch_loss_sum, 3.25);
+  EXPECT_EQ(at.epoch_correct, 5);
+  EXPECT_EQ(loaded.options.epochs, 3);
+  EXPECT_EQ(loaded.options.batch, 4);
+  EXPECT_EQ(loaded.options.sgd.lr, 0.05f);
+  EXPECT_EQ(loaded.options.sgd.momentum, 0.9f);
+  EXPECT_EQ(loaded.options.seed, 18446744073709551615ull);
+  EXPECT_FALSE(loaded.options.shuffle);
+  EXPECT_EQ(loaded.limit, 10);
+  EXPECT_EQ(loaded.data, checkpoint.data);
+  EXPECT_EQ(loaded.device, "reference");
+}
+
+TEST_F(CheckpointFile, IsAModelFileToEveryModelReader) {
+  const std::string path = dir.file("c.safetensors");
+  save_checkpoint(path, checkpoint);
+  expect_bitwise_equal(load_model(path), checkpoint.state.model);  // so info, eval, predict and --init work
+  const SafetensorsFile file = read_safetensors(path);
+  ASSERT_NE(file.find("0.weight"), nullptr);  // PyTorch's names, for load_state_dict
+  ASSERT_NE(file.find("velocity.0.weight"), nullptr);
+  EXPECT_EQ(file.metadata.at("cudamlp.sizes"), "6,5,3");
+}
+
+TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
+  const std::string model_path = dir.file("m.safetensors");
+  save_model(model_path, checkpoint.state.model);
+  EXPECT_THROW(load_checkpoint(model_path), FileError);
+
+  // Each row damages one thing of a good checkpoint; the error must name it.
+  const std::string good = dir.file("good.safetensors");
+  save_checkpoint(good, checkpoint);
+  const SafetensorsFile original = read_safetensors(good);
+  struct Damage {
+    std::string key, value, words;
+  };
+  const std::vector<Damage> damages = {
+      {"cudamlp.checkpoint", "2", "version"},
+      {"cudamlp.position.step", "6", "cudamlp.position.step"},  // disagrees with epoch 1, sample 8
+      {"cudamlp.position.sample", "6", "cudamlp.position.sample"},  // not a batch boundary
+      {"cudamlp.position.sample", "11", "cudamlp.position.sample"},
+      {"cudamlp.position.epoch", "4", "cudamlp.position.epoch"},
+      {"cudamlp.position.epoch", "-1", "cudamlp.position.epoch"},
+      {"cudamlp.position.epoch_correct", "9", "epoch_correct"},
+      {"cudamlp.position.epoch_loss_sum", "nan", "epoch_loss_sum"},
+      {"cudamlp.run.batch", "0", "cudamlp.run.batch"},
+      {"cudamlp.run.batch", "4x", "cudamlp.run.batch"},
+      {"cudamlp.run.lr", "inf", "cudamlp.run.lr"},
+      {"cudamlp.run.lr", "-0.1", "cudamlp.run.lr"},
+      {"cudamlp.run.momentum", "1", "cudamlp.run.momentum"},
+      {"cudamlp.run.seed", "-1", "cudamlp.run.seed"},
+      {"cudamlp.run.seed", " 1", "cudamlp.run.seed"},
+      {"cudamlp.run.shuffle", "yes", "cudamlp.run.shuffle"},
+      {"cudamlp.data.dim", "7", "cudamlp.data.dim"},
+      {"cudamlp.data.classes", "2", "cudamlp.data.classes"},
+      {"cudamlp.data.checksum", "12", "cudamlp.data.checksum"},
+      {"cudamlp.data.checksum", "zzzzzzzzzzzzzzzz", "cudamlp.data.checksum"},
+      {"cudamlp.data.samples", "99999999999999999999", "cudamlp.data.samples"},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.key + " = " + damage.value);
+    SafetensorsFile file = original;
+    file.metadata[damage.key] = damage.value;
+    const std::string path = dir.file("damaged.safetensors");
+    write_safetensors(path, file);
+    try {
+      load_checkpoint(path);
+      ADD_FAILURE() << "accepted";
+    } catch (const FileError& e) {
+      EXPECT_NE(std::string(e.what()).find(damage.words), std::string::npos) << e.what();
+    }
+  }
+  for (const char* key : {"cudamlp.run.epochs", "cudamlp.device", "cudamlp.data.checksum"}) {
+    SafetensorsFile file = original;
+    file.metadata.erase(key);
+    write_safetensors(dir.file("missing.safetensors"), file);
+    EXPECT_THROW(load_checkpoint(dir.file("missing.safetensors")), FileError) << key;
+  }
+  // Momentum buffers: one missing, one misshapen, one NaN.
+  for (int variant = 0; variant < 3; ++variant) {
+    SafetensorsFile file = original;
+    for (auto it = file.tensors.begin(); it != file.tensors.end(); ++it) {
+      if (it->name != "velocity.2.bias") continue;
+      if (variant == 0) file.tensors.erase(it);
+      if (variant == 1) it->shape = {1, 3};
+      if (variant == 2) it->data[1] = std::nanf("");
+      break;
+    }
+    write_safetensors(dir.file("velocity.safetensors"), file);
+    EXPECT_THROW(load_checkpoint(dir.file("velocity.safetensors")), FileError) << "variant " << variant;
+  }
+}
+
+TEST(DataIdentity, ChangesWithAnyPixelOrLabel) {
+  const Dataset data = banded_dataset(20, 4, 3, 1);
+  Dataset pixel = data, label = data;
+  pixel.pixels[77] ^= 1;
+  label.labels[19] = uint8_t((label.labels[19] + 1) % 3);
+  EXPECT_EQ(identify_data(data), identify_data(data));
+  EXPECT_NE(identify_data(data), identify_data(pixel));
+  EXPECT_NE(identify_data(data), identify_data(label));
+  EXPECT_NE(identify_data(data), identify_data(data.first(19)));
+}
+
+// ------------------------------------------------------------------------------------------------
+// The trainer: snapshots, resume, stop, divergence guard
+
+class TrainerResume : public ::testing::TestWithParam<std::string> {};
+
+// Snapshots every 2 steps of a 3-epoch run with momentum and a partial last batch; resuming from each
+// one on a fresh backend must end with the uninterrupted run's weights and the same epoch reports.
+TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
+  const Dataset data = banded_dataset(45, 4, 3, 2);  // 45 = 6 batches of 7 + 3
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch = 7;
+  options.sgd = {0.2f, 0.9f};
+  options.seed = 9;
+  options.snapshot_every_steps = 2;
+  const Mlp initial = make_mlp(std::vector<int>{16, 8, 3}, options.seed);
+
+  std::vector<TrainSnapshot> snapshots;
+  std::vector<EpochReport> reports;
+  TrainHooks hooks;
+  hooks.on_snapshot = [&](const TrainSnapshot& s) { snapshots.push_back(s); };
+  hooks.on_epoch = [&](const EpochReport& r) { reports.push_back(r); };
+  const auto backend = make_backend(GetParam());
+  backend->set_model(initial);
+  const TrainResult full = train(*backend, data, nullptr, options, hooks);
+  const Mlp expected = backend->model();
+  EXPECT_FALSE(full.stopped);
+  EXPECT_EQ(full.position.epoch, 3);
+  EXPECT_EQ(full.position.step, 21);
+  ASSERT_EQ(snapshots.size(), 10u);  // steps 2, 4, ..., 20; the one due at step 14 waits for epoch 2's report
+  EXPECT_EQ(snapshots[6].position.epoch, 2);  // step 14 is epoch 2's last: taken at the start of epoch 3
+  EXPECT_EQ(snapshots[6].position.sample, 0);
+
+  for (const TrainSnapshot& snapshot : snapshots) {
+    SCOPED_TRACE("resumed at step " + std::to_string(snapshot.position.step));
+    const auto resumed = make_backend(GetParam());
+    resumed->set_model(snapshot.model);
+    resumed->set_optimizer_state(snapshot.velocity);
+    std::vector<EpochReport> resumed_reports;
+    TrainHooks resumed_hooks;
+    resumed_hooks.on_epoch = [&](const EpochReport& r) { resumed_reports.push_back(r); };
+    const TrainResult result = train(*resumed, data, nullptr, options, resumed_hooks, snapshot.position);
+    EXPECT_EQ(result.position.step, 21);
+    expect_bitwise_equal(resumed->model(), expected);
+    // The epoch in progress reports over all its samples, those before the snapshot included.
+    ASSERT_FALSE(resumed_reports.empty());
+    const EpochReport& first = resumed_reports.front();
+    const EpochReport& same = reports[size_t(first.epoch - 1)];
+    EXPECT_NEAR(first.train_loss, same.train_loss, 1e-12);
+    EXPECT_EQ(first.train_accuracy, same.train_accuracy);
+    EXPECT_EQ(first.steps, same.steps);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Deterministic, TrainerResume, ::testing::ValuesIn(deterministic_devices()));
+
+TEST(TrainerStop, StopsBetweenStepsWithASnapshotOfThatPlace) {
+  const Dataset data = banded_dataset(30, 4, 3, 3);
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch = 4;
+  options.sgd.momentum = 0.5f;
+  const auto backend = make_backend("reference");
+  backend->set_model(make_mlp(std::vector<int>{16, 3}, 1));
+  int polls = 0;
+  std::vector<TrainSnapshot> snapshots;
+  TrainHooks hooks;
+  hooks.stop_requested = [&] { return ++polls > 5; };  // stop before the 6th step
+  hooks.on_snapshot = [&](const TrainSnapshot& s) { snapshots.push_back(s); };
+  const TrainResult result = train(*backend, data, nullptr, options, hooks);
+  EXPECT_TRUE(result.stopped);
+  EXPECT_EQ(result.position.step, 5);
+  EXPECT_EQ(result.position.sample, 20);
+  ASSERT_EQ(snapshots.size(), 1u);
+  EXPECT_EQ(snapshots[0].position.step, 5);
+  expect_bitwise_equal(snapshots[0].model, backend->model());
+  expect_bitwise_equal(snapshots[0].velocity, backend->optimizer_state());
+}
+
+TEST(TrainerDivergence, AHugeLearningRateStopsAtTheStepWithoutASnapshotOfIt) {
+  const Dataset data = banded_dataset(64, 4, 3, 4);
+  TrainOptions options;
+  options.epochs = 5;
+  options.batch = 8;
+  options.sgd.lr = 1e30f;
+  options.snapshot_every_steps = 1;
+  const auto backend = make_backend("reference");
+  backend->set_model(make_mlp(std::vector<int>{16, 8, 3}, 1));
+  std::vector<int64_t> snapshot_steps;
+  TrainHooks hooks;
+  hooks.on_snapshot = [&](const TrainSnapshot& s) {
+    snapshot_steps.push_back(s.position.step);
+    EXPECT_TRUE(std::isfinite(s.position.epoch_loss_sum));
+  };
+  try {
+    train(*backend, data, nullptr, options, hooks);
+    FAIL() << "lr 1e30 did not diverge";
+  } catch (const TrainingDiverged& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("step " + std::to_string(e.step())), std::string::npos) << message;
+    EXPECT_NE(message.find("--lr 1e+29"), std::string::npos) << message;  // a tenth, as a suggestion
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+    // Steps before the one that diverged were snapshotted, that one never.
+    for (int64_t step : snapshot_steps) EXPECT_LT(step, e.step());
+  }
+}
+
+TEST(TrainerDivergence, ACheckIntervalNamesTheStepsBetweenChecks) {
+  const Dataset data = banded_dataset(64, 4, 3, 4);
+  TrainOptions options;
+  options.epochs = 5;
+  options.batch = 8;
+  options.sgd.lr = 1e30f;
+  options.finite_check_every = 4;
+  const auto backend = make_backend("reference");
+  backend->set_model(make_mlp(std::vector<int>{16, 8, 3}, 1));
+  try {
+    train(*backend, data, nullptr, options, TrainHooks{});
+    FAIL() << "lr 1e30 did not diverge";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_EQ(e.step() % 4, 0);
+    EXPECT_NE(std::string(e.what()).find("between steps " + std::to_string(e.step() - 3) + " and " +
+                                         std::to_string(e.step())),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TrainerResume, RejectsAStartThatIsNotABatchBoundary) {
+  const Dataset data = banded_dataset(20, 4, 3, 5);
+  TrainOptions options;
+  options.batch = 8;
+  const auto backend = make_backend("reference");
+  backend->set_model(make_mlp(std::vector<int>{16, 3}, 1));
+  EXPECT_THROW(train(*backend, data, nullptr, options, TrainHooks{}, {0, 5, 1, 0.0, 0}), Error);
+  EXPECT_THROW(train(*backend, data, nullptr, options, TrainHooks{}, {0, 21, 3, 0.0, 0}), Error);
+  EXPECT_NO_THROW(train(*backend, data, nullptr, options, TrainHooks{}, {0, 20, 3, 1.0, 2}));  // epoch's end
+}
+
+TEST(BackendOptimizerState, RoundTripsAndRejectsOtherShapes) {
+  for (const std::string& device : deterministic_devices()) {
+    SCOPED_TRACE(device);
+    const auto backend = make_backend(device);
+    backend->set_model(make_mlp(std::vector<int>{5, 4, 2}, 1));
+    expect_bitwise_equal(backend->optimizer_state(), zeros_like(make_mlp(std::vector<int>{5, 4, 2}, 1)));
+    const Mlp velocity = make_mlp(std::vector<int>{5, 4, 2}, 2);
+    backend->set_optimizer_state(velocity);
+    expect_bitwise_equal(backend->optimizer_state(), velocity);
+    EXPECT_THROW(backend->set_optimizer_state(make_mlp(std::vector<int>{5, 3, 2}, 2)), Error);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// End to end: real processes, real signals
+
+class CheckpointCli : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { write_mnist_folder(dir.path() / "data", 2400, 50); }
+
+  // A run long enough to be caught mid-way: 6 epochs of 150 steps, momentum, test set evaluated.
+  std::vector<std::string> train_args(const std::string& out) const {
+    return {"train", "--data", dir.file("data"), "--hidden", "32", "--epochs", "6", "--batch", "16",
+            "--lr", "0.05", "--momentum", "0.9", "--seed", "3", "--device", GetParam(), "--threads", "2",
+            "--out", out};
+  }
+  static std::vector<std::string> plus(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  std::string uninterrupted_model() {
+    const std::string out = dir.file("uninterrupted.safetensors");
+    const CommandResult result = run_cli(train_args(out));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return read_file(out);
+  }
+
+  TempDir dir;
+};
+
+TEST_P(CheckpointCli, SigkillThenResumeEndsWithTheUninterruptedModelBytes) {
+  const std::string expected = uninterrupted_model();
+  const std::string out = dir.file("m.safetensors"), checkpoint = dir.file("run.ckpt");
+  const auto args = plus(train_args(out), {"--checkpoint", checkpoint, "--checkpoint-every", "40steps"});
+  {
+    CliProcess run(args);
+    ASSERT_TRUE(wait_until([&] { return fs::exists(checkpoint); })) << "no checkpoint appeared";
+    run.send(SIGKILL);  // no handler, no cleanup: the hardest way to stop
+    const CommandResult killed = run.wait();
+    ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << "the run ended before it could be killed: " << killed.out;
+  }
+  ASSERT_FALSE(fs::exists(out));
+  const int64_t step = load_checkpoint(checkpoint).state.position.step;
+  EXPECT_GT(step, 0);
+  EXPECT_LT(step, 900);
+
+  // Resume with the same command line plus --resume (which may also keep writing the same checkpoint).
+  const CommandResult resumed = run_cli(plus(args, {"--resume", checkpoint}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("resuming " + checkpoint), std::string::npos) << resumed.out;
+  EXPECT_TRUE(read_file(out) == expected) << "resumed model differs from the uninterrupted one";
+  // The resumed run kept writing the checkpoint: the last at step 880, of 900.
+  EXPECT_EQ(load_checkpoint(checkpoint).state.position.step, 880);
+}
+
+TEST_P(CheckpointCli, CtrlCSavesNextToOutAndPrintsTheCommandThatResumes) {
+  const std::string expected = uninterrupted_model();
+  const std::string out = dir.file("m.safetensors");
+  CliProcess run(train_args(out));
+  // Once epoch 1 is reported the handler is installed and epoch 2 is under way.
+  ASSERT_TRUE(wait_until([&] { return run.out_so_far().find("epoch 1/6") != std::string::npos; }));
+  run.send(SIGINT);
+  const CommandResult stopped = run.wait();
+  ASSERT_EQ(stopped.exit_code, 128 + SIGINT) << stopped.err;
+  const std::string checkpoint = dir.file("m.ckpt.safetensors");
+  ASSERT_TRUE(fs::exists(checkpoint)) << stopped.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_NE(stopped.err.find("checkpoint saved to " + checkpoint), std::string::npos) << stopped.err;
+
+  // The printed command (paths here need no quoting) resumes the run to the uninterrupted model.
+  const std::string marker = "resume with: ";
+  const size_t at = stopped.err.find(marker);
+  ASSERT_NE(at, std::string::npos) << stopped.err;
+  std::istringstream words(stopped.err.substr(at + marker.size(), stopped.err.find('\n', at) - at - marker.size()));
+  std::vector<std::string> command;
+  for (std::string word; words >> word;) command.push_back(word);
+  ASSERT_GE(command.size(), 2u);
+  EXPECT_EQ(command.front(), CUDAMLP_CLI);
+  EXPECT_EQ(command[command.size() - 2], "--resume");
+  command.erase(command.begin());
+  const CommandResult resumed = run_cli(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(read_file(out) == expected) << "resumed model differs from the uninterrupted one";
+}
+
+INSTANTIATE_TEST_SUITE_P(Deterministic, CheckpointCli, ::testing::ValuesIn(deterministic_devices()));
+
+class InterruptCli : public ::testing::Test {
+ protected:
+  void SetUp() override { write_mnist_folder(dir.path() / "data", 2400, 50); }
+  std::vector<std::string> args(const std::vector<std::string>& more) const {
+    std::vector<std::string> all = {"train", "--data", dir.file("data"), "--hidden", "32", "--epochs", "6",
+                                    "--batch", "16", "--device", "reference"};
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  }
+  TempDir dir;
+};
+
+TEST_F(InterruptCli, SigtermStopsLikeCtrlCWithJsonEvent) {
+  const std::string checkpoint = dir.file("c.safetensors");
+  CliProcess run(args({"--checkpoint", checkpoint, "--checkpoint-every", "1epoch", "--json"}));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(checkpoint); }));  // epoch 1 done
+  run.send(SIGTERM);
+  const CommandResult stopped = run.wait();
+  ASSERT_EQ(stopped.exit_code, 128 + SIGTERM) << stopped.err;
+  const std::string last = stopped.out.substr(stopped.out.rfind('{'));
+  EXPECT_NE(last.find("\"event\":\"stopped\""), std::string::npos) << stopped.out;
+  EXPECT_NE(last.find("\"signal\":\"SIGTERM\""), std::string::npos) << stopped.out;
+  EXPECT_NE(last.find("--resume"), std::string::npos) << stopped.out;
+  const Checkpoint saved = load_checkpoint(checkpoint);
+  EXPECT_GE(saved.state.position.step, 150);  // epoch 1's, or a newer one from the stop
+}
+
+TEST_F(InterruptCli, WithoutOutOrCheckpointSaysNothingWasSaved) {
+  CliProcess run(args({}));
+  ASSERT_TRUE(wait_until([&] { return run.out_so_far().find("epoch 1/6") != std::string::npos; }));
+  run.send(SIGINT);
+  const CommandResult stopped = run.wait();
+  EXPECT_EQ(stopped.exit_code, 128 + SIGINT);
+  EXPECT_NE(stopped.err.find("no checkpoint written"), std::string::npos) << stopped.err;
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // data/ only
+}
+
+TEST_F(InterruptCli, DivergenceExitsOneAndLeavesTheCheckpointAndModelFile) {
+  const std::string out = dir.file("m.safetensors"), checkpoint = dir.file("c.safetensors");
+  write_file(out, "the previous model");
+  const CommandResult result =
+      run_cli(args({"--lr", "1e30", "--out", out, "--checkpoint", checkpoint, "--checkpoint-every", "1"}));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(count_lines(result.err), 1) << result.err;
+  EXPECT_NE(result.err.find("training diverged: the loss became nan at step "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("try a lower one, e.g. --lr 1e+29"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("the last checkpoint, " + checkpoint), std::string::npos) << result.err;
+  EXPECT_EQ(read_file(out), "the previous model");
+  const Checkpoint last_good = load_checkpoint(checkpoint);  // finite, loads, one step before the guard fired
+  EXPECT_NE(result.err.find("(step " + std::to_string(last_good.state.position.step) + ")"), std::string::npos);
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST_F(InterruptCli, ResumingAFinishedRunOnlySavesTheModel) {
+  const std::string checkpoint = dir.file("c.safetensors"), out = dir.file("m.safetensors");
+  const auto quick = [&](std::vector<std::string> more) {
+    std::vector<std::string> all = {"train", "--data", dir.file("data"), "--hidden", "none", "--limit", "100",
+                                    "--device", "reference"};
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
+  ASSERT_EQ(run_cli(quick({"--epochs", "1", "--checkpoint", checkpoint})).exit_code, 0);
+  const CommandResult resumed = run_cli(quick({"--resume", checkpoint, "--out", out}));  // --epochs 1 from it
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_bitwise_equal(load_model(out), load_checkpoint(checkpoint).state.model);
+  // A longer --epochs continues the finished run.
+  const CommandResult longer = run_cli(quick({"--resume", checkpoint, "--epochs", "2", "--out", out}));
+  ASSERT_EQ(longer.exit_code, 0) << longer.err;
+  EXPECT_NE(longer.out.find("epoch 2/2"), std::string::npos) << longer.out;
+}
