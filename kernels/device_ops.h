@@ -19,7 +19,8 @@ enum class GemmEngine { kCustom, kCublas, kCublasTf32 };
 struct EpochTotals {
   double loss_sum;  // sum over samples of their loss
   long long correct;
-  long long count;  // samples trained so far: also where the next batch starts in the epoch's order
+  long long count;   // samples trained so far this epoch
+  long long cursor;  // where the next batch starts in the epoch's order (count, unless a resume skipped)
 };
 
 struct DeviceOps {

@@ -106,19 +106,39 @@ void GpuBackend::set_model(const Mlp& model) {
   deltas_.clear();
 }
 
-Mlp GpuBackend::download(bool gradients) const {
+Mlp GpuBackend::download(Buffers which) const {
   Mlp model;
   for (const Layer& layer : layers_) {
-    const size_t weights = size_t(layer.out) * layer.in;
-    model.layers.push_back({layer.in, layer.out,
-                            cudamlp::download<float>(ops_, gradients ? layer.weight_grad : layer.weight, weights),
-                            cudamlp::download<float>(ops_, gradients ? layer.bias_grad : layer.bias, size_t(layer.out))});
+    const DeviceBuffer& weight = which == Buffers::kWeights     ? layer.weight
+                                 : which == Buffers::kGradients ? layer.weight_grad
+                                                                : layer.weight_velocity;
+    const DeviceBuffer& bias = which == Buffers::kWeights     ? layer.bias
+                               : which == Buffers::kGradients ? layer.bias_grad
+                                                              : layer.bias_velocity;
+    model.layers.push_back({layer.in, layer.out, cudamlp::download<float>(ops_, weight, size_t(layer.out) * layer.in),
+                            cudamlp::download<float>(ops_, bias, size_t(layer.out))});
   }
   return model;
 }
 
-Mlp GpuBackend::model() const { return download(false); }
-Mlp GpuBackend::gradients() const { return download(true); }
+Mlp GpuBackend::model() const { return download(Buffers::kWeights); }
+Mlp GpuBackend::gradients() const { return download(Buffers::kGradients); }
+Mlp GpuBackend::optimizer_state() const { return download(Buffers::kVelocity); }
+
+void GpuBackend::set_optimizer_state(const Mlp& velocity) {
+  if (velocity.layers.size() != layers_.size())
+    throw Error("gpu backend: optimizer state has " + std::to_string(velocity.layers.size()) + " layers, the model " +
+                std::to_string(layers_.size()));
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DenseLayer& v = velocity.layers[l];
+    Layer& layer = layers_[l];
+    if (v.in != layer.in || v.out != layer.out || v.weight.size() != size_t(layer.in) * size_t(layer.out) ||
+        v.bias.size() != size_t(layer.out))
+      throw Error("gpu backend: optimizer state of layer " + std::to_string(l) + " does not match the model's shape");
+    ops_.to_device(layer.weight_velocity.as<void>(), v.weight.data(), v.weight.size() * sizeof(float));
+    ops_.to_device(layer.bias_velocity.as<void>(), v.bias.data(), v.bias.size() * sizeof(float));
+  }
+}
 
 void GpuBackend::set_training_data(const Dataset& data) {
   if (!data.has_labels()) throw Error("gpu backend: the training set has no labels");
@@ -240,16 +260,16 @@ void GpuBackend::begin_epoch(const EpochPlan& plan) {
   ops_.synchronize();  // the previous epoch's steps read the order that is about to change
   ops_.epoch_order(order_.as<int64_t>(), keys_.as<uint64_t>(), samples_, derive_seed(plan.seed, 1 + uint64_t(plan.epoch)),
                    plan.shuffle, stream_);
-  const EpochTotals zero{0.0, 0, 0};
+  const EpochTotals zero{0.0, 0, 0, 0};
   ops_.to_device(totals_.as<void>(), &zero, sizeof zero);
   epoch_started_ = true;
   host_cursor_ = 0;
 }
 
 void GpuBackend::record_step(int64_t batch, const SgdOptions& sgd) {
-  run_forward(order_.as<int64_t>(), &totals_.as<EpochTotals>()->count, batch);
+  run_forward(order_.as<int64_t>(), &totals_.as<EpochTotals>()->cursor, batch);
   run_loss(batch);
-  // Also advances totals.count, the cursor the next step's gather starts from.
+  // Also advances totals.cursor, where the next step's gather starts.
   ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(batch), totals_.as<EpochTotals>(), stream_);
   run_backward(batch);
   run_update(sgd);
@@ -257,11 +277,17 @@ void GpuBackend::record_step(int64_t batch, const SgdOptions& sgd) {
 
 void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd) {
   if (!epoch_started_) throw Error("gpu backend: train_batch before begin_epoch");
-  // The device's cursor advances by itself, so batches must come in order, as the trainer gives them.
-  if (first != host_cursor_ || count < 1 || first + count > samples_)
+  if (first < 0 || count < 1 || first + count > samples_)
     throw Error("gpu backend: batch [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                ") is not the next one of the epoch (next sample " + std::to_string(host_cursor_) + " of " +
-                std::to_string(samples_) + ")");
+                ") outside the epoch of " + std::to_string(samples_) + " samples");
+  // The device's cursor advances by itself, step after step. Only a jump (a resumed run starting
+  // mid-epoch) has to move it: one small copy, never during a capture.
+  if (first != host_cursor_) {
+    EpochTotals totals = cudamlp::download<EpochTotals>(ops_, totals_, 1)[0];
+    totals.cursor = first;
+    ops_.to_device(totals_.as<void>(), &totals, sizeof totals);
+    host_cursor_ = first;
+  }
   reserve_batch(count);
   host_cursor_ += count;
   if (!cuda_graphs_) return record_step(count, sgd);

@@ -65,6 +65,8 @@ class GpuBackend final : public Backend {
   void backward() override;
   Mlp gradients() const override;
   void update(const SgdOptions& sgd) override;
+  Mlp optimizer_state() const override;
+  void set_optimizer_state(const Mlp& velocity) override;
 
   void begin_epoch(const EpochPlan& plan) override;
   void train_batch(int64_t first, int64_t count, const SgdOptions& sgd) override;
@@ -90,7 +92,8 @@ class GpuBackend final : public Backend {
   void run_loss(int64_t batch);
   void run_backward(int64_t batch);
   void run_update(const SgdOptions& sgd);
-  Mlp download(bool gradients) const;
+  enum class Buffers { kWeights, kGradients, kVelocity };
+  Mlp download(Buffers which) const;
 
   const DeviceOps& ops_;
   GemmEngine engine_;

@@ -1,6 +1,6 @@
 // accumulate_metrics: adds one batch's mean loss (times its size) and correct count to the epoch's
-// totals on the device, so training copies metrics to the host only when they are reported. totals.count
-// doubles as the epoch's cursor: gather_batch reads the next step's first sample from it.
+// totals on the device, so training copies metrics to the host only when they are reported. It also
+// advances totals.cursor, from which gather_batch reads where the next step's batch starts.
 //   loss, correct: [1] from softmax_xent   totals: {loss_sum (double), correct (int64)}
 #pragma once
 
@@ -15,6 +15,7 @@ __global__ void accumulate_metrics_kernel(const float* loss, const int* correct,
   totals->loss_sum += double(*loss) * batch;
   totals->correct += *correct;
   totals->count += batch;
+  totals->cursor += batch;
 }
 
 inline void accumulate_metrics(const float* loss, const int* correct, int batch, EpochTotals* totals,

@@ -144,6 +144,25 @@ TEST_P(GpuBackendTest, GraphReplayTrainsBitwiseLikeEagerLaunches) {
   }
 }
 
+TEST_P(GpuBackendTest, StartsAnEpochMidwayLikeTheReference) {
+  // A resumed run begins an epoch at a later sample: the device-side cursor must jump there.
+  const std::vector<int> sizes = {49, 10, 10};
+  const Dataset data = random_dataset(200, 49, 10, 9);
+  GpuBackend backend = make();
+  ReferenceBackend reference;
+  for (Backend* b : {static_cast<Backend*>(&backend), static_cast<Backend*>(&reference)}) {
+    b->set_model(make_mlp(sizes, 5));
+    b->set_training_data(data);
+    b->begin_epoch({200, 5, 2, true});
+    for (int64_t first : {64, 96, 128, 160}) b->train_batch(first, 32, {0.1f, 0.9f});
+    b->set_optimizer_state(b->optimizer_state());  // the checkpoint round trip leaves training unchanged
+    b->train_batch(192, 8, {0.1f, 0.9f});
+  }
+  EXPECT_TRUE(models_near(backend.model(), reference.model(), kTrainingTolerance, "weights"));
+  EXPECT_TRUE(models_near(backend.optimizer_state(), reference.optimizer_state(), kTrainingTolerance, "momentum"));
+  EXPECT_EQ(backend.epoch_stats().count, 136);
+}
+
 TEST_P(GpuBackendTest, EvaluatesLikeTheReference) {
   const std::vector<int> sizes = {49, 9, 10};
   const Dataset data = random_dataset(300, 49, 10, 6);

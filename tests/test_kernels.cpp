@@ -334,7 +334,7 @@ TEST_P(Kernels, EpochOrderOnTheDeviceIsTheHostsShuffle) {
 }
 
 TEST_P(Kernels, AccumulateMetricsAddsBatchesOnTheDevice) {
-  DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0}});
+  DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0, 10}});
   DeviceArray<float> loss(*ops, std::vector<float>{0.5f});
   DeviceArray<int> correct(*ops, std::vector<int>{3});
   ops->accumulate_metrics(loss.get(), correct.get(), 4, totals.get(), nullptr);
@@ -343,6 +343,7 @@ TEST_P(Kernels, AccumulateMetricsAddsBatchesOnTheDevice) {
   EXPECT_EQ(got.loss_sum, 3.0);
   EXPECT_EQ(got.correct, 6);
   EXPECT_EQ(got.count, 6);
+  EXPECT_EQ(got.cursor, 16);
 }
 
 INSTANTIATE_TEST_SUITE_P(Emulated, Kernels, ::testing::Values(ExecutorChoice{"simt", &emulated}),
