@@ -27,13 +27,26 @@
 #include "cudamlp/rng.h"
 #include "simt.h"
 
+// Sanitizer detection: GCC defines __SANITIZE_*__, clang answers __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
 #define SIMT_ASAN 1
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIMT_ASAN 1
+#endif
 #endif
 #if defined(__SANITIZE_THREAD__)
 #define SIMT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIMT_TSAN 1
+#endif
+#endif
+#if SIMT_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if SIMT_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
