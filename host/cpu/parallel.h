@@ -10,7 +10,16 @@
 // CUDAMLP_VECTOR_CLONES before a loop function compiles it for AVX-512, AVX2 and baseline x86-64; the
 // loader picks the best the CPU has (GCC/Clang function multi-versioning, resolved once by ifunc). A
 // build without -march flags thus still divides 16 pixels at a time on an AVX-512 machine.
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+// Under ThreadSanitizer the ifunc resolvers are instrumented but run inside the loader, before the TSan
+// runtime is up, and crash the program at startup: a TSan build compiles the baseline clone only.
+#if defined(__SANITIZE_THREAD__)
+#define CUDAMLP_NO_VECTOR_CLONES 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUDAMLP_NO_VECTOR_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(CUDAMLP_NO_VECTOR_CLONES)
 #define CUDAMLP_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CUDAMLP_VECTOR_CLONES
