@@ -11,6 +11,8 @@
 
 namespace cudamlp {
 
+class Communicator;
+
 // Who computes the matrix products of the dense ops: our gemm_tiled with fused epilogues, or cuBLAS
 // SGEMM (FP32; TF32 tensor cores only when asked) followed by elementwise epilogue passes.
 enum class GemmEngine { kCustom, kCublas, kCublasTf32 };
@@ -59,10 +61,21 @@ struct DeviceOps {
                        int* correct, int B, int C, void* stream);
   // v = momentum v + g; w -= lr v
   void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream);
-  // totals += {loss * batch, correct, batch}
-  void (*accumulate_metrics)(const float* loss, const int* correct, int batch, EpochTotals* totals, void* stream);
+  // totals += {loss * batch, correct, batch} (nothing when batch is 0); totals.cursor += advance
+  void (*accumulate_metrics)(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
+                             void* stream);
   // order [n] = the epoch's sample order (shuffled_indices() when shuffle, else 0..n-1); keys [n] scratch
   void (*epoch_order)(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream);
+
+  // --- data parallelism (--distributed); nullptr where this build cannot ---
+  // A device communicator over host's ranks. On a GPU: NCCL, bootstrapped through host, after taking
+  // the GPU of host.local_rank() (call it before anything else touches the device). The emulator's
+  // device memory is host memory, so it sums through host itself.
+  void* (*comm_create)(Communicator& host);
+  void (*comm_destroy)(void* comm);
+  // values [n] = sum over the ranks of scale * values (scale applied before summing), in place. Returns
+  // when the sum is complete; gives up with Error after host's timeout.
+  void (*sum)(float* values, int64_t n, float scale, void* comm, void* stream);
 };
 
 const DeviceOps& emulated_ops();

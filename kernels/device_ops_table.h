@@ -101,8 +101,9 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream) {
     queue([=] { sgd_update(w, g, v, n, lr, momentum, as_stream(stream)); });
   };
-  ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, EpochTotals* totals, void* stream) {
-    queue([=] { accumulate_metrics(loss, correct, batch, totals, as_stream(stream)); });
+  ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
+                               void* stream) {
+    queue([=] { accumulate_metrics(loss, correct, batch, advance, totals, as_stream(stream)); });
   };
   ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
     queue([=] { epoch_order(order, keys, n, epoch_seed, shuffle, stream); });

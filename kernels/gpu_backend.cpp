@@ -47,11 +47,16 @@ DeviceBuffer upload(const DeviceOps& ops, const std::vector<T>& values) {
 }
 
 template <typename T>
-std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t count) {
+std::vector<T> download(const DeviceOps& ops, const T* device, size_t count) {
   std::vector<T> values(count);
   ops.synchronize();
-  if (count > 0) ops.to_host(values.data(), buffer.as<void>(), count * sizeof(T));
+  if (count > 0) ops.to_host(values.data(), device, count * sizeof(T));
   return values;
+}
+
+template <typename T>
+std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t count) {
+  return download(ops, buffer.as<const T>(), count);
 }
 
 }  // namespace
@@ -60,15 +65,23 @@ std::vector<T> download(const DeviceOps& ops, const DeviceBuffer& buffer, size_t
 // GpuBackend
 // ---------------------------------------------------------------------------------------------
 
-GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer, bool cuda_graphs)
-    : ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer),
+GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer, bool cuda_graphs,
+                       Communicator* communicator)
+    : Backend(communicator), ops_(ops), engine_(engine), choose_per_layer_(choose_per_layer),
       cuda_graphs_(cuda_graphs && ops.graph_capture != nullptr) {
+  if (communicator != nullptr && communicator->size() > 1) {
+    if (ops_.comm_create == nullptr)
+      throw Error("gpu backend: this build cannot sum gradients between GPUs (it was built without NCCL)");
+    device_comm_ = ops_.comm_create(*communicator);  // first: it picks this rank's GPU
+    cuda_graphs_ = false;
+  }
   if (ops_.stream_create != nullptr) stream_ = ops_.stream_create();
 }
 
 GpuBackend::~GpuBackend() {
   drop_graphs();
   if (stream_ != nullptr) ops_.stream_destroy(stream_);
+  if (device_comm_ != nullptr) ops_.comm_destroy(device_comm_);
 }
 
 void GpuBackend::drop_graphs() {
@@ -87,6 +100,9 @@ void GpuBackend::set_model(const Mlp& model) {
   drop_graphs();  // they point at the old buffers
   layers_.clear();
   sizes_ = model.sizes();
+  gradient_count_ = model.parameter_count();
+  gradients_ = upload(ops_, std::vector<float>(size_t(gradient_count_), 0.0f));
+  float* next_gradient = gradients_.as<float>();
   for (const DenseLayer& layer : model.layers) {
     const std::vector<float> zero_weight(layer.weight.size(), 0.0f), zero_bias(layer.bias.size(), 0.0f);
     Layer device;
@@ -95,8 +111,9 @@ void GpuBackend::set_model(const Mlp& model) {
     device.engine = choose_per_layer_ && int64_t(layer.in) * layer.out < kCublasFromWeights ? GemmEngine::kCustom : engine_;
     device.weight = upload(ops_, layer.weight);
     device.bias = upload(ops_, layer.bias);
-    device.weight_grad = upload(ops_, zero_weight);
-    device.bias_grad = upload(ops_, zero_bias);
+    device.weight_grad = next_gradient;
+    device.bias_grad = next_gradient + layer.weight.size();
+    next_gradient += layer.weight.size() + layer.bias.size();
     device.weight_velocity = upload(ops_, zero_weight);
     device.bias_velocity = upload(ops_, zero_bias);
     layers_.push_back(std::move(device));
@@ -109,12 +126,12 @@ void GpuBackend::set_model(const Mlp& model) {
 Mlp GpuBackend::download(Buffers which) const {
   Mlp model;
   for (const Layer& layer : layers_) {
-    const DeviceBuffer& weight = which == Buffers::kWeights     ? layer.weight
-                                 : which == Buffers::kGradients ? layer.weight_grad
-                                                                : layer.weight_velocity;
-    const DeviceBuffer& bias = which == Buffers::kWeights     ? layer.bias
-                               : which == Buffers::kGradients ? layer.bias_grad
-                                                              : layer.bias_velocity;
+    const float* weight = which == Buffers::kWeights     ? layer.weight.as<float>()
+                          : which == Buffers::kGradients ? layer.weight_grad
+                                                         : layer.weight_velocity.as<float>();
+    const float* bias = which == Buffers::kWeights     ? layer.bias.as<float>()
+                        : which == Buffers::kGradients ? layer.bias_grad
+                                                       : layer.bias_velocity.as<float>();
     model.layers.push_back({layer.in, layer.out, cudamlp::download<float>(ops_, weight, size_t(layer.out) * layer.in),
                             cudamlp::download<float>(ops_, bias, size_t(layer.out))});
   }
@@ -211,8 +228,8 @@ void GpuBackend::run_backward(int64_t batch) {
   const float* delta = dlogits_.as<float>();  // dLoss/d(output of layer l)
   for (size_t l = layers_.size(); l-- > 0;) {
     Layer& layer = layers_[l];
-    ops_.dense_backward_weights(delta, activations_[l].as<float>(), layer.weight_grad.as<float>(),
-                                layer.bias_grad.as<float>(), B, layer.in, layer.out, layer.engine, stream_);
+    ops_.dense_backward_weights(delta, activations_[l].as<float>(), layer.weight_grad, layer.bias_grad, B, layer.in,
+                                layer.out, layer.engine, stream_);
     if (l == 0) break;  // the input needs no gradient
     // activations_[l] is the previous hidden layer's ReLU output: its mask is fused in.
     ops_.dense_backward_input(delta, layer.weight.as<float>(), activations_[l].as<float>(), deltas_[l].as<float>(), B,
@@ -223,10 +240,10 @@ void GpuBackend::run_backward(int64_t batch) {
 
 void GpuBackend::run_update(const SgdOptions& sgd) {
   for (Layer& layer : layers_) {
-    ops_.sgd_update(layer.weight.as<float>(), layer.weight_grad.as<float>(), layer.weight_velocity.as<float>(),
+    ops_.sgd_update(layer.weight.as<float>(), layer.weight_grad, layer.weight_velocity.as<float>(),
                     int64_t(layer.out) * layer.in, sgd.lr, sgd.momentum, stream_);
-    ops_.sgd_update(layer.bias.as<float>(), layer.bias_grad.as<float>(), layer.bias_velocity.as<float>(), layer.out,
-                    sgd.lr, sgd.momentum, stream_);
+    ops_.sgd_update(layer.bias.as<float>(), layer.bias_grad, layer.bias_velocity.as<float>(), layer.out, sgd.lr,
+                    sgd.momentum, stream_);
   }
 }
 
@@ -250,6 +267,16 @@ BatchStats GpuBackend::loss() {
 }
 
 void GpuBackend::backward() { run_backward(batch_); }
+
+void GpuBackend::sum_gradients(float scale) {
+  if (device_comm_ == nullptr) throw Error("gpu backend: sum_gradients without a communicator of several ranks");
+  if (scale == 0.0f) {  // an empty shard: no backward ran, the buffer may hold anything
+    const std::vector<float> zeros(size_t(gradient_count_), 0.0f);
+    ops_.synchronize();
+    ops_.to_device(gradients_.as<void>(), zeros.data(), zeros.size() * sizeof(float));
+  }
+  ops_.sum(gradients_.as<float>(), gradient_count_, scale, device_comm_, stream_);
+}
 void GpuBackend::update(const SgdOptions& sgd) { run_update(sgd); }
 
 // --- whole epochs: no host-device traffic per step ---
@@ -270,8 +297,26 @@ void GpuBackend::record_step(int64_t batch, const SgdOptions& sgd) {
   run_forward(order_.as<int64_t>(), &totals_.as<EpochTotals>()->cursor, batch);
   run_loss(batch);
   // Also advances totals.cursor, where the next step's gather starts.
-  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(batch), totals_.as<EpochTotals>(), stream_);
+  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(batch), int(batch),
+                          totals_.as<EpochTotals>(), stream_);
   run_backward(batch);
+  run_update(sgd);
+}
+
+void GpuBackend::train_shard(int64_t count, const SgdOptions& sgd) {
+  const Shard shard = shard_of(count, communicator()->rank(), communicator()->size());
+  const int64_t n = shard.size();
+  reserve_batch(std::max<int64_t>(n, 1));
+  if (n > 0) {
+    // The batch starts at order[cursor]; this rank's part of it at order[cursor + shard.begin].
+    run_forward(order_.as<int64_t>() + shard.begin, &totals_.as<EpochTotals>()->cursor, n);
+    run_loss(n);
+  }
+  ops_.accumulate_metrics(step_loss_.as<float>(), step_correct_.as<int>(), int(n), int(count),
+                          totals_.as<EpochTotals>(), stream_);
+  if (n > 0) run_backward(n);
+  // The shard's gradients are its mean; weighted by its share they sum to the whole batch's mean.
+  sum_gradients(float(double(n) / double(count)));
   run_update(sgd);
 }
 
@@ -288,8 +333,9 @@ void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd
     ops_.to_device(totals_.as<void>(), &totals, sizeof totals);
     host_cursor_ = first;
   }
-  reserve_batch(count);
   host_cursor_ += count;
+  if (device_comm_ != nullptr) return train_shard(count, sgd);
+  reserve_batch(count);
   if (!cuda_graphs_) return record_step(count, sgd);
   const auto key = std::make_tuple(count, sgd.lr, sgd.momentum);
   auto graph = graphs_.find(key);

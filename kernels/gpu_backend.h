@@ -50,7 +50,11 @@ class GpuBackend final : public Backend {
   // engine: the GEMM engine of every layer, or with choose_per_layer the cuBLAS flavour for the layers
   // with at least kCublasFromWeights weights.
   // cuda_graphs: capture and replay the training step where the executor supports graphs.
-  GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer = false, bool cuda_graphs = true);
+  // communicator: train data-parallel with these ranks, each on the GPU of its local rank, gradients
+  // summed through ops.sum (NCCL). Such steps run eagerly, not as graphs: the bounded wait on each sum
+  // needs the host.
+  GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_layer = false, bool cuda_graphs = true,
+             Communicator* communicator = nullptr);
   ~GpuBackend() override;
   GpuBackend(const GpuBackend&) = delete;
   GpuBackend& operator=(const GpuBackend&) = delete;
@@ -64,6 +68,7 @@ class GpuBackend final : public Backend {
   BatchStats loss() override;
   void backward() override;
   Mlp gradients() const override;
+  void sum_gradients(float scale) override;
   void update(const SgdOptions& sgd) override;
   Mlp optimizer_state() const override;
   void set_optimizer_state(const Mlp& velocity) override;
@@ -78,8 +83,9 @@ class GpuBackend final : public Backend {
   struct Layer {
     int in = 0, out = 0;
     GemmEngine engine = GemmEngine::kCustom;
-    DeviceBuffer weight, bias;            // W [out, in], b [out]
-    DeviceBuffer weight_grad, bias_grad;  // same shapes
+    DeviceBuffer weight, bias;  // W [out, in], b [out]
+    float* weight_grad = nullptr;  // same shapes, inside gradients_
+    float* bias_grad = nullptr;
     DeviceBuffer weight_velocity, bias_velocity;
   };
 
@@ -88,6 +94,7 @@ class GpuBackend final : public Backend {
   // gather (samples device_indices[*cursor + b], cursor null: 0) + layers
   void run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch);
   void record_step(int64_t batch, const SgdOptions& sgd);  // a whole training step, queued on stream_
+  void train_shard(int64_t count, const SgdOptions& sgd);  // a data-parallel step on this rank's shard
   void drop_graphs();
   void run_loss(int64_t batch);
   void run_backward(int64_t batch);
@@ -96,6 +103,7 @@ class GpuBackend final : public Backend {
   Mlp download(Buffers which) const;
 
   const DeviceOps& ops_;
+  void* device_comm_ = nullptr;  // ops_.comm_create's, when training data-parallel over several ranks
   GemmEngine engine_;
   bool choose_per_layer_;
   bool cuda_graphs_;
@@ -106,6 +114,8 @@ class GpuBackend final : public Backend {
   int64_t host_cursor_ = 0;  // samples of the epoch trained so far, as the host counts them
   std::vector<Layer> layers_;
   std::vector<int> sizes_;  // [D, hidden..., C]
+  DeviceBuffer gradients_;  // every layer's dW and db, one after the other: one all-reduce sums them
+  int64_t gradient_count_ = 0;
 
   // Training set and epoch order.
   int64_t samples_ = 0;

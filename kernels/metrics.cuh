@@ -1,7 +1,9 @@
 // accumulate_metrics: adds one batch's mean loss (times its size) and correct count to the epoch's
 // totals on the device, so training copies metrics to the host only when they are reported. It also
-// advances totals.cursor, from which gather_batch reads where the next step's batch starts.
-//   loss, correct: [1] from softmax_xent   totals: {loss_sum (double), correct (int64)}
+// advances totals.cursor, from which gather_batch reads where the next step's batch starts, by `advance`:
+// the batch, or in data-parallel training the global batch of which this rank trained `batch` samples
+// (possibly none: then loss and correct are not read).
+//   loss, correct: [1] from softmax_xent   totals: {loss_sum (double), correct (int64), count, cursor}
 #pragma once
 
 #include "device_ops.h"
@@ -10,17 +12,20 @@
 namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
-__global__ void accumulate_metrics_kernel(const float* loss, const int* correct, int batch, EpochTotals* totals) {
+__global__ void accumulate_metrics_kernel(const float* loss, const int* correct, int batch, int advance,
+                                          EpochTotals* totals) {
   if (threadIdx.x != 0) return;
-  totals->loss_sum += double(*loss) * batch;
-  totals->correct += *correct;
-  totals->count += batch;
-  totals->cursor += batch;
+  if (batch > 0) {
+    totals->loss_sum += double(*loss) * batch;
+    totals->correct += *correct;
+    totals->count += batch;
+  }
+  totals->cursor += advance;
 }
 
-inline void accumulate_metrics(const float* loss, const int* correct, int batch, EpochTotals* totals,
+inline void accumulate_metrics(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
                                simt::Stream stream) {
-  simt::launch(accumulate_metrics_kernel, dim3(1), dim3(32), 0, stream, loss, correct, batch, totals);
+  simt::launch(accumulate_metrics_kernel, dim3(1), dim3(32), 0, stream, loss, correct, batch, advance, totals);
 }
 
 }  // namespace SIMT_EXECUTOR

@@ -26,6 +26,9 @@ PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libpng-de
 # synchronisation (libgomp's would be reported as races).
 PACKAGES+=(clang libclang-rt-14-dev libomp-dev)
 
+# Distributed training (`train --distributed` under mpirun, the -np 2 / -np 4 tests): Debian's OpenMPI.
+PACKAGES+=(libopenmpi-dev openmpi-bin)
+
 # Thrust headers (the emulated GPU backend uses them even without CUDA): the CUDA toolkit ships them;
 # without a toolkit, Debian's libthrust-dev.
 if [ ! -e /usr/local/cuda/include/cccl/thrust/version.h ] && [ ! -e /usr/local/cuda/include/thrust/version.h ]; then

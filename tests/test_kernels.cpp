@@ -6,6 +6,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <utility>
@@ -337,13 +338,27 @@ TEST_P(Kernels, AccumulateMetricsAddsBatchesOnTheDevice) {
   DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0, 10}});
   DeviceArray<float> loss(*ops, std::vector<float>{0.5f});
   DeviceArray<int> correct(*ops, std::vector<int>{3});
-  ops->accumulate_metrics(loss.get(), correct.get(), 4, totals.get(), nullptr);
-  ops->accumulate_metrics(loss.get(), correct.get(), 2, totals.get(), nullptr);
+  ops->accumulate_metrics(loss.get(), correct.get(), 4, 4, totals.get(), nullptr);
+  ops->accumulate_metrics(loss.get(), correct.get(), 2, 2, totals.get(), nullptr);
   const EpochTotals got = totals.values()[0];
   EXPECT_EQ(got.loss_sum, 3.0);
   EXPECT_EQ(got.correct, 6);
   EXPECT_EQ(got.count, 6);
   EXPECT_EQ(got.cursor, 16);
+}
+
+TEST_P(Kernels, AccumulateMetricsOfAShardAdvancesByTheGlobalBatch) {
+  DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0, 0}});
+  DeviceArray<float> loss(*ops, std::vector<float>{0.25f});
+  DeviceArray<int> correct(*ops, std::vector<int>{1});
+  ops->accumulate_metrics(loss.get(), correct.get(), 3, 7, totals.get(), nullptr);  // 3 of a batch of 7
+  DeviceArray<float> nan_loss(*ops, std::vector<float>{std::numeric_limits<float>::quiet_NaN()});
+  ops->accumulate_metrics(nan_loss.get(), correct.get(), 0, 2, totals.get(), nullptr);  // an empty shard
+  const EpochTotals got = totals.values()[0];
+  EXPECT_EQ(got.loss_sum, 0.75);
+  EXPECT_EQ(got.correct, 1);
+  EXPECT_EQ(got.count, 3);
+  EXPECT_EQ(got.cursor, 9);
 }
 
 INSTANTIATE_TEST_SUITE_P(Emulated, Kernels, ::testing::Values(ExecutorChoice{"simt", &emulated}),

@@ -10,6 +10,8 @@
 #include <cstdarg>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <new>
 
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
@@ -131,6 +133,61 @@ void add_device_options(CLI::App& app, std::string& device, BackendOptions& opti
   app.add_flag("--tf32", options.tf32, "cuBLAS on TF32 tensor cores (10-bit mantissa inputs; default: FP32)");
   app.add_flag("--no-cuda-graph", [&options](int64_t) { options.cuda_graphs = false; },
                "gpu: launch each op of the training step instead of replaying it as a CUDA graph");
+}
+
+void add_distributed_options(CLI::App& app, DistributedOptions& options) {
+  app.add_flag("--distributed", options.enabled,
+               "Train data-parallel with the ranks of `mpirun -np N`: each rank trains its shard of every batch, "
+               "gradients are summed with MPI (cpu, reference) or NCCL (gpu); rank 0 alone writes and prints");
+  app.add_option("--dist-timeout", options.timeout_seconds,
+                 "With --distributed: seconds a rank waits for the others before it gives up (a rank died or hangs)")
+      ->check(kPositiveFinite)
+      ->capture_default_str();
+}
+
+std::string one_line(const char* message) {
+  std::string line;
+  for (const char* p = message; *p != '\0'; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != 0x7f) {
+      line += *p;
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      line += escaped;
+    }
+  }
+  return line;
+}
+
+int report_error(const std::exception_ptr& error, const std::string& prefix) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UsageError& e) {
+    std::cerr << "cudamlp: error: " << prefix << one_line(e.what()) << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "cudamlp: error: " << prefix << "out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "cudamlp: error: " << prefix << one_line(e.what()) << "\n";
+    return 1;
+  }
+}
+
+int run_maybe_distributed(const DistributedOptions& options, const std::function<int(Communicator*)>& body) {
+  if (!options.enabled) return body(nullptr);
+  std::unique_ptr<Communicator> comm = start_distributed(options.timeout_seconds);
+  if (comm->size() == 1) return body(comm.get());  // alone: errors go the usual way
+  try {
+    return body(comm.get());
+  } catch (...) {
+    const int exit_code = report_error(std::current_exception(), "rank " + std::to_string(comm->rank()) + " of " +
+                                                                     std::to_string(comm->size()) + ": ");
+    std::cerr.flush();
+    comm->abort(exit_code);
+  }
+  return 1;  // not reached: abort() ends the process
 }
 
 LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path) {

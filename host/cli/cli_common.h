@@ -3,12 +3,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <exception>
+
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cudamlp/backend.h"
+#include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"
 
 namespace cudamlp::cli {
@@ -33,6 +36,27 @@ CLI::Option* add_threads_option(CLI::App& app, int& threads);
 
 // --device (reference, cpu, gpu, gpu-emulated, auto), --threads, and the gpu backend's --gemm and --tf32.
 void add_device_options(CLI::App& app, std::string& device, BackendOptions& options);
+
+// --distributed and --dist-timeout: train data-parallel with the ranks mpirun started.
+struct DistributedOptions {
+  bool enabled = false;
+  double timeout_seconds = 300;  // how long a rank waits for the others in a collective
+};
+void add_distributed_options(CLI::App& app, DistributedOptions& options);
+
+// Runs body alone (a null communicator) or, with options.enabled, as one rank of mpirun's (MPI started
+// here and finished when body returns). An error on a rank of several is printed here, naming the rank,
+// and ends all of them at once (Communicator::abort with the error's exit code): the others must not
+// wait for a rank that is gone.
+int run_maybe_distributed(const DistributedOptions& options, const std::function<int(Communicator*)>& body);
+
+// An error message as one line: control characters that came from a file (a tensor named "a\nb") are
+// escaped, so that every error stays exactly one line on stderr.
+std::string one_line(const char* message);
+
+// Prints the one-line error message of an exception thrown by a command, after `prefix` ("rank 1: "),
+// and returns its exit code: 2 for a UsageError, 1 for any other.
+int report_error(const std::exception_ptr& error, const std::string& prefix = "");
 
 // "128,64" -> {128, 64}; "" or "none" -> {} (no hidden layer). Throws UsageError naming --hidden.
 std::vector<int> parse_hidden(const std::string& text);

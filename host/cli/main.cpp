@@ -12,27 +12,6 @@
 #include "cli/command_line.h"
 #include "cudamlp/errors.h"
 
-namespace {
-
-// An error message as one line: control characters that came from a file (a tensor named "a\nb") are
-// escaped, so that every error stays exactly one line on stderr.
-std::string one_line(const char* message) {
-  std::string line;
-  for (const char* p = message; *p != '\0'; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != 0x7f) {
-      line += *p;
-    } else {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      line += escaped;
-    }
-  }
-  return line;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace cudamlp;
   cli::remember_command_line(argc, argv);  // for messages that say how to run it again
@@ -60,21 +39,14 @@ int main(int argc, char** argv) {
     std::string where = "cudamlp";
     for (const cli::Command& command : commands)
       if (command.app->parsed()) where += " " + command.app->get_name();
-    std::cerr << where << ": error: " << one_line(e.what()) << " (see " << where << " --help)\n";
+    std::cerr << where << ": error: " << cli::one_line(e.what()) << " (see " << where << " --help)\n";
     return 2;
   }
   try {
     for (const cli::Command& command : commands)
       if (command.app->parsed()) return command.run();
     return 2;
-  } catch (const UsageError& e) {
-    std::cerr << "cudamlp: error: " << one_line(e.what()) << "\n";
-    return 2;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "cudamlp: error: out of memory\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "cudamlp: error: " << one_line(e.what()) << "\n";
-    return 1;
+  } catch (...) {
+    return cli::report_error(std::current_exception());
   }
 }

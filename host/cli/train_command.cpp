@@ -1,5 +1,6 @@
 // `cudamlp train`: train an MLP with minibatch SGD, print per-epoch metrics, save the model.
 #include <charconv>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -44,6 +45,7 @@ struct TrainArgs {
   double val_split = 0;          // --val-split F: hold out this fraction of --train-csv as the test set
   std::string log;               // --log FILE: the run log (JSON) for `cudamlp report`
   std::string report;            // --report FILE: the HTML training report
+  DistributedOptions dist;       // --distributed, --dist-timeout
   const CLI::App* app = nullptr;  // to ask which flags were given
 };
 
@@ -136,7 +138,8 @@ bool same_file(const std::string& a, const std::string& b) {
   return !ec_a && !ec_b && canonical_a == canonical_b;
 }
 
-CheckpointPlan plan_checkpoints(const TrainArgs& args) {
+// validate: check that the files can be written (rank 0 of a distributed run, which alone writes them).
+CheckpointPlan plan_checkpoints(const TrainArgs& args, bool validate) {
   CheckpointPlan plan;
   plan.path = args.checkpoint;
   if (args.app->get_option("--checkpoint-every")->count() > 0) {
@@ -146,7 +149,7 @@ CheckpointPlan plan_checkpoints(const TrainArgs& args) {
     plan.every_epochs = 1;
   }
   plan.stop_path = !plan.path.empty() ? plan.path : args.out.empty() ? "" : default_checkpoint_path(args.out);
-  if (plan.stop_path.empty()) return plan;
+  if (plan.stop_path.empty() || !validate) return plan;
 
   const std::string what = !plan.path.empty() ? "--checkpoint " + plan.path
                                               : plan.stop_path + " (where an interrupted run saves itself, next to --out)";
@@ -252,12 +255,15 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Mlp& model, con
   return settings;
 }
 
-int run_train(const TrainArgs& given_args) {
+// Trains alone (comm null) or as one rank of a data-parallel run. Rank 0 alone prints and writes files;
+// every rank reads the inputs (--data, --init, --resume must be readable on each machine).
+int train_as(const TrainArgs& given_args, Communicator* comm) {
   TrainArgs args = given_args;  // a checkpoint fills in the flags left out
-  if (!args.out.empty()) check_output_path("--out", args.out);
-  if (!args.log.empty()) check_output_path("--log", args.log);
-  if (!args.report.empty()) check_output_path("--report", args.report);
-  CheckpointPlan plan = plan_checkpoints(args);
+  const bool root = comm == nullptr || comm->rank() == 0;
+  if (root && !args.out.empty()) check_output_path("--out", args.out);
+  if (root && !args.log.empty()) check_output_path("--log", args.log);
+  if (root && !args.report.empty()) check_output_path("--report", args.report);
+  CheckpointPlan plan = plan_checkpoints(args, root);
   // The run log and the report must not overwrite the model, the checkpoint or each other.
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"--out", args.out}, {"--checkpoint", plan.stop_path}, {"--log", args.log}, {"--report", args.report}};
@@ -272,6 +278,7 @@ int run_train(const TrainArgs& given_args) {
     adopt_checkpoint_options(args, *resumed);
   }
   parse_hidden(args.hidden);  // flag errors before the (slow) data load
+  args.backend.communicator = comm;
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   // A backend that cannot hand out its optimizer state cannot checkpoint: say so now, not hours in.
   std::string cannot_checkpoint;
@@ -293,7 +300,11 @@ int run_train(const TrainArgs& given_args) {
     data.test = std::move(split.test);
   }
   // Which data the checkpoints were (or will be) trained on; only computed when it matters.
-  const DataIdentity identity = resumed || !plan.stop_path.empty() ? identify_data(data.train) : DataIdentity{};
+  const DataIdentity identity =
+      resumed || !plan.stop_path.empty() || comm != nullptr ? identify_data(data.train) : DataIdentity{};
+  if (comm != nullptr)
+    comm->check_same(identity.checksum ^ uint64_t(identity.samples) ^ (uint64_t(identity.dim) << 32),
+                     "the training data");
   if (resumed && identity != resumed->data) {
     const DataIdentity& was = resumed->data;
     throw UsageError(format("--resume %s was trained on %lld samples of %lld values (checksum %016llx), this data "
@@ -318,13 +329,18 @@ int run_train(const TrainArgs& given_args) {
   options.snapshot_every_epochs = plan.every_epochs;
 
   const std::string sizes = join_sizes(model.sizes());
-  // With --json, stdout carries only JSON lines; the human-readable lines go to stderr.
-  std::ostream& human = args.json ? std::cerr : std::cout;
+  // With --json, stdout carries only JSON lines; the human-readable lines go to stderr. Only rank 0 talks.
+  std::ostream quiet(nullptr);
+  std::ostream& human = !root ? quiet : args.json ? std::cerr : std::cout;
+  const bool json = root && args.json;
   human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, lr %g, "
                   "momentum %g, seed %llu%s\n",
                   sizes.c_str(), (long long)model.parameter_count(), (long long)data.train.count,
                   backend->name().c_str(), (long long)args.batch, args.lr, args.momentum,
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
+  if (comm != nullptr)
+    human << format("data-parallel over %d ranks (%s): %lld samples of each batch per rank\n", comm->size(),
+                    comm->description().c_str(), (long long)shard_of(args.batch, 0, comm->size()).size());
   if (data.test && args.val_split > 0)
     human << format("holding out %lld samples (--val-split %g, seed %llu) as the test set\n",
                     (long long)data.test->count, args.val_split, (unsigned long long)args.seed);
@@ -336,24 +352,24 @@ int run_train(const TrainArgs& given_args) {
   std::optional<EpochReport> last;
   int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
   StopSignals signals;           // Ctrl-C from here on stops after a step, with a checkpoint
-  RunRecorder recorder(args.log, args.report, run_settings(args, model, *backend, data));
+  RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, model, *backend, data));
   // A progress bar on stderr when it is a terminal; it makes way for every line printed.
   std::optional<ProgressBar> bar;
-  if (stderr_is_terminal()) bar.emplace(stderr, args.epochs, terminal_speaks_utf8());
+  if (root && stderr_is_terminal()) bar.emplace(stderr, args.epochs, terminal_speaks_utf8());
   TrainHooks hooks;
   hooks.on_epoch = [&](const EpochReport& report) {
     seconds += report.seconds;
     last = report;
     if (bar) bar->clear();
     human << epoch_line(report, args.epochs) << std::endl;
-    if (args.json) std::cout << epoch_json(report, args.epochs).dump() << std::endl;
+    if (json) std::cout << epoch_json(report, args.epochs).dump() << std::endl;
     recorder.add_epoch(report);
   };
   if (bar) hooks.on_step = [&](const StepProgress& progress) { bar->update(progress); };
   hooks.stop_requested = [&] { return signals.requested(); };
   if (!plan.stop_path.empty()) {
     hooks.on_snapshot = [&](const TrainSnapshot& snapshot) {
-      save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name()});
+      if (root) save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name()});
       checkpoint_step = snapshot.position.step;
     };
   }
@@ -378,17 +394,23 @@ int run_train(const TrainArgs& given_args) {
     const std::string where =
         format("after step %lld (epoch %lld of %d: %lld of %lld samples)", (long long)at.step,
                (long long)at.epoch + 1, args.epochs, (long long)at.sample, (long long)data.train.count);
-    const char* signal_text = signal_name(signals.signal_number());
-    if (plan.stop_path.empty()) {
+    // In a distributed run a rank may stop because another one was signalled (mpirun sends SIGTERM).
+    const int signal_number = signals.signal_number() != 0 ? signals.signal_number() : SIGTERM;
+    const char* signal_text = signal_name(signal_number);
+    const std::string under_mpirun =
+        comm != nullptr ? format(" (under mpirun -np %d ... --distributed, as before)", comm->size()) : "";
+    if (!root) {
+      // rank 0 says it all
+    } else if (plan.stop_path.empty()) {
       std::cerr << "cudamlp: stopped by " << signal_text << " " << where
                 << "; no checkpoint written ("
                 << (cannot_checkpoint.empty() ? "give --checkpoint FILE or --out FILE to have one" : cannot_checkpoint)
                 << ")\n";
     } else {
       std::cerr << "cudamlp: stopped by " << signal_text << " " << where << "; checkpoint saved to " << plan.stop_path
-                << "; resume with: " << resume_command(plan.stop_path) << "\n";
+                << "; resume with: " << resume_command(plan.stop_path) << under_mpirun << "\n";
     }
-    if (args.json) {
+    if (json) {
       nlohmann::json stopped = {{"event", "stopped"},
                                 {"signal", signal_text},
                                 {"steps", at.step},
@@ -396,17 +418,17 @@ int run_train(const TrainArgs& given_args) {
       if (!plan.stop_path.empty()) stopped["resume"] = resume_command(plan.stop_path);
       std::cout << stopped.dump() << std::endl;
     }
-    return 128 + signals.signal_number();  // the shell's convention for "ended by that signal"
+    return 128 + signal_number;  // the shell's convention for "ended by that signal"
   }
 
-  if (!args.out.empty()) {
+  if (root && !args.out.empty()) {
     save_model(args.out, backend->model());
     human << "saved " << args.out << "\n";
   }
   recorder.finish(*backend, data.test ? &*data.test : nullptr);
   if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
   if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
-  if (args.json) {
+  if (json) {
     nlohmann::json done = {{"event", "done"},
                            {"device", backend->name()},
                            {"sizes", model.sizes()},
@@ -428,6 +450,10 @@ int run_train(const TrainArgs& given_args) {
     std::cout << done.dump() << std::endl;
   }
   return 0;
+}
+
+int run_train(const TrainArgs& args) {
+  return run_maybe_distributed(args.dist, [&](Communicator* comm) { return train_as(args, comm); });
 }
 
 }  // namespace
@@ -459,6 +485,7 @@ Command add_train_command(CLI::App& parent) {
       ->check(kSeedText)
       ->capture_default_str();
   add_device_options(*app, args->device, args->backend);
+  add_distributed_options(*app, args->dist);
   app->add_option("--out", args->out, "Write the trained model here (safetensors)");
   auto* init = app->add_option("--init", args->init, "Start from this model file instead of random weights")
                    ->check(kReadableFile);

@@ -6,6 +6,7 @@
 #include "cpu/blas.h"
 #include "cpu/ops.h"
 #include "cudamlp/errors.h"
+#include "dist/sum_over_ranks.h"
 
 namespace cudamlp {
 
@@ -20,7 +21,8 @@ int widest_hidden(const Mlp& model) {
 
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : cpu::default_threads()) {}
+CpuBackend::CpuBackend(int threads, Communicator* communicator)
+    : Backend(communicator), threads_(threads > 0 ? threads : cpu::default_threads()) {}
 
 void CpuBackend::set_model(const Mlp& model) {
   if (model.layers.empty()) throw Error("cpu backend: the model has no layers");
@@ -96,6 +98,11 @@ void CpuBackend::backward() {
       delta = dx;
     }
   }
+}
+
+void CpuBackend::sum_gradients(float scale) {
+  if (communicator() == nullptr) throw Error("cpu backend: sum_gradients without a communicator");
+  sum_over_ranks(*communicator(), gradients_, scale);
 }
 
 void CpuBackend::update(const SgdOptions& sgd) {

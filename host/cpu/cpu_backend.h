@@ -13,7 +13,7 @@ namespace cudamlp {
 class CpuBackend final : public Backend {
  public:
   // threads: OpenMP and BLAS threads; 0 takes cpu::default_threads() (OMP_NUM_THREADS, else all cores).
-  explicit CpuBackend(int threads = 0);
+  explicit CpuBackend(int threads = 0, Communicator* communicator = nullptr);
 
   std::string name() const override { return "cpu"; }
   int threads() const { return threads_; }
@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
   BatchStats loss() override;
   void backward() override;
   Mlp gradients() const override { return gradients_; }
+  void sum_gradients(float scale) override;
   void update(const SgdOptions& sgd) override;
   Mlp optimizer_state() const override { return velocity_; }
   void set_optimizer_state(const Mlp& velocity) override;

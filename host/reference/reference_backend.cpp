@@ -2,6 +2,7 @@
 #include "reference/reference_backend.h"
 
 #include "cudamlp/errors.h"
+#include "dist/sum_over_ranks.h"
 #include "reference/ops.h"
 
 namespace cudamlp {
@@ -76,6 +77,11 @@ void ReferenceBackend::backward() {
       delta.swap(delta_in);
     }
   }
+}
+
+void ReferenceBackend::sum_gradients(float scale) {
+  if (communicator() == nullptr) throw Error("reference backend: sum_gradients without a communicator");
+  sum_over_ranks(*communicator(), gradients_, scale);
 }
 
 void ReferenceBackend::update(const SgdOptions& sgd) {

@@ -10,6 +10,7 @@ namespace cudamlp {
 
 class ReferenceBackend final : public Backend {
  public:
+  explicit ReferenceBackend(Communicator* communicator = nullptr) : Backend(communicator) {}
   std::string name() const override { return "reference"; }
   void set_model(const Mlp& model) override;
   Mlp model() const override { return model_; }
@@ -19,6 +20,7 @@ class ReferenceBackend final : public Backend {
   BatchStats loss() override;
   void backward() override;
   Mlp gradients() const override { return gradients_; }
+  void sum_gradients(float scale) override;
   void update(const SgdOptions& sgd) override;
   Mlp optimizer_state() const override { return velocity_; }
   void set_optimizer_state(const Mlp& velocity) override;

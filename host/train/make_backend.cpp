@@ -36,11 +36,28 @@ void Backend::begin_epoch(const EpochPlan& plan) {
   epoch_count_ = 0;
 }
 
+void Backend::sum_gradients(float /*scale*/) {
+  throw Error("the " + name() + " backend cannot train distributed (it has no gradient all-reduce)");
+}
+
 void Backend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd) {
   if (first < 0 || count < 1 || first + count > int64_t(epoch_order_.size()))
     throw Error("train_batch: samples [" + std::to_string(first) + ", " + std::to_string(first + count) +
                 ") outside the epoch of " + std::to_string(epoch_order_.size()));
-  const BatchStats stats = train_step(std::span<const int64_t>(epoch_order_.data() + first, size_t(count)), sgd);
+  BatchStats stats;
+  if (communicator_ == nullptr || communicator_->size() == 1) {
+    stats = train_step(std::span<const int64_t>(epoch_order_.data() + first, size_t(count)), sgd);
+  } else {
+    const Shard shard = shard_of(count, communicator_->rank(), communicator_->size());
+    if (shard.size() > 0) {
+      forward(std::span<const int64_t>(epoch_order_.data() + first + shard.begin, size_t(shard.size())));
+      stats = loss();
+      backward();
+    }
+    // The shard's gradients are its mean; weighted by its share they sum to the whole batch's mean.
+    sum_gradients(float(double(shard.size()) / double(count)));
+    update(sgd);
+  }
   epoch_loss_sum_ += stats.loss * double(stats.count);
   epoch_correct_ += stats.correct;
   epoch_count_ += stats.count;
@@ -77,21 +94,22 @@ std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOp
     throw UsageError("--threads " + std::to_string(options.threads) + ": expected a positive thread count");
   const GemmEngine engine = choose_engine(options);
   const bool per_layer = options.gemm == "auto";
+  Communicator* comm = options.communicator;
   if (device == "gpu-emulated")
-    return std::make_unique<GpuBackend>(emulated_ops(), engine, per_layer, options.cuda_graphs);
+    return std::make_unique<GpuBackend>(emulated_ops(), engine, per_layer, options.cuda_graphs, comm);
   if (device == "gpu" || device == "auto") {
     const GpuInfo gpu = query_gpu();
-    if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, per_layer, options.cuda_graphs);
+    if (gpu.usable) return std::make_unique<GpuBackend>(*cuda_ops(), engine, per_layer, options.cuda_graphs, comm);
     if (device == "gpu") throw Error("--device gpu: " + gpu.description);
   }
 #if CUDAMLP_HAVE_CPU_BACKEND
-  if (device == "cpu" || device == "auto") return std::make_unique<CpuBackend>(options.threads);
+  if (device == "cpu" || device == "auto") return std::make_unique<CpuBackend>(options.threads, comm);
 #else
   if (device == "cpu")
     throw UsageError("--device cpu: this build has no CPU backend (configured with CUDAMLP_CPU=OFF); "
                      "use --device reference");
 #endif
-  if (device == "reference" || device == "auto") return std::make_unique<ReferenceBackend>();
+  if (device == "reference" || device == "auto") return std::make_unique<ReferenceBackend>(comm);
   throw UsageError("--device " + device + ": unknown device (expected reference, cpu, gpu, gpu-emulated or auto)");
 }
 

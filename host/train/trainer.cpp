@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "cudamlp/errors.h"
 
@@ -34,13 +36,47 @@ std::string first_non_finite(const Mlp& model, const std::string& what) {
   return {};
 }
 
+// FNV-1a over the bytes of values, continuing from hash.
+uint64_t fnv1a(uint64_t hash, const void* data, size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+template <typename T>
+uint64_t fnv1a(uint64_t hash, const T& value) {
+  return fnv1a(hash, &value, sizeof value);
+}
+
+// A fingerprint of what must be the same on every rank of a data-parallel run: the options, the
+// starting position and the model.
+uint64_t run_fingerprint(const Mlp& model, const TrainOptions& options, const TrainPosition& start, int64_t samples) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const auto value : {int64_t(options.epochs), options.batch, int64_t(options.seed), int64_t(options.shuffle),
+                           options.snapshot_every_steps, options.snapshot_every_epochs, options.finite_check_every,
+                           start.epoch, start.sample, start.step, samples})
+    hash = fnv1a(hash, value);
+  hash = fnv1a(hash, options.sgd.lr);
+  hash = fnv1a(hash, options.sgd.momentum);
+  for (const DenseLayer& layer : model.layers) {
+    hash = fnv1a(hash, layer.in);
+    hash = fnv1a(hash, layer.out);
+    hash = fnv1a(hash, layer.weight.data(), layer.weight.size() * sizeof(float));
+    hash = fnv1a(hash, layer.bias.data(), layer.bias.size() * sizeof(float));
+  }
+  return hash;
+}
+
 // Runs one training run: the state the steps share, and the guard and snapshot logic around them.
 class TrainLoop {
  public:
   TrainLoop(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
             const TrainHooks& hooks, const TrainPosition& start)
       : backend_(backend), train_(train), test_(test), options_(options), hooks_(hooks), at_(start),
-        carried_(start), checked_step_(start.step) {}
+        carried_(start), checked_step_(start.step) {
+    Communicator* comm = backend_.communicator();
+    if (comm != nullptr && comm->size() > 1) comm_ = comm;
+  }
 
   TrainResult run() {
     const int64_t N = train_.count;
@@ -50,7 +86,7 @@ class TrainLoop {
       const auto start = std::chrono::steady_clock::now();
       bool snapshot_after_epoch = false;
       while (at_.sample < N) {
-        if (hooks_.stop_requested && hooks_.stop_requested()) {
+        if (stop_requested()) {
           take_snapshot();
           return {at_, true};
         }
@@ -59,7 +95,7 @@ class TrainLoop {
         at_.sample += count;
         ++at_.step;
         if (hooks_.on_step) report_progress(first_sample, start);
-        if (at_.step % options_.finite_check_every == 0) check_loss(epoch_loss_sum());
+        if (at_.step % options_.finite_check_every == 0) check_loss(epoch_loss_sum(global_stats()));
         if (options_.snapshot_every_steps > 0 && at_.step % options_.snapshot_every_steps == 0) {
           if (at_.sample < N) {
             take_snapshot();
@@ -77,16 +113,30 @@ class TrainLoop {
   }
 
  private:
-  // The sum of per-sample losses of the epoch in progress, the part before a resume included. Asks the
-  // backend, which for a GPU is a synchronisation.
-  double epoch_loss_sum() {
-    const BatchStats stats = backend_.epoch_stats();
+  // The sum of per-sample losses of the epoch in progress, the part before a resume included.
+  double epoch_loss_sum(const BatchStats& stats) const {
     return carried_.epoch_loss_sum + stats.loss * double(stats.count);
+  }
+
+  // The epoch's metrics so far, over all ranks. Asks the backend, which for a GPU is a synchronisation;
+  // in a data-parallel run a collective, so every rank calls it at the same steps.
+  BatchStats global_stats() {
+    const BatchStats local = backend_.epoch_stats();
+    if (comm_ == nullptr) return local;
+    std::vector<double> sums = {local.loss * double(local.count), double(local.correct), double(local.count)};
+    comm_->sum(sums);
+    return {sums[2] > 0 ? sums[0] / sums[2] : 0.0, int64_t(sums[1]), int64_t(sums[2])};
+  }
+
+  // A stop asked for on any rank stops every rank at the same step.
+  bool stop_requested() {
+    const bool here = hooks_.stop_requested && hooks_.stop_requested();
+    return comm_ != nullptr ? comm_->any(here) : here;
   }
 
   // Epoch's metrics, the guard, the report and its evaluation; then moves to the next epoch's start.
   void finish_epoch(int64_t first_sample, std::chrono::steady_clock::duration elapsed) {
-    const BatchStats stats = backend_.epoch_stats();  // also waits for a GPU to finish the epoch
+    const BatchStats stats = global_stats();  // also waits for a GPU to finish the epoch
     const double seconds = std::chrono::duration<double>(elapsed).count();
     const double loss_sum = carried_.epoch_loss_sum + stats.loss * double(stats.count);
     const int64_t correct = carried_.epoch_correct + stats.correct;
@@ -112,13 +162,15 @@ class TrainLoop {
   // Hands the current state to on_snapshot, after making sure every part of it is finite. Takes at most
   // one snapshot per position (an epoch checkpoint and a stop can fall on the same one).
   void take_snapshot() {
-    if (!hooks_.on_snapshot || (snapshot_taken_ && same_place(last_snapshot_, at_))) return;
+    // In a data-parallel run every rank takes part (the metrics are summed over the ranks), whether or
+    // not it has a hook: typically only rank 0 writes checkpoints.
+    if ((!hooks_.on_snapshot && comm_ == nullptr) || (snapshot_taken_ && same_place(last_snapshot_, at_))) return;
     TrainSnapshot snapshot;
     snapshot.position = at_;
     // At an epoch's start nothing of it is trained yet (and the backend's metrics are still the last
     // epoch's, finish_epoch having checked them).
     if (at_.sample > 0) {
-      const BatchStats stats = backend_.epoch_stats();
+      const BatchStats stats = global_stats();
       snapshot.position.epoch_loss_sum = carried_.epoch_loss_sum + stats.loss * double(stats.count);
       snapshot.position.epoch_correct = carried_.epoch_correct + stats.correct;
       check_loss(snapshot.position.epoch_loss_sum);
@@ -127,7 +179,7 @@ class TrainLoop {
     check_values(snapshot.model, "");
     snapshot.velocity = backend_.optimizer_state();
     check_values(snapshot.velocity, "the momentum buffer of ");
-    hooks_.on_snapshot(snapshot);
+    if (hooks_.on_snapshot) hooks_.on_snapshot(snapshot);
     last_snapshot_ = at_;
     snapshot_taken_ = true;
   }
@@ -143,7 +195,9 @@ class TrainLoop {
     progress.sample = at_.sample;
     progress.samples = train_.count;
     progress.step = at_.step;
-    progress.loss = epoch_loss_sum() / double(at_.sample);
+    // This rank's samples only in a data-parallel run: progress must not wait for the other ranks.
+    const BatchStats local = backend_.epoch_stats();
+    progress.loss = comm_ != nullptr ? local.loss : epoch_loss_sum(local) / double(at_.sample);
     progress.samples_per_second = seconds > 0 ? double(at_.sample - first_sample) / seconds : 0.0;
     hooks_.on_step(progress);
   }
@@ -184,6 +238,7 @@ class TrainLoop {
   const Dataset* test_;
   const TrainOptions& options_;
   const TrainHooks& hooks_;
+  Communicator* comm_ = nullptr;  // the backend's, when it trains with other ranks
   TrainPosition at_;       // advances with every step
   TrainPosition carried_;  // metrics of the current epoch from before this run (a resume mid-epoch)
   int64_t checked_step_;   // the guard saw a finite loss up to this step
@@ -211,6 +266,9 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
                 std::to_string(start.sample) + " of " + std::to_string(N) + " in batches of " +
                 std::to_string(options.batch));
 
+  if (Communicator* comm = backend.communicator(); comm != nullptr && comm->size() > 1)
+    comm->check_same(run_fingerprint(backend.model(), options, start, N),
+                     "the training run (options, starting point or initial weights)");
   backend.set_training_data(train);
   return TrainLoop(backend, train, test, options, hooks, start).run();
 }

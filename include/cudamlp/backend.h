@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/model.h"
 
@@ -40,8 +41,11 @@ struct EpochPlan {
 
 class Backend {
  public:
+  // communicator: the ranks this backend trains with (data parallelism; not owned); nullptr: alone.
+  explicit Backend(Communicator* communicator = nullptr) : communicator_(communicator) {}
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  Communicator* communicator() const { return communicator_; }
 
   // Copies the parameters in and zeroes the momentum buffers.
   virtual void set_model(const Mlp& model) = 0;
@@ -70,6 +74,12 @@ class Backend {
   virtual Mlp optimizer_state() const;
   virtual void set_optimizer_state(const Mlp& velocity);
 
+  // Data parallelism, between backward and update: scales the last backward's gradients by `scale`
+  // (this rank's share of the global batch) and sums them over the communicator's ranks, so that every
+  // rank holds the global batch's mean gradient. scale 0: this rank contributes zeros (an empty shard,
+  // no backward ran). The default throws Error: a backend must implement it to train distributed.
+  virtual void sum_gradients(float scale);
+
   // forward, loss, backward, update. A backend may override it with something faster that does the same.
   virtual BatchStats train_step(std::span<const int64_t> indices, const SgdOptions& sgd);
 
@@ -77,16 +87,21 @@ class Backend {
   // Starts an epoch over the training set's samples in plan's order (shuffled_indices(), or file order).
   // The default keeps that order on the host; a GPU backend computes the same order on its device.
   virtual void begin_epoch(const EpochPlan& plan);
-  // One training step on the samples order[first, first + count) of the current epoch.
+  // One training step on the samples order[first, first + count) of the current epoch. With a
+  // communicator of N ranks, count is the global batch: rank r trains its shard_of(count, r, N) of it,
+  // and the gradients are summed over the ranks (sum_gradients) before the update, so that every rank
+  // takes the step one process would take on the whole batch.
   virtual void train_batch(int64_t first, int64_t count, const SgdOptions& sgd);
   // Metrics of the epoch so far, as trained: loss = mean over its samples, correct, count. Separate from
-  // train_batch so that a GPU backend copies metrics to the host only when they are reported.
+  // train_batch so that a GPU backend copies metrics to the host only when they are reported. With a
+  // communicator, this rank's samples only (the trainer sums them over the ranks where it needs to).
   virtual BatchStats epoch_stats();
 
   // Inference: x is [n, D] (already scaled), probs is [n, C] softmax probabilities.
   virtual void predict(const float* x, int64_t n, float* probs) = 0;
 
  private:
+  Communicator* communicator_;
   std::vector<int64_t> epoch_order_;  // the default begin_epoch's order
   double epoch_loss_sum_ = 0.0;       // sum of per-sample losses since begin_epoch
   int64_t epoch_correct_ = 0;
@@ -102,6 +117,9 @@ struct BackendOptions {
   std::string gemm = "auto";  // gpu matrix products (--gemm): custom, cublas, or auto (by layer size)
   bool tf32 = false;          // cuBLAS with TF32 tensor cores (--tf32); FP32 otherwise
   bool cuda_graphs = true;    // replay the training step as a CUDA graph (--no-cuda-graph turns it off)
+  // Train data-parallel with these ranks (--distributed; not owned, must outlive the backend). A gpu
+  // backend takes the GPU of its local rank and sums gradients with NCCL.
+  Communicator* communicator = nullptr;
 };
 
 // Device names accepted by --device, and what each means in this build.

@@ -1,0 +1,45 @@
+// What every Communicator offers on top of its collectives.
+#include "cudamlp/communicator.h"
+
+#include <array>
+#include <vector>
+
+#include "cudamlp/errors.h"
+#include "dist/sum_over_ranks.h"
+
+namespace cudamlp {
+
+bool Communicator::any(bool value) {
+  std::array<double, 1> count = {value ? 1.0 : 0.0};
+  sum(count);
+  return count[0] > 0.0;
+}
+
+void Communicator::check_same(uint64_t value, const std::string& what) {
+  uint64_t root_value = value;
+  broadcast(std::as_writable_bytes(std::span(&root_value, 1)), 0);
+  // One slot per rank, so that every rank learns which ranks differ and all throw the same message.
+  std::vector<double> differs(size_t(size()), 0.0);
+  differs[size_t(rank())] = root_value != value ? 1.0 : 0.0;
+  sum(differs);
+  for (int r = 0; r < size(); ++r)
+    if (differs[size_t(r)] > 0.0)
+      throw Error(what + " differs between ranks: rank " + std::to_string(r) + "'s is not rank 0's (do all ranks "
+                  "run the same command on the same files?)");
+}
+
+void sum_over_ranks(Communicator& comm, Mlp& values, float scale) {
+  // Packed into one buffer: one collective per step instead of two per layer.
+  std::vector<float> packed;
+  packed.reserve(size_t(values.parameter_count()));
+  for (const DenseLayer& layer : values.layers)
+    for (const std::vector<float>* tensor : {&layer.weight, &layer.bias})
+      for (const float value : *tensor) packed.push_back(scale == 0.0f ? 0.0f : scale * value);
+  comm.sum(packed);
+  size_t next = 0;
+  for (DenseLayer& layer : values.layers)
+    for (std::vector<float>* tensor : {&layer.weight, &layer.bias})
+      for (float& value : *tensor) value = packed[next++];
+}
+
+}  // namespace cudamlp
