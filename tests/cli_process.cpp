@@ -21,12 +21,12 @@ constexpr uid_t kNobody = 65534;
 
 }  // namespace
 
-CliProcess::CliProcess(const std::vector<std::string>& args, const ProcessLimits& limits) {
+CliProcess::CliProcess(const std::vector<std::string>& args, const ProcessLimits& limits, const std::string& program_name) {
   const std::string out_path = io_.file("stdout"), err_path = io_.file("stderr");
   write_file(out_path, "");  // there before the child runs, for out_so_far()
   write_file(err_path, "");
   std::vector<std::string> copies = args;
-  std::string program = CUDAMLP_CLI;
+  std::string program = program_name.empty() ? std::string(CUDAMLP_CLI) : program_name;
   std::vector<char*> argv = {program.data()};
   for (std::string& arg : copies) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -53,7 +53,7 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const ProcessLimits
   if (limits.as_nobody && geteuid() == 0) {
     if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(127);
   }
-  execv(program.c_str(), argv.data());
+  execvp(program.c_str(), argv.data());
   _exit(127);
 }
 

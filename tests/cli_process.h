@@ -20,8 +20,10 @@ struct ProcessLimits {
 
 class CliProcess {
  public:
-  // Starts the built cudamlp with args; stdout and stderr go to files read back by wait().
-  explicit CliProcess(const std::vector<std::string>& args, const ProcessLimits& limits = {});
+  // Starts the built cudamlp (or `program`, looked up in PATH) with args; stdout and stderr go to files
+  // read back by wait().
+  explicit CliProcess(const std::vector<std::string>& args, const ProcessLimits& limits = {},
+                      const std::string& program = "");
   ~CliProcess();  // SIGKILLs and reaps a process still running
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;

@@ -90,6 +90,11 @@ std::string idx_labels(const std::vector<uint8_t>& labels) {
 }
 
 CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text) {
+  return run_program(CUDAMLP_CLI, args, stdin_text);
+}
+
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args,
+                          const std::string& stdin_text) {
   TempDir io;
   const std::string in_path = io.file("stdin"), out_path = io.file("stdout"), err_path = io.file("stderr");
   write_file(in_path, stdin_text);
@@ -101,12 +106,12 @@ CommandResult run_cli(const std::vector<std::string>& args, const std::string& s
         !freopen(err_path.c_str(), "wb", stderr))
       _exit(127);
     std::vector<char*> argv;
-    std::string program = CUDAMLP_CLI;
-    argv.push_back(program.data());
+    std::string name = program;
+    argv.push_back(name.data());
     std::vector<std::string> copies = args;
     for (auto& arg : copies) argv.push_back(arg.data());
     argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
+    execvp(name.c_str(), argv.data());
     _exit(127);
   }
   int status = 0;

@@ -48,5 +48,8 @@ struct CommandResult {
 };
 // Runs the built cudamlp binary with args (each passed as one argument, no shell), optional stdin text.
 CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// The same for any program, looked up in PATH unless it names a path.
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args,
+                          const std::string& stdin_text = "");
 
 }  // namespace cudamlp::testing

@@ -3,10 +3,49 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli/cli_common.h"
+#include "cudamlp/backend.h"
+#include "cudamlp/communicator.h"
+#include "cudamlp/dataset.h"
+
 namespace cudamlp::cli {
+
+struct BenchArgs {
+  std::string backends;  // comma-separated labels (kBenchBackends); empty: every one built here
+  std::string networks = "784-10-10-10,784-128-64-10,784-1024-1024-10,784-4096-4096-10";
+  std::string batches = "32,64,128,256,512,1024,2048,4096,8192";
+  double budget = 3.0;  // seconds per cell
+  int repeats = 5;
+  int threads = 0;
+  std::string json_path;
+  std::string plot_path;
+  DistributedOptions dist;        // --distributed: scaling over mpirun's ranks instead of the backend grid
+  std::string scaling = "weak";   // --scaling: weak (--batches per rank) or strong (--batches global)
+  const CLI::App* app = nullptr;  // to ask which flags were given
+};
+
+constexpr float kBenchLearningRate = 0.01f;  // small enough that random labels never blow the weights up
+
+// `cudamlp bench --distributed`, on one rank of comm: samples/s of data-parallel training on the first
+// 1, 2, 4, ... ranks and all of them, and the scaling efficiency of each rank count (bench_distributed.cpp).
+int run_distributed_bench(const BenchArgs& args, Communicator& comm);
+
+// Pieces of bench_command.cpp that the distributed bench shares.
+std::vector<std::string> split_list(const std::string& text, char separator);
+std::vector<std::vector<int>> parse_networks(const std::string& text);  // "784-128-10,..." or UsageError
+std::vector<int64_t> parse_batches(const std::string& text);            // "32,64" or UsageError
+// n samples of D random pixels with random labels in [0, C): MNIST's shape when D = 784, C = 10.
+Dataset synthetic_dataset(int64_t n, int D, int C);
+// The backend of a label: "cpu", or "gpu:cublas" = --device gpu --gemm cublas.
+std::unique_ptr<Backend> make_bench_backend(const std::string& label, BackendOptions options);
+double median(std::vector<double> values);
+std::string with_commas(double value);  // 1234567.8 -> "1,234,568"
+std::string cpu_model();                // /proc/cpuinfo's model name
+std::string utc_now();                  // "2026-11-24T22:00:00Z"
 
 // One cell of the grid: a backend training one network at one batch size.
 struct BenchResult {

@@ -23,7 +23,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
 #include "cudamlp/rng.h"
-#include "cudamlp/safetensors.h"
+#include "cudamlp/safetensors.h"  // write_file_atomically
 #if CUDAMLP_HAVE_CPU_BACKEND
 #include "cpu/blas.h"
 #endif
@@ -40,22 +40,12 @@ const std::vector<std::string> kBenchBackends = {"reference", "cpu", "gpu:custom
 // What --backends accepts besides those: the gpu backend choosing its engine per layer (--gemm auto).
 const std::vector<std::string> kOtherBenchBackends = {"gpu"};
 
-constexpr float kLearningRate = 0.01f;  // small enough that random labels never blow the weights up
 constexpr int kMinRepeats = 3;          // fewer timed repeats than this and a cell is skipped
 constexpr double kWarmupShare = 0.2;    // of the budget, at most, spent warming up
 
-struct BenchArgs {
-  std::string backends;  // comma-separated labels (kBenchBackends); empty: every one built here
-  std::string networks = "784-10-10-10,784-128-64-10,784-1024-1024-10,784-4096-4096-10";
-  std::string batches = "32,64,128,256,512,1024,2048,4096,8192";
-  double budget = 3.0;  // seconds per cell
-  int repeats = 5;
-  int threads = 0;
-  std::string json_path;
-  std::string plot_path;
-};
+}  // namespace
 
-std::vector<std::string> split(const std::string& text, char separator) {
+std::vector<std::string> split_list(const std::string& text, char separator) {
   std::vector<std::string> parts;
   size_t begin = 0;
   while (true) {
@@ -69,9 +59,9 @@ std::vector<std::string> split(const std::string& text, char separator) {
 // "784-128-64-10,784-10-10-10" -> {{784, 128, 64, 10}, {784, 10, 10, 10}}.
 std::vector<std::vector<int>> parse_networks(const std::string& text) {
   std::vector<std::vector<int>> networks;
-  for (const std::string& network : split(text, ',')) {
+  for (const std::string& network : split_list(text, ',')) {
     std::vector<int> sizes;
-    for (const std::string& size : split(network, '-')) {
+    for (const std::string& size : split_list(network, '-')) {
       size_t used = 0;
       int value = 0;
       try {
@@ -95,7 +85,7 @@ std::vector<std::vector<int>> parse_networks(const std::string& text) {
 // "32,64" -> {32, 64}
 std::vector<int64_t> parse_batches(const std::string& text) {
   std::vector<int64_t> batches;
-  for (const std::string& batch : split(text, ',')) {
+  for (const std::string& batch : split_list(text, ',')) {
     size_t used = 0;
     long long value = 0;
     try {
@@ -134,11 +124,13 @@ double flops_per_step(const std::vector<int>& sizes, int64_t batch) {
   return flops;
 }
 
+namespace {
+
 // Runs `steps` training steps of batch `batch` on backend (whose model and data are set), windows of
 // one shuffled order of the data; returns their seconds. `step` counts the steps run so far. Steps
 // return the loss, so a GPU backend has finished its work when they return: the clock sees all of it.
 double run_steps(Backend& backend, const std::vector<int64_t>& order, int64_t batch, int64_t& step, int64_t steps) {
-  const SgdOptions sgd{kLearningRate, 0.0f};
+  const SgdOptions sgd{kBenchLearningRate, 0.0f};
   const int64_t windows = int64_t(order.size()) - batch + 1;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i, ++step)
@@ -161,12 +153,16 @@ double calibrate(Backend& backend, int D, int C) {
   return 3 * flops_per_step(sizes, batch) / run_steps(backend, order, batch, step, 3);
 }
 
+}  // namespace
+
 // The backend of a label: "cpu", or "gpu:cublas" = --device gpu --gemm cublas.
 std::unique_ptr<Backend> make_bench_backend(const std::string& label, BackendOptions options) {
   const size_t colon = label.find(':');
   if (colon != std::string::npos) options.gemm = label.substr(colon + 1);
   return make_backend(label.substr(0, colon), options);
 }
+
+namespace {
 
 struct BenchBackend {
   std::string label;
@@ -220,13 +216,20 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
   result.steps_per_repeat = std::max<int64_t>(1, int64_t(left / result.repeats / step_seconds));
   std::vector<double> per_step;
   for (int r = 0; r < result.repeats; ++r) per_step.push_back(run(result.steps_per_repeat) / double(result.steps_per_repeat));
-  std::sort(per_step.begin(), per_step.end());
-  const double median = per_step.size() % 2 ? per_step[per_step.size() / 2]
-                                             : (per_step[per_step.size() / 2 - 1] + per_step[per_step.size() / 2]) / 2;
-  result.ms_per_step = 1e3 * median;
-  result.samples_per_second = double(batch) / median;
-  rate = std::max(rate, flops / median);
+  const double step_median = median(per_step);
+  result.ms_per_step = 1e3 * step_median;
+  result.samples_per_second = double(batch) / step_median;
+  rate = std::max(rate, flops / step_median);
   return result;
+}
+
+}  // namespace
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const size_t half = values.size() / 2;
+  return values.size() % 2 ? values[half] : (values[half - 1] + values[half]) / 2;
 }
 
 // 1234567.8 -> "1,234,568"
@@ -254,6 +257,8 @@ std::string utc_now() {
   return text;
 }
 
+namespace {
+
 nlohmann::json result_json(const BenchResult& r) {
   nlohmann::json row = {{"backend", r.backend},
                         {"network", join_sizes(r.sizes)},
@@ -273,6 +278,9 @@ nlohmann::json result_json(const BenchResult& r) {
 }
 
 int run_bench(const BenchArgs& args) {
+  if (args.dist.enabled)
+    return run_maybe_distributed(args.dist, [&](Communicator* comm) { return run_distributed_bench(args, *comm); });
+  if (args.app->get_option("--scaling")->count() > 0) throw UsageError("--scaling needs --distributed");
   const std::vector<std::vector<int>> networks = parse_networks(args.networks);
   const std::vector<int64_t> batches = parse_batches(args.batches);
   if (!args.json_path.empty()) check_output_path("--json", args.json_path);
@@ -284,7 +292,7 @@ int run_bench(const BenchArgs& args) {
   BackendOptions options;
   options.threads = args.threads;
   if (!args.backends.empty()) {
-    for (const std::string& label : split(args.backends, ',')) {
+    for (const std::string& label : split_list(args.backends, ',')) {
       if (std::find(kBenchBackends.begin(), kBenchBackends.end(), label) == kBenchBackends.end() &&
           std::find(kOtherBenchBackends.begin(), kOtherBenchBackends.end(), label) == kOtherBenchBackends.end())
         throw UsageError("--backends " + args.backends + ": unknown backend '" + label +
@@ -315,7 +323,7 @@ int run_bench(const BenchArgs& args) {
 #endif
   std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
                       "%d repeats after warm-up, budget %g s per cell\n",
-                      double(kLearningRate), args.repeats, args.budget);
+                      double(kBenchLearningRate), args.repeats, args.budget);
   std::cout << "host: " << cpu_model() << ", " << threads << (threads == 1 ? " thread" : " threads") << ", BLAS "
             << blas << "\n";
   for (const std::string& name : left_out) std::cout << "not measured: " << name << "\n";
@@ -363,7 +371,7 @@ int run_bench(const BenchArgs& args) {
                                    {"threads", threads},
                                    {"blas", blas},
                                    {"data", "synthetic, uint8 pixels, MNIST-shaped"},
-                                   {"lr", kLearningRate},
+                                   {"lr", kBenchLearningRate},
                                    {"momentum", 0.0},
                                    {"budget_seconds", args.budget},
                                    {"results", rows}};
@@ -395,6 +403,13 @@ Command add_bench_command(CLI::App& parent) {
   add_threads_option(*app, args->threads);
   app->add_option("--json", args->json_path, "Also write the results as JSON to this file");
   app->add_option("--plot", args->plot_path, "Also write an SVG chart of samples/s against batch size here");
+  add_distributed_options(*app, args->dist);
+  app->add_option("--scaling", args->scaling,
+                  "With --distributed: weak (--batches per rank, the global batch grows with the ranks) or strong "
+                  "(--batches global, split over the ranks)")
+      ->check(CLI::IsMember({"weak", "strong"}))
+      ->capture_default_str();
+  args->app = app;
   return {app, [args] { return run_bench(*args); }};
 }
 

@@ -12,6 +12,7 @@ namespace {
 
 // Written by the handler, read by the training loop between steps.
 volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_quiet = 0;  // the other ranks of a distributed run: rank 0 speaks for them
 
 struct sigaction g_previous_int, g_previous_term;
 
@@ -28,6 +29,7 @@ void on_stop_signal(int signal_number) {
     return;
   }
   g_stop_signal = signal_number;
+  if (g_quiet) return;
   static const char kMessage[] =
       "\ncudamlp: stopping after the current step to write a checkpoint (press Ctrl-C again to quit at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
@@ -36,8 +38,9 @@ void on_stop_signal(int signal_number) {
 
 }  // namespace
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(bool quiet) {
   g_stop_signal = 0;
+  g_quiet = quiet ? 1 : 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);

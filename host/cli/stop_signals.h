@@ -8,7 +8,8 @@ namespace cudamlp::cli {
 // Installs the handlers for its lifetime and restores the previous ones after. One at a time.
 class StopSignals {
  public:
-  StopSignals();
+  // quiet: no "stopping after the current step" message (the ranks of a distributed run but rank 0).
+  explicit StopSignals(bool quiet = false);
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;

@@ -351,7 +351,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   double seconds = 0.0;
   std::optional<EpochReport> last;
   int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
-  StopSignals signals;           // Ctrl-C from here on stops after a step, with a checkpoint
+  StopSignals signals(!root);    // Ctrl-C from here on stops after a step, with a checkpoint
   RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, model, *backend, data));
   // A progress bar on stderr when it is a terminal; it makes way for every line printed.
   std::optional<ProgressBar> bar;
@@ -398,7 +398,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     const int signal_number = signals.signal_number() != 0 ? signals.signal_number() : SIGTERM;
     const char* signal_text = signal_name(signal_number);
     const std::string under_mpirun =
-        comm != nullptr ? format(" (under mpirun -np %d ... --distributed, as before)", comm->size()) : "";
+        comm != nullptr ? format(" (under mpirun -np %d, as before)", comm->size()) : "";
     if (!root) {
       // rank 0 says it all
     } else if (plan.stop_path.empty()) {

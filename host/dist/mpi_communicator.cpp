@@ -121,8 +121,7 @@ class MpiCommunicator final : public Communicator {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
       if (polls % 100 == 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_)
-        throw Error("rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " waited " +
-                    std::to_string(int(timeout_)) + " s for the other ranks in " + what +
+        throw Error("waited " + std::to_string(int(timeout_)) + " s for the other ranks in " + what +
                     ": a rank has died or hangs (--dist-timeout sets how long to wait)");
     }
   }

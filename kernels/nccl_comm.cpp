@@ -1,0 +1,132 @@
+// NCCL for the gpu backend's data-parallel gradient sums; see nccl_comm.h. The communicator is
+// bootstrapped through the host Communicator (MPI) and runs in NCCL's non-blocking mode, so that every
+// wait is bounded: a rank that died or hangs ends in an Error and ncclCommAbort instead of a hang.
+#include "nccl_comm.h"
+
+#if CUDAMLP_HAVE_NCCL
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "cudamlp/communicator.h"
+#include "cudamlp/errors.h"
+
+namespace cudamlp {
+
+namespace {
+
+void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
+  if (status == cudaSuccess) return;
+  throw Error(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
+              cudaGetErrorString(status));
+}
+#define CUDAMLP_CUDA_CHECK(call) check_cuda((call), #call, __FILE__, __LINE__)
+
+// An NCCL communicator in non-blocking mode: every call returns at once, and wait() polls for the result.
+struct NcclComm {
+  ncclComm_t comm = nullptr;
+  double timeout = 0;  // seconds
+};
+
+void check_nccl(ncclResult_t status, const char* call, const char* file, int line) {
+  if (status == ncclSuccess || status == ncclInProgress) return;
+  throw Error(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
+              ncclGetErrorString(status));
+}
+#define CUDAMLP_NCCL_CHECK(call) check_nccl((call), #call, __FILE__, __LINE__)
+
+// Until comm's pending operations and (when given) the work queued on stream have completed.
+void wait(NcclComm& c, cudaStream_t stream, const char* what) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    CUDAMLP_NCCL_CHECK(ncclCommGetAsyncError(c.comm, &state));
+    if (state != ncclSuccess && state != ncclInProgress) {
+      const std::string detail = ncclGetLastError(c.comm);
+      ncclCommAbort(c.comm);  // a peer is gone or the network failed: this communicator is unusable
+      c.comm = nullptr;
+      throw Error(std::string("NCCL ") + what + " failed: " + ncclGetErrorString(state) +
+                  (detail.empty() ? "" : " (" + detail + ")"));
+    }
+    bool done = state == ncclSuccess;
+    if (done && stream != nullptr) {
+      const cudaError_t query = cudaStreamQuery(stream);
+      if (query == cudaErrorNotReady) {
+        done = false;
+      } else {
+        CUDAMLP_CUDA_CHECK(query);
+      }
+    }
+    if (done) return;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > c.timeout) {
+      ncclCommAbort(c.comm);
+      c.comm = nullptr;
+      throw Error("waited " + std::to_string(int(c.timeout)) + " s for the other GPUs in " + what +
+                  ": a rank has died or hangs (--dist-timeout sets how long to wait)");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+void* create(Communicator& host) {
+  int devices = 0;
+  CUDAMLP_CUDA_CHECK(cudaGetDeviceCount(&devices));
+  if (host.local_rank() >= devices)
+    throw Error("rank " + std::to_string(host.rank()) + " is rank " + std::to_string(host.local_rank()) +
+                " on its machine, which has " + std::to_string(devices) +
+                " GPUs: NCCL needs a GPU per rank, so start at most that many ranks per machine");
+  CUDAMLP_CUDA_CHECK(cudaSetDevice(host.local_rank()));
+  ncclUniqueId id{};
+  if (host.rank() == 0) CUDAMLP_NCCL_CHECK(ncclGetUniqueId(&id));
+  host.broadcast(std::as_writable_bytes(std::span(&id, 1)), 0);  // NCCL's bootstrap goes through MPI
+  auto c = std::make_unique<NcclComm>();
+  c->timeout = host.timeout_seconds();
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  CUDAMLP_NCCL_CHECK(ncclCommInitRankConfig(&c->comm, host.size(), id, host.rank(), &config));
+  wait(*c, nullptr, "ncclCommInitRankConfig");
+  return c.release();
+}
+
+void destroy(void* comm) {
+  std::unique_ptr<NcclComm> c(static_cast<NcclComm*>(comm));
+  if (c->comm != nullptr) ncclCommDestroy(c->comm);
+}
+
+void sum(float* values, int64_t n, float scale, void* comm, void* stream) {
+  NcclComm& c = *static_cast<NcclComm*>(comm);
+  if (c.comm == nullptr) throw Error("NCCL communicator used after it was aborted");
+  const auto s = static_cast<cudaStream_t>(stream);
+  // PreMulSum: each rank's values are scaled by its own `scale` as they enter the sum.
+  ncclRedOp_t op{};
+  CUDAMLP_NCCL_CHECK(ncclRedOpCreatePreMulSum(&op, &scale, ncclFloat, ncclScalarHostImmediate, c.comm));
+  CUDAMLP_NCCL_CHECK(ncclAllReduce(values, values, size_t(n), ncclFloat, op, c.comm, s));
+  wait(c, s, "the gradient all-reduce");
+  CUDAMLP_NCCL_CHECK(ncclRedOpDestroy(op, c.comm));
+}
+
+}  // namespace
+
+void* (*const nccl_comm_create)(Communicator&) = create;
+void (*const nccl_comm_destroy)(void*) = destroy;
+void (*const nccl_sum)(float*, int64_t, float, void*, void*) = sum;
+
+}  // namespace cudamlp
+
+#else  // no NCCL
+
+namespace cudamlp {
+
+void* (*const nccl_comm_create)(Communicator&) = nullptr;
+void (*const nccl_comm_destroy)(void*) = nullptr;
+void (*const nccl_sum)(float*, int64_t, float, void*, void*) = nullptr;
+
+}  // namespace cudamlp
+
+#endif
