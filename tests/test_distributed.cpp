@@ -47,6 +47,13 @@ int occurrences(const std::string& text, const std::string& part) {
   return count;
 }
 
+// The fast CPU backend when this build has it; the reference otherwise.
+#if CUDAMLP_HAVE_CPU_BACKEND
+const std::string kCpu = "cpu";
+#else
+const std::string kCpu = "reference";
+#endif
+
 bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
 
 class Distributed : public ::testing::Test {
@@ -101,7 +108,7 @@ class Distributed : public ::testing::Test {
 };
 
 TEST_F(Distributed, RanksEndWithTheWeightsOfOneProcessOnTheCpuBackends) {
-  for (const std::string device : {"reference", "cpu"}) {
+  for (const std::string& device : {std::string("reference"), kCpu}) {
     const std::string alone = dir_.file(device + "-1.safetensors");
     const CommandResult one = testing::run_cli(train_args({"--device", device, "--out", alone}));
     ASSERT_EQ(one.exit_code, 0) << one.err;
@@ -131,7 +138,7 @@ TEST_F(Distributed, RanksOfTheEmulatedGpuBackendEndLikeOneReferenceProcess) {
 }
 
 TEST_F(Distributed, OnlyRankZeroPrintsAndWritesFiles) {
-  const CommandResult run = mpirun(3, train_args({"--device", "cpu", "--distributed", "--out", dir_.file("m.safetensors"),
+  const CommandResult run = mpirun(3, train_args({"--device", kCpu, "--distributed", "--out", dir_.file("m.safetensors"),
                                                   "--log", dir_.file("run.json"), "--checkpoint",
                                                   dir_.file("c.safetensors"), "--json"}));
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -149,25 +156,31 @@ TEST_F(Distributed, OnlyRankZeroPrintsAndWritesFiles) {
 
 TEST_F(Distributed, ResumingACheckpointOnTheSameRanksEndsBitwiseLikeTheUninterruptedRun) {
   const std::string straight = dir_.file("straight.safetensors");
-  ASSERT_EQ(mpirun(2, train_args({"--device", "cpu", "--distributed", "--out", straight})).exit_code, 0);
+  ASSERT_EQ(mpirun(2, train_args({"--device", kCpu, "--distributed", "--out", straight})).exit_code, 0);
   const std::string checkpoint = dir_.file("c.safetensors"), resumed = dir_.file("resumed.safetensors");
-  const CommandResult first = mpirun(2, train_args({"--device", "cpu", "--distributed", "--checkpoint", checkpoint,
+  const CommandResult first = mpirun(2, train_args({"--device", kCpu, "--distributed", "--checkpoint", checkpoint,
                                                     "--checkpoint-every", "3steps"}, "1"));
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  const CommandResult second = mpirun(2, train_args({"--device", "cpu", "--distributed", "--resume", checkpoint,
+  const CommandResult second = mpirun(2, train_args({"--device", kCpu, "--distributed", "--resume", checkpoint,
                                                      "--out", resumed}));
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(testing::read_file(straight), testing::read_file(resumed));
 }
 
 TEST_F(Distributed, CtrlCOnMpirunStopsEveryRankAtOneStepAndRankZeroSavesACheckpoint) {
-  // Epochs of 2000 steps, so that few epoch lines are on their way when mpirun passes the signal on: it
-  // stops reading the ranks' output then, and a rank blocked writing to a full pipe would not stop in time.
-  write_data(dir_.file("data"), 0, 40000);
+  // Epochs of 40 steps of a few ms each, so that few epoch lines are on their way when mpirun passes the
+  // signal on: it stops reading the ranks' output then, and a rank blocked writing to a full pipe would
+  // not stop in time. (Tiny steps would also make each epoch hundreds of collectives, slow when the
+  // ranks share their cores with other tests.)
+  write_data(dir_.file("data"), 0, 8000);
   const std::string out = dir_.file("m.safetensors"), checkpoint = dir_.file("m.ckpt.safetensors");
+  const auto args = [&](const std::string& epochs) {
+    return std::vector<std::string>{"train", "--data", dir_.file("data"), "--hidden", "256,256", "--batch", "200",
+                                    "--epochs", epochs, "--threads", "1", "--device", kCpu, "--distributed", "--out",
+                                    out};
+  };
   std::vector<std::string> line = {"-np", "2", "--oversubscribe", CUDAMLP_CLI};
-  for (const std::string& arg : train_args({"--device", "cpu", "--distributed", "--out", out}, "100000"))
-    line.push_back(arg);
+  for (const std::string& arg : args("100000")) line.push_back(arg);
   testing::CliProcess run(line, {}, "mpirun");
   ASSERT_TRUE(testing::wait_until([&] { return run.out_so_far().find("epoch 1/") != std::string::npos; }));
   run.send(SIGINT);  // mpirun passes it on to the ranks as SIGTERM
@@ -181,8 +194,9 @@ TEST_F(Distributed, CtrlCOnMpirunStopsEveryRankAtOneStepAndRankZeroSavesACheckpo
   const size_t at = result.err.find("(epoch ");
   ASSERT_NE(at, std::string::npos) << result.err;
   const int epoch = std::stoi(result.err.substr(at + 7));  // the epoch in progress, 1-based
-  const CommandResult resumed = mpirun(2, train_args({"--device", "cpu", "--distributed", "--resume", checkpoint,
-                                                      "--out", out}, std::to_string(epoch + 1)));
+  std::vector<std::string> resume = args(std::to_string(epoch + 1));
+  resume.insert(resume.end(), {"--resume", checkpoint});
+  const CommandResult resumed = mpirun(2, resume);
   EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_TRUE(std::filesystem::exists(out));
 }
@@ -218,7 +232,7 @@ CommandResult run_with_a_failing_rank(const std::vector<std::string>& train, con
 TEST_F(Distributed, ARankThatDiesEndsTheRun) {
   double seconds = 0;
   const CommandResult run = run_with_a_failing_rank(
-      train_args({"--device", "cpu", "--distributed", "--out", dir_.file("never.safetensors")}, "100000"),
+      train_args({"--device", kCpu, "--distributed", "--out", dir_.file("never.safetensors")}, "100000"),
       "KILL", seconds);
   EXPECT_NE(run.exit_code, 0);
   EXPECT_LT(seconds, 60.0) << run.err;
@@ -231,7 +245,7 @@ TEST_F(Distributed, ARankThatDiesEndsTheRun) {
 TEST_F(Distributed, ARankThatHangsMakesTheOthersGiveUpAfterTheTimeout) {
   double seconds = 0;
   const CommandResult run = run_with_a_failing_rank(
-      train_args({"--device", "cpu", "--distributed", "--dist-timeout", "3", "--out", dir_.file("never.safetensors")},
+      train_args({"--device", kCpu, "--distributed", "--dist-timeout", "3", "--out", dir_.file("never.safetensors")},
                  "100000"),
       "STOP", seconds);
   EXPECT_EQ(run.exit_code, 1) << run.err;
@@ -243,7 +257,7 @@ TEST_F(Distributed, ARankThatHangsMakesTheOthersGiveUpAfterTheTimeout) {
 TEST_F(Distributed, BenchReportsScalingEfficiencyPerRankCount) {
   for (const std::string scaling : {"weak", "strong"}) {
     const std::string json = dir_.file(scaling + ".json");
-    const CommandResult run = mpirun(3, {"bench", "--distributed", "--backends", "cpu", "--threads", "1", "--budget",
+    const CommandResult run = mpirun(3, {"bench", "--distributed", "--backends", kCpu, "--threads", "1", "--budget",
                                          "0.2", "--repeats", "3", "--networks", "49-16-4", "--batches", "30",
                                          "--scaling", scaling, "--json", json});
     ASSERT_EQ(run.exit_code, 0) << run.err;

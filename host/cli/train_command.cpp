@@ -338,9 +338,13 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
                   sizes.c_str(), (long long)model.parameter_count(), (long long)data.train.count,
                   backend->name().c_str(), (long long)args.batch, args.lr, args.momentum,
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
-  if (comm != nullptr)
-    human << format("data-parallel over %d ranks (%s): %lld samples of each batch per rank\n", comm->size(),
-                    comm->description().c_str(), (long long)shard_of(args.batch, 0, comm->size()).size());
+  if (comm != nullptr) {
+    const int64_t fewest = args.batch / comm->size(), most = (args.batch + comm->size() - 1) / comm->size();
+    const std::string share =
+        fewest == most ? std::to_string(most) : format("%lld-%lld", (long long)fewest, (long long)most);
+    human << format("data-parallel over %d ranks (%s): %s samples of each batch of %lld per rank\n", comm->size(),
+                    comm->description().c_str(), share.c_str(), (long long)args.batch);
+  }
   if (data.test && args.val_split > 0)
     human << format("holding out %lld samples (--val-split %g, seed %llu) as the test set\n",
                     (long long)data.test->count, args.val_split, (unsigned long long)args.seed);

@@ -67,9 +67,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
   double timeout_seconds() const override { return timeout_; }
-  std::string description() const override {
-    return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " (" + mpi_library_name() + ")";
-  }
+  std::string description() const override { return mpi_library_name(); }
 
   void sum(std::span<float> values) override { sum_in_chunks(values, MPI_FLOAT); }
   void sum(std::span<double> values) override { sum_in_chunks(values, MPI_DOUBLE); }

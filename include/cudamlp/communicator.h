@@ -21,7 +21,7 @@ class Communicator {
   virtual int rank() const = 0;        // 0 .. size() - 1; rank 0 alone writes files and prints
   virtual int size() const = 0;        // how many ranks train together
   virtual int local_rank() const = 0;  // rank among those on this machine: which GPU a rank takes
-  virtual std::string description() const = 0;  // "MPI rank 1 of 4 (Open MPI v4.1.4)"
+  virtual std::string description() const = 0;  // what carries the ranks: "Open MPI v4.1.4"
   virtual double timeout_seconds() const = 0;    // how long a collective waits for the other ranks
 
   // In place: every rank ends with the sum over all ranks of `values` (host memory).
