@@ -121,6 +121,10 @@ void train(Backend& backend, const Dataset& train, const Dataset* test, const Tr
 
 // The same, steered by hooks, starting from `start` (a checkpoint's position; by default the beginning).
 // backend must hold the model and optimizer state that go with `start`. Throws TrainingDiverged.
+// Data-parallel: when backend trains with a communicator of several ranks, every rank calls this with the
+// same arguments (checked: Error otherwise). Epoch metrics, the divergence guard and snapshots are over
+// all ranks; a stop requested on any rank stops all of them at the same step; on_step sees this rank's
+// running loss, so that progress never waits for the other ranks.
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
                   const TrainHooks& hooks, const TrainPosition& start = {});
 
