@@ -123,10 +123,10 @@ int run_distributed_bench(const BenchArgs& args, Communicator& comm) {
           backend->set_training_data(data);
           seconds = time_steps(*backend, *sub, data, global_batch, args);
         }
-        // The others wait here (sleeping between polls, so the measured ranks keep the cores).
-        std::vector<double> shared = {root ? seconds : 0.0};
-        comm.sum(shared);
-        ScalingResult r{sizes, batch, ranks, global_batch, 1e3 * shared[0], double(global_batch) / shared[0]};
+        // The others wait here, sleeping, so that the measured ranks keep the cores.
+        comm.barrier();
+        comm.broadcast(std::as_writable_bytes(std::span(&seconds, 1)), 0);
+        ScalingResult r{sizes, batch, ranks, global_batch, 1e3 * seconds, double(global_batch) / seconds};
         if (ranks == 1) one_rank = r.samples_per_second;
         r.speedup = r.samples_per_second / one_rank;
         r.efficiency = r.speedup / ranks;

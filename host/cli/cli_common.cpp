@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -177,7 +178,14 @@ int report_error(const std::exception_ptr& error, const std::string& prefix) {
 
 int run_maybe_distributed(const DistributedOptions& options, const std::function<int(Communicator*)>& body) {
   if (!options.enabled) return body(nullptr);
-  std::unique_ptr<Communicator> comm = start_distributed(options.timeout_seconds);
+  // A collective that waits too long ends this rank with the error; mpirun then ends the others.
+  int rank = 0, ranks = 1;
+  std::unique_ptr<Communicator> comm = start_distributed(options.timeout_seconds, [&](const std::string& message) {
+    std::cerr << "cudamlp: error: rank " << rank << " of " << ranks << ": " << message << std::endl;
+    std::_Exit(1);
+  });
+  rank = comm->rank();
+  ranks = comm->size();
   if (comm->size() == 1) return body(comm.get());  // alone: errors go the usual way
   try {
     return body(comm.get());

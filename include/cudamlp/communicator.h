@@ -4,11 +4,12 @@
 // no communicator (nullptr) trains alone.
 //
 // Every call here is collective: all ranks make the same calls in the same order with the same sizes.
-// No call waits forever: a rank that died or hangs makes the others throw Error after the timeout.
+// No call waits forever: a rank that died or hangs makes the others end after the timeout.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,9 @@ class Communicator {
   virtual void sum(std::span<double> values) = 0;
   // In place: every rank ends with root's bytes.
   virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
+  // Returns when every rank has called it. Waiting ranks sleep between polls: they leave the cores to
+  // those still working (the ranks a benchmark is not measuring).
+  virtual void barrier() = 0;
   // The ranks [0, count) as a communicator of their own, for those ranks; nullptr for the others.
   // Collective over this communicator's ranks.
   virtual std::unique_ptr<Communicator> first_ranks(int count) = 0;
@@ -45,10 +49,12 @@ class Communicator {
 // Whether this build can train across processes (it was built with MPI).
 bool distributed_available();
 
-// Joins the ranks started by mpirun (MPI_Init). Every collective call gives up after timeout_seconds
-// waiting for the other ranks, with an Error naming the call. Throws UsageError in a build without MPI.
-// One per process: MPI cannot be started again after the communicator is destroyed (MPI_Finalize).
-std::unique_ptr<Communicator> start_distributed(double timeout_seconds);
+// Joins the ranks started by mpirun (MPI_Init). A collective that has waited timeout_seconds for the
+// other ranks calls on_timeout (from a watchdog thread) with a message naming the call; on_timeout must
+// end the process (mpirun then ends the others). Throws UsageError in a build without MPI. One per
+// process: MPI cannot be started again after the communicator is destroyed (MPI_Finalize).
+std::unique_ptr<Communicator> start_distributed(double timeout_seconds,
+                                                std::function<void(const std::string& message)> on_timeout);
 
 // The shard of a global batch of `count` samples that `rank` of `ranks` trains: [begin, end), as offsets
 // into the batch. Shards differ in size by at most one sample; a rank's shard is empty when count < ranks.
