@@ -7,7 +7,6 @@
 #include <charconv>
 #include <cmath>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -216,16 +215,6 @@ std::string join_sizes(const std::vector<int>& sizes, const char* separator) {
   std::string text;
   for (size_t i = 0; i < sizes.size(); ++i) text += (i ? separator : "") + std::to_string(sizes[i]);
   return text;
-}
-
-std::string format(const char* fmt, ...) {
-  char buffer[1024];
-  va_list args;
-  va_start(args, fmt);
-  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  if (length < 0) return {};
-  return std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
 }
 
 }  // namespace cudamlp::cli

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/format.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"
@@ -79,8 +80,6 @@ extern const CLI::Validator kReadableDirectory;
 // "784-128-64-10"
 std::string join_sizes(const std::vector<int>& sizes, const char* separator = "-");
 
-// printf into a std::string.
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // The training and test sets named by --data DIR or a labelled CSV file.
 struct LabelledData {

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/format.h"
 
 namespace cudamlp::cli {
 
@@ -17,17 +19,6 @@ namespace {
 constexpr int kMinBarCells = 10;
 constexpr int kMaxBarCells = 30;
 constexpr int kDefaultWidth = 80;  // when the terminal does not say
-
-// printf into a std::string (cli::format's twin: this file is also compiled into the tests, alone).
-std::string line_text(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string line_text(const char* fmt, ...) {
-  char buffer[256];
-  va_list args;
-  va_start(args, fmt);
-  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  return length < 0 ? std::string() : std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
-}
 
 int terminal_width(std::FILE* terminal) {
   winsize size{};
@@ -59,18 +50,18 @@ double eta_seconds(const StepProgress& progress, int epochs) {
 std::string clock_text(double seconds) {
   if (seconds < 0 || !std::isfinite(seconds)) return "?";
   const long total = std::lround(seconds);
-  if (total >= 3600) return line_text("%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
-  return line_text("%ld:%02ld", total / 60, total % 60);
+  if (total >= 3600) return format("%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+  return format("%ld:%02ld", total / 60, total % 60);
 }
 
 std::string progress_line(const StepProgress& progress, int epochs, int width, bool unicode) {
   // Every part but the bar is ASCII, so its length in bytes is its width in columns.
-  const std::string head = line_text("epoch %lld/%d ", (long long)progress.epoch + 1, epochs);
+  const std::string head = format("epoch %lld/%d ", (long long)progress.epoch + 1, epochs);
   const int digits = int(std::to_string(progress.samples).size());
   const std::string count =
-      line_text("  %*lld/%lld", digits, (long long)progress.sample, (long long)progress.samples);
-  const std::string loss = line_text("  loss %.4f", progress.loss);
-  std::string rate = line_text("  %.0f samples/s", progress.samples_per_second);
+      format("  %*lld/%lld", digits, (long long)progress.sample, (long long)progress.samples);
+  const std::string loss = format("  loss %.4f", progress.loss);
+  std::string rate = format("  %.0f samples/s", progress.samples_per_second);
   std::string eta = "  ETA " + clock_text(eta_seconds(progress, epochs));
 
   // Leave the last column free: writing there makes some terminals wrap to a new line.

@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
-#include <cstdio>
 
 #include "cudamlp/image.h"
 #include "report/base64.h"
+#include "common/format.h"
 #include "report/html_escape.h"
 #include "report/svg_chart.h"
 
@@ -48,24 +47,14 @@ thead th { border-bottom: 1px solid #ccc; }
 footer { color: #888; font-size: 12px; }
 )";
 
-std::string html_text(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string html_text(const char* fmt, ...) {
-  char buffer[512];
-  va_list args;
-  va_start(args, fmt);
-  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  return length < 0 ? std::string() : std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
-}
-
-std::string percent(double fraction) { return html_text("%.2f%%", 100.0 * fraction); }
+std::string percent(double fraction) { return format("%.2f%%", 100.0 * fraction); }
 
 // A setting's value as the table shows it.
 std::string value_text(const nlohmann::ordered_json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
   if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
-  if (value.is_number()) return html_text("%g", value.get<double>());
+  if (value.is_number()) return format("%g", value.get<double>());
   if (value.is_null()) return "-";
   return value.dump();
 }
@@ -94,13 +83,13 @@ std::string summary(const RunLog& log) {
   const Throughput run = throughput(log);
   std::string text = setting(log, "sizes", "MLP") + " MLP";
   if (log.settings.contains("data")) text += " on " + setting(log, "data");
-  text += html_text(": %zu epoch%s", log.epochs.size(), log.epochs.size() == 1 ? "" : "s");
+  text += format(": %zu epoch%s", log.epochs.size(), log.epochs.size() == 1 ? "" : "s");
   if (log.test)
     text += ", test accuracy " + percent(log.test->accuracy);
   else if (!log.epochs.empty() && log.epochs.back().test_accuracy)
     text += ", test accuracy " + percent(*log.epochs.back().test_accuracy);
   if (run.seconds > 0)
-    text += html_text(", %.1f s of training at %.0f samples/s", run.seconds, run.samples_per_second);
+    text += format(", %.1f s of training at %.0f samples/s", run.seconds, run.samples_per_second);
   if (log.settings.contains("device")) text += " (device " + setting(log, "device") + ")";
   std::string html = "<p class=\"summary\">" + html_escape(text) + "</p>\n";
   if (!log.finished) {
@@ -132,11 +121,11 @@ std::string charts(const RunLog& log) {
 
 std::string digit_figure(const Mistake& mistake, int rows, int cols) {
   const std::string png = encode_png(GrayImage{cols, rows, mistake.pixels});
-  return html_text(
+  return format(
              "<figure title=\"test sample %lld\"><img alt=\"a %d taken for a %d\" src=\"data:image/png;base64,",
              (long long)mistake.index, mistake.label, mistake.predicted) +
          base64_encode(png) +
-         html_text("\"><figcaption>%d &rarr; <b>%d</b><br>%.0f%%</figcaption></figure>", mistake.label,
+         format("\"><figcaption>%d &rarr; <b>%d</b><br>%.0f%%</figcaption></figure>", mistake.label,
                    mistake.predicted, 100.0 * mistake.probability);
 }
 
@@ -151,11 +140,11 @@ std::string test_set(const RunLog& log) {
   const TestSetSummary& t = *log.test;
   std::string html = "<div class=\"row\">\n<section class=\"card\" id=\"confusion\"><h2>Confusion matrix</h2>";
   html +=
-      html_text("<p class=\"note\">final model on the %lld test samples: rows true class, columns predicted</p>",
+      format("<p class=\"note\">final model on the %lld test samples: rows true class, columns predicted</p>",
                 (long long)t.samples);
   html += confusion_svg(t.confusion, t.classes) + "</section>\n";
   html += "<section class=\"card\" id=\"mistakes\"><h2>Misclassified test digits</h2>";
-  html += html_text(
+  html += format(
       "<p class=\"note\">the %zu most confident of %lld mistakes: true &rarr; <b>predicted</b>, "
       "its probability</p><div class=\"digits\">",
       t.misclassified.size(), (long long)t.misclassified_total);
@@ -169,8 +158,8 @@ std::string tables(const RunLog& log) {
     settings += "<tr><th>" + html_escape(key) + "</th><td>" + html_escape(value_text(value)) + "</td></tr>";
   const Throughput run = throughput(log);
   if (run.seconds > 0) {
-    settings += html_text("<tr><th>training time</th><td>%.2f s</td></tr>", run.seconds);
-    settings += html_text("<tr><th>throughput</th><td>%.0f samples/s</td></tr>", run.samples_per_second);
+    settings += format("<tr><th>training time</th><td>%.2f s</td></tr>", run.seconds);
+    settings += format("<tr><th>throughput</th><td>%.0f samples/s</td></tr>", run.samples_per_second);
   }
   settings += "</table></section>\n";
 
@@ -179,11 +168,11 @@ std::string tables(const RunLog& log) {
       "<th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th><th>seconds</th>"
       "<th>samples/s</th></tr></thead>";
   for (const EpochRecord& e : log.epochs) {
-    epochs += html_text("<tr><td>%d</td><td>%.4f</td><td>%s</td>", e.epoch, e.train_loss,
+    epochs += format("<tr><td>%d</td><td>%.4f</td><td>%s</td>", e.epoch, e.train_loss,
                         percent(e.train_accuracy).c_str());
-    epochs += e.test_loss ? html_text("<td>%.4f</td>", *e.test_loss) : "<td>-</td>";
+    epochs += e.test_loss ? format("<td>%.4f</td>", *e.test_loss) : "<td>-</td>";
     epochs += e.test_accuracy ? "<td>" + percent(*e.test_accuracy) + "</td>" : "<td>-</td>";
-    epochs += html_text("<td>%.2f</td><td>%.0f</td></tr>", e.seconds, e.samples_per_second);
+    epochs += format("<td>%.2f</td><td>%.0f</td></tr>", e.seconds, e.samples_per_second);
   }
   epochs += "</table></section>\n";
   return "<div class=\"row\">\n" + settings + epochs + "</div>\n";

@@ -3,24 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
-#include <cstdio>
 
+#include "common/format.h"
 #include "report/html_escape.h"
 
 namespace cudamlp {
 
 namespace {
-
-std::string svg_text(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string svg_text(const char* fmt, ...) {
-  char buffer[512];
-  va_list args;
-  va_start(args, fmt);
-  const int length = std::vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  return length < 0 ? std::string() : std::string(buffer, std::min<size_t>(size_t(length), sizeof buffer - 1));
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Axes
@@ -78,7 +67,7 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
       x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
       y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
     }
-  std::string svg = svg_text(
+  std::string svg = format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="%d" height="%d" viewBox="0 0 %d %d">)",
       width, height, width, height);
   if (!(x_lo <= x_hi)) return svg + R"(<text x="20" y="40">no data</text></svg>)";
@@ -92,24 +81,24 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
   };
 
   // Frame, gridlines and tick labels.
-  svg += svg_text(R"(<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fff" stroke="#bbb"/>)", left, top,
+  svg += format(R"(<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fff" stroke="#bbb"/>)", left, top,
                   plot_w, plot_h);
   for (const double t : y_axis.ticks) {
     const double y = top + plot_h - (t - y_axis.lo) / (y_axis.hi - y_axis.lo) * plot_h;
-    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", left, left + plot_w, y, y);
-    svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%.*f%s</text>)", left - 6, y + 4,
+    svg += format(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", left, left + plot_w, y, y);
+    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%.*f%s</text>)", left - 6, y + 4,
                     y_axis.decimals, t, chart.percent ? "%" : "");
   }
   for (const double t : x_axis.ticks) {
     const double x = px(t);
-    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", x, x, top, top + plot_h);
-    svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%.0f</text>)", x,
+    svg += format(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", x, x, top, top + plot_h);
+    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%.0f</text>)", x,
                     top + plot_h + 16, t);
   }
-  svg += svg_text(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="axis">)", left + plot_w / 2,
+  svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="axis">)", left + plot_w / 2,
                   double(height) - 6) +
          html_escape(chart.x_label) + "</text>";
-  svg += svg_text(R"svg(<text transform="translate(14 %.1f) rotate(-90)" text-anchor="middle" class="axis">)svg",
+  svg += format(R"svg(<text transform="translate(14 %.1f) rotate(-90)" text-anchor="middle" class="axis">)svg",
                   top + plot_h / 2) +
          html_escape(chart.y_label) + "</text>";
 
@@ -121,17 +110,17 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
     std::string markers;
     for (size_t i = 0; i < std::min(s->x.size(), s->y.size()); ++i) {
       if (!std::isfinite(s->x[i]) || !std::isfinite(s->y[i])) continue;
-      points += svg_text("%.1f,%.1f ", px(s->x[i]), py(s->y[i]));
-      markers += svg_text(R"(<circle cx="%.1f" cy="%.1f" r="3.5"/>)", px(s->x[i]), py(s->y[i]));
+      points += format("%.1f,%.1f ", px(s->x[i]), py(s->y[i]));
+      markers += format(R"(<circle cx="%.1f" cy="%.1f" r="3.5"/>)", px(s->x[i]), py(s->y[i]));
     }
     svg += R"(<g class="series" stroke=")" + s->colour + R"(" fill=")" + s->colour + R"(">)";
     svg += R"(<polyline fill="none" stroke-width="2.5" points=")" + points + R"("/>)" + markers + "</g>";
     const double text_width = 7.5 * double(s->name.size());
     legend_x -= text_width + 30;
-    svg += svg_text(R"(<line x1="%.1f" x2="%.1f" y1="14" y2="14" stroke-width="3" stroke=")", legend_x,
+    svg += format(R"(<line x1="%.1f" x2="%.1f" y1="14" y2="14" stroke-width="3" stroke=")", legend_x,
                     legend_x + 20) +
            s->colour + R"("/>)";
-    svg += svg_text(R"(<text x="%.1f" y="18" class="legend">)", legend_x + 25) + html_escape(s->name) + "</text>";
+    svg += format(R"(<text x="%.1f" y="18" class="legend">)", legend_x + 25) + html_escape(s->name) + "</text>";
   }
   return svg + "</svg>";
 }
@@ -145,7 +134,7 @@ namespace {
 std::string shade(double t, int r, int g, int b) {
   t = std::clamp(t, 0.0, 1.0);
   const auto mix = [t](int c) { return int(std::lround(255 + (c - 255) * t)); };
-  return svg_text("rgb(%d,%d,%d)", mix(r), mix(g), mix(b));
+  return format("rgb(%d,%d,%d)", mix(r), mix(g), mix(b));
 }
 
 }  // namespace
@@ -160,20 +149,20 @@ std::string confusion_svg(const std::vector<int64_t>& confusion, int classes) {
     for (int p = 0; p < classes; ++p)
       if (t != p) worst = std::max(worst, count(t, p));
 
-  std::string svg = svg_text(
+  std::string svg = format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" class="confusion" width="%d" height="%d" viewBox="0 0 %d %d">)",
       width, height, width, height);
-  svg += svg_text(R"(<text x="%d" y="14" text-anchor="middle" class="axis">predicted</text>)",
+  svg += format(R"(<text x="%d" y="14" text-anchor="middle" class="axis">predicted</text>)",
                   left + classes * cell / 2);
-  svg += svg_text(
+  svg += format(
       R"svg(<text transform="translate(14 %d) rotate(-90)" text-anchor="middle" class="axis">true</text>)svg",
       top + classes * cell / 2);
-  svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">recall</text>)",
+  svg += format(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">recall</text>)",
                   left + classes * cell + recall_w / 2, top - 8);
   for (int c = 0; c < classes; ++c) {
-    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%d</text>)",
+    svg += format(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%d</text>)",
                     left + c * cell + cell / 2, top - 8, c);
-    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="end" class="tick">%d</text>)", left - 8,
+    svg += format(R"(<text x="%d" y="%d" text-anchor="end" class="tick">%d</text>)", left - 8,
                     top + c * cell + cell / 2 + 4, c);
   }
   for (int t = 0; t < classes; ++t) {
@@ -194,13 +183,13 @@ std::string confusion_svg(const std::vector<int64_t>& confusion, int classes) {
       }
       if (n > 0) ink = strength > 0.6 ? "#fff" : "#333";
       const int x = left + p * cell, y = top + t * cell;
-      svg += svg_text("<g><title>true %d, predicted %d: %lld</title>", t, p, (long long)n);
-      svg += svg_text(R"(<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff"/>)", x, y, cell, cell,
+      svg += format("<g><title>true %d, predicted %d: %lld</title>", t, p, (long long)n);
+      svg += format(R"(<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#fff"/>)", x, y, cell, cell,
                       fill.c_str());
-      svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="count" fill="%s">%lld</text></g>)",
+      svg += format(R"(<text x="%d" y="%d" text-anchor="middle" class="count" fill="%s">%lld</text></g>)",
                       x + cell / 2, y + cell / 2 + 4, ink.c_str(), (long long)n);
     }
-    svg += svg_text(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%.1f%%</text>)",
+    svg += format(R"(<text x="%d" y="%d" text-anchor="middle" class="tick">%.1f%%</text>)",
                     left + classes * cell + recall_w / 2, top + t * cell + cell / 2 + 4, 100.0 * recall);
   }
   return svg + "</svg>";
