@@ -4,18 +4,16 @@
 // fraction of a second. Accepts CRLF line ends, a missing final newline and blank lines at the end;
 // everything else that is not `integer,integer,...` is an error naming the line and column.
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "data/read_file.h"
 
 namespace cudamlp {
 
@@ -23,21 +21,6 @@ namespace {
 
 // Same limit as the IDX reader: more pixels per sample than this is a broken file, not an image.
 constexpr size_t kMaxPixelColumns = size_t{1} << 20;
-
-std::string read_whole_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw FileError(path, "is a folder, not a CSV file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) throw FileError(path, "cannot tell the file size");
-  std::string text(static_cast<size_t>(size), '\0');
-  in.read(text.data(), size);
-  if (in.gcount() != size) throw FileError(path, "read failed after " + std::to_string(in.gcount()) + " bytes");
-  return text;
-}
 
 // Splits text into lines without copying; strips the '\r' of CRLF line ends.
 class LineScanner {
@@ -88,7 +71,7 @@ Dataset load_kaggle_csv(const std::string& path, int num_classes) {
   // Labels are stored as uint8, so more than 256 classes cannot be represented.
   if (num_classes < 1 || num_classes > 256)
     throw UsageError("number of classes must be in 1..256, got " + std::to_string(num_classes));
-  const std::string text = read_whole_file(path);
+  const std::string text = read_whole_file(path, "a CSV file");
   std::string_view body = text;
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark (spreadsheet exports)
   LineScanner lines(body);
