@@ -9,32 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cudamlp/rng.h"
 #include "test_helpers.h"
+#include "test_pictures.h"
 
 using namespace cudamlp;
 using namespace cudamlp::testing;
 
 namespace {
-
-// A Kaggle-style CSV of n 28x28 samples: class c (0..9) has a bright column band at c * 2..c * 2 + 5.
-std::string kaggle_csv(int n, bool labelled, uint64_t seed) {
-  std::string text = labelled ? "label" : "";
-  for (int i = 0; i < 784; ++i) text += (i == 0 && !labelled ? "pixel" : ",pixel") + std::to_string(i);
-  text += "\n";
-  Rng rng(seed);
-  for (int s = 0; s < n; ++s) {
-    const int c = int(rng.below(10));
-    if (labelled) text += std::to_string(c);
-    for (int i = 0; i < 784; ++i) {
-      const int col = i % 28;
-      const int value = (col >= 2 * c && col < 2 * c + 6) ? 200 + int(rng.below(56)) : int(rng.below(30));
-      text += (i == 0 && !labelled ? "" : ",") + std::to_string(value);
-    }
-    text += "\n";
-  }
-  return text;
-}
 
 int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
 
@@ -52,8 +33,8 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     train_csv = dir.file("train.csv");
     test_csv = dir.file("test.csv");
-    write_file(train_csv, kaggle_csv(120, true, 1));
-    write_file(test_csv, kaggle_csv(15, false, 2));
+    write_file(train_csv, band_digits_csv(120, true, 1));
+    write_file(test_csv, band_digits_csv(15, false, 2));
   }
   TempDir dir;
   std::string train_csv, test_csv;
