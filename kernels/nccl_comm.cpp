@@ -19,14 +19,14 @@
 
 namespace cudamlp {
 
+namespace simt {
+// Defined in device_ops_cuda.cu and declared in simt.h, which only nvcc reads.
+void check_cuda(cudaError_t status, const char* call, const char* file, int line);
+}  // namespace simt
+
 namespace {
 
-void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
-  if (status == cudaSuccess) return;
-  throw Error(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
-              cudaGetErrorString(status));
-}
-#define CUDAMLP_CUDA_CHECK(call) check_cuda((call), #call, __FILE__, __LINE__)
+#define CUDAMLP_CUDA_CHECK(call) ::cudamlp::simt::check_cuda((call), #call, __FILE__, __LINE__)
 
 // An NCCL communicator in non-blocking mode: every call returns at once, and wait() polls for the result.
 struct NcclComm {

@@ -225,10 +225,10 @@ TEST_F(Distributed, RanksOnDifferentDataAreRefused) {
 // Rank 1 runs under `timeout -s SIGNAL 2`, so that after 2 s of a long run it is killed or stopped.
 CommandResult run_with_a_failing_rank(const std::vector<std::string>& train, const std::string& signal,
                                       double& seconds) {
-  std::string rank_command = "exec " + std::string(CUDAMLP_CLI);
-  for (const std::string& arg : train) rank_command += " '" + arg + "'";
+  std::string command = CUDAMLP_CLI;
+  for (const std::string& arg : train) command += " '" + arg + "'";
   const std::string script = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec timeout -s " + signal + " 2 " +
-                             rank_command.substr(5) + "; fi; " + rank_command;
+                             command + "; fi; exec " + command;
   const auto start = std::chrono::steady_clock::now();
   CommandResult run = testing::run_program("mpirun", {"-np", "2", "--oversubscribe", "sh", "-c", script});
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -102,7 +102,7 @@ void CpuBackend::backward() {
 
 void CpuBackend::sum_gradients(float scale) {
   if (communicator() == nullptr) throw Error("cpu backend: sum_gradients without a communicator");
-  sum_over_ranks(*communicator(), gradients_, scale);
+  sum_over_ranks(*communicator(), gradients_, scale, packed_gradients_);
 }
 
 void CpuBackend::update(const SgdOptions& sgd) {

@@ -41,6 +41,7 @@ class CpuBackend final : public Backend {
   Mlp model_;
   Mlp gradients_;  // same shapes as model_
   Mlp velocity_;   // momentum buffers, same shapes as model_
+  std::vector<float> packed_gradients_;  // sum_gradients' buffer for the collective
   Dataset data_;   // the training set, pixels still uint8
 
   // State of the current step, each buffer holding capacity_ samples of which batch_ are in use.

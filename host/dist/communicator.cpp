@@ -28,10 +28,9 @@ void Communicator::check_same(uint64_t value, const std::string& what) {
                   "run the same command on the same files?)");
 }
 
-void sum_over_ranks(Communicator& comm, Mlp& values, float scale) {
+void sum_over_ranks(Communicator& comm, Mlp& values, float scale, std::vector<float>& packed) {
   // Packed into one buffer: one collective per step instead of two per layer.
-  std::vector<float> packed;
-  packed.reserve(size_t(values.parameter_count()));
+  packed.clear();
   for (const DenseLayer& layer : values.layers)
     for (const std::vector<float>* tensor : {&layer.weight, &layer.bias})
       for (const float value : *tensor) packed.push_back(scale == 0.0f ? 0.0f : scale * value);

@@ -81,7 +81,7 @@ void ReferenceBackend::backward() {
 
 void ReferenceBackend::sum_gradients(float scale) {
   if (communicator() == nullptr) throw Error("reference backend: sum_gradients without a communicator");
-  sum_over_ranks(*communicator(), gradients_, scale);
+  sum_over_ranks(*communicator(), gradients_, scale, packed_gradients_);
 }
 
 void ReferenceBackend::update(const SgdOptions& sgd) {

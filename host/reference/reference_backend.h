@@ -31,6 +31,7 @@ class ReferenceBackend final : public Backend {
   Mlp model_;
   Mlp gradients_;  // same shapes as model_
   Mlp velocity_;   // momentum buffers, same shapes as model_
+  std::vector<float> packed_gradients_;  // sum_gradients' buffer for the collective
   Dataset data_;   // the training set
 
   // State of the current step. activations_[0] is the input x [B, D]; activations_[l + 1] is layer l's
