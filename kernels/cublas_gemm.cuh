@@ -35,6 +35,23 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
 }
 #define CUDAMLP_CUBLAS_CHECK(call) check_cublas((call), #call, __FILE__, __LINE__)
 
+// One cuBLAS handle per executor, made on first use and kept for the process.
+inline cublasHandle_t cublas_handle() {
+  static const cublasHandle_t handle = [] {
+    cublasHandle_t created = nullptr;
+    CUDAMLP_CUBLAS_CHECK(cublasCreate(&created));
+#if !SIMT_EMULATED
+    // A workspace of our own, so cuBLAS allocates nothing while a CUDA graph is being captured.
+    constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+    void* workspace = nullptr;
+    SIMT_CUDA_CHECK(cudaMalloc(&workspace, kWorkspaceBytes));
+    CUDAMLP_CUBLAS_CHECK(cublasSetWorkspace(created, workspace, kWorkspaceBytes));
+#endif
+    return created;
+  }();
+  return handle;
+}
+
 // C [M, N] = op(A) op(B), row-major; op as in gemm_tiled.cuh. tf32: tensor-core TF32 inputs.
 inline void cublas_gemm(cublasHandle_t handle, bool trans_a, bool trans_b, int M, int N, int K, const float* A,
                         const float* B, float* C, bool tf32, simt::Stream stream) {

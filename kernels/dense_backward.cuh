@@ -22,12 +22,6 @@ struct ReluMaskEpilogue {
   }
 };
 
-struct StoreEpilogue {
-  float* c;
-  int ldc;
-  __device__ void operator()(int64_t m, int64_t n, float sum) const { c[m * ldc + n] = sum; }
-};
-
 // sums[c] = sum over rows r of a[r, c], a: [rows, cols]. Block (32, 8): 32 columns per block, 8 row
 // strides per column, then a fixed-order reduction in shared memory, so the result is deterministic.
 __global__ void column_sums(const float* __restrict__ a, float* __restrict__ sums, int rows, int cols) {

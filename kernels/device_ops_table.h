@@ -28,23 +28,6 @@ void queue(Op op) {
   op();
 }
 
-// One cuBLAS handle per executor, made on first use and kept for the process.
-inline cublasHandle_t cublas_handle() {
-  static const cublasHandle_t handle = [] {
-    cublasHandle_t created = nullptr;
-    CUDAMLP_CUBLAS_CHECK(cublasCreate(&created));
-#if !SIMT_EMULATED
-    // A workspace of our own, so cuBLAS allocates nothing while a CUDA graph is being captured.
-    constexpr size_t kWorkspaceBytes = size_t{32} << 20;
-    void* workspace = nullptr;
-    SIMT_CUDA_CHECK(cudaMalloc(&workspace, kWorkspaceBytes));
-    CUDAMLP_CUBLAS_CHECK(cublasSetWorkspace(created, workspace, kWorkspaceBytes));
-#endif
-    return created;
-  }();
-  return handle;
-}
-
 // The dense ops on either engine: gemm_tiled with fused epilogues, or cuBLAS then epilogue passes.
 inline void dense_forward_on(GemmEngine engine, const float* x, const float* W, const float* b, float* y, int B,
                              int in, int out, bool relu, simt::Stream stream) {

@@ -73,6 +73,13 @@ __global__ void gemm_tiled(const float* __restrict__ A, const float* __restrict_
   }
 }
 
+// The plain epilogue: C [M, ldc] row-major gets the result.
+struct StoreEpilogue {
+  float* c;
+  int ldc;
+  __device__ void operator()(int64_t m, int64_t n, float sum) const { c[m * ldc + n] = sum; }
+};
+
 // The tile shape every dense op uses: 64 x 64 tiles, 16-deep K steps, 4 x 4 results per thread, 256
 // threads per block.
 struct GemmTile {

@@ -61,6 +61,16 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
   SIMT_CUDA_CHECK(cudaGetLastError());
 }
 
+// Four consecutive floats from a 16-byte-aligned address (global or shared memory) in one 128-bit
+// access. A misaligned address is a fault on a GPU; the emulator checks it.
+__device__ __forceinline__ void load_float4(const float* p, float out[4]) {
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+}
+
 }  // namespace cudamlp::simt
 
 #else
@@ -125,6 +135,13 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
 // Emulated device memory: host memory with guard zones (see the header comment).
 void* device_alloc(size_t bytes);
 void device_free(void* pointer);
+
+// A vector access: fails, like a GPU's "misaligned address", unless `pointer` is 16-byte aligned.
+void check_vector_alignment(const void* pointer);
+inline void load_float4(const float* p, float out[4]) {
+  check_vector_alignment(p);
+  std::memcpy(out, p, 4 * sizeof(float));
+}
 
 // Emulated CUDA graphs: while capture(record, context) runs record(context), the ops it queues (see
 // device_ops_table.h) are recorded instead of run; launch_graph runs them again in order. Like CUDA,

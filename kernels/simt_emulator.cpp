@@ -406,6 +406,12 @@ const ThreadPlace& here() {
   return *tls_place;
 }
 
+void check_vector_alignment(const void* pointer) {
+  if (reinterpret_cast<uintptr_t>(pointer) % 16 != 0)
+    throw Error("misaligned address: a 16-byte vector access at " + std::to_string(reinterpret_cast<uintptr_t>(pointer)) +
+         ", which is not a multiple of 16");
+}
+
 void syncthreads() {
   if (tls_runner == nullptr || tls_place == nullptr) fail("__syncthreads() outside a kernel launch");
   tls_runner->park(FiberState::kAtBarrier);

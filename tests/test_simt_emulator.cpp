@@ -114,6 +114,13 @@ __global__ void block_sum_dynamic(const float* in, float* sums, float* first_see
   if (t == 0) sums[blockIdx.x] = scratch[0];
 }
 
+// out[i] = the sum of the four floats from in + offset (a 128-bit load).
+__global__ void load_four_at(const float* in, int offset, float* out) {
+  float four[4];
+  simt::load_float4(in + offset, four);
+  out[threadIdx.x] = four[0] + four[1] + four[2] + four[3];
+}
+
 std::vector<int> rotate(void (*kernel)(const int*, int*), int blocks, int threads) {
   EmulatedArray<int> in(size_t(blocks * threads)), out(size_t(blocks * threads), -1);
   for (int i = 0; i < blocks * threads; ++i) in.get()[i] = 1000 + i;
@@ -186,6 +193,18 @@ TEST(SimtEmulator, CatchesAWriteBeforeTheStartOfAnAllocation) {
   EXPECT_THROW(simt::launch(write_before_the_start, dim3(1), dim3(32), 0, nullptr, out.get()), Error);
 }
 #endif
+
+TEST(SimtEmulator, VectorLoadsNeedA16ByteAlignedAddressLikeOnAGpu) {
+  EmulatedArray<float> in(8, 1.0f), out(1);
+  simt::launch(load_four_at, dim3(1), dim3(1), 0, nullptr, in.get(), 4, out.get());
+  EXPECT_EQ(out.values()[0], 4.0f);
+  try {
+    simt::launch(load_four_at, dim3(1), dim3(1), 0, nullptr, in.get(), 1, out.get());
+    FAIL() << "a 128-bit load from an address 4 bytes past alignment must be reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("misaligned address"), std::string::npos) << e.what();
+  }
+}
 
 TEST(SimtEmulator, GivesEveryThreadOfA3dGridItsOwnCoordinates) {
   const dim3 grid(2, 3, 2), block(4, 2, 3);
