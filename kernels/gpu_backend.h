@@ -76,6 +76,7 @@ class GpuBackend final : public Backend {
   void begin_epoch(const EpochPlan& plan) override;
   void train_batch(int64_t first, int64_t count, const SgdOptions& sgd) override;
   BatchStats epoch_stats() override;
+  bool epoch_stats_waits_for_device() const override { return true; }
 
   void predict(const float* x, int64_t n, float* probs) override;
 

@@ -163,6 +163,45 @@ TEST_P(GpuBackendTest, StartsAnEpochMidwayLikeTheReference) {
   EXPECT_EQ(backend.epoch_stats().count, 136);
 }
 
+namespace {
+
+// The executor's ops with a count of device-to-host copies (the GPU's synchronisation points).
+int g_copies_to_host = 0;
+void (*g_to_host)(void*, const void*, size_t) = nullptr;
+DeviceOps counting_copies_to_host(const DeviceOps& ops) {
+  DeviceOps counted = ops;
+  g_to_host = ops.to_host;
+  counted.to_host = [](void* dst, const void* src, size_t bytes) {
+    ++g_copies_to_host;
+    g_to_host(dst, src, bytes);
+  };
+  return counted;
+}
+
+}  // namespace
+
+TEST_P(GpuBackendTest, TrainingCopiesMetricsToTheHostOnlyEveryFiftyStepsByDefault) {
+  // Issue 4: no device-to-host copy per step. The divergence guard's read is one, so by default it reads
+  // every kGuardEveryStepsWhenCostly steps on a GPU; asking for every step still works, and costs a copy each.
+  const std::vector<int> sizes = {49, 8, 10};
+  const Dataset data = random_dataset(400, 49, 10, 3);  // 100 steps of 4
+  const DeviceOps counted = counting_copies_to_host(*ops);
+  for (int64_t check_every : {int64_t{0}, int64_t{1}}) {
+    SCOPED_TRACE("finite_check_every " + std::to_string(check_every));
+    TrainOptions options;
+    options.batch = 4;
+    options.finite_check_every = check_every;
+    GpuBackend backend(counted, GetParam().engine);
+    backend.set_model(make_mlp(sizes, 1));
+    g_copies_to_host = 0;
+    train(backend, data, nullptr, options, [](const EpochReport&) {});
+    // Besides the guard: the epoch's metrics and the model's 4 tensors for the end-of-epoch checks.
+    const int guard_reads = check_every == 0 ? 100 / int(kGuardEveryStepsWhenCostly) : 100;
+    EXPECT_LE(g_copies_to_host, guard_reads + 5);
+    EXPECT_GE(g_copies_to_host, guard_reads);
+  }
+}
+
 TEST_P(GpuBackendTest, EvaluatesLikeTheReference) {
   const std::vector<int> sizes = {49, 9, 10};
   const Dataset data = random_dataset(300, 49, 10, 6);

@@ -75,6 +75,9 @@ class TrainLoop {
         carried_(start), checked_step_(start.step) {
     Communicator* comm = backend_.communicator();
     if (comm != nullptr && comm->size() > 1) comm_ = comm;
+    check_every_ = options_.finite_check_every;
+    if (check_every_ == 0)
+      check_every_ = backend_.epoch_stats_waits_for_device() || comm_ != nullptr ? kGuardEveryStepsWhenCostly : 1;
   }
 
   TrainResult run() {
@@ -94,7 +97,7 @@ class TrainLoop {
         at_.sample += count;
         ++at_.step;
         if (hooks_.on_step) report_progress(first_sample, start);
-        if (at_.step % options_.finite_check_every == 0) check_loss(epoch_loss_sum(global_stats()));
+        if (at_.step % check_every_ == 0) check_loss(epoch_loss_sum(global_stats()));
         if (options_.snapshot_every_steps > 0 && at_.step % options_.snapshot_every_steps == 0) {
           if (at_.sample < N) {
             take_snapshot();
@@ -237,6 +240,7 @@ class TrainLoop {
   const Dataset* test_;
   const TrainOptions& options_;
   const TrainHooks& hooks_;
+  int64_t check_every_ = 1;  // the divergence guard's interval in steps
   Communicator* comm_ = nullptr;  // the backend's, when it trains with other ranks
   TrainPosition at_;       // advances with every step
   TrainPosition carried_;  // metrics of the current epoch from before this run (a resume mid-epoch)
@@ -254,7 +258,8 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
   if (options.epochs < 0) throw UsageError("--epochs must not be negative");
   if (options.snapshot_every_steps < 0 || options.snapshot_every_epochs < 0)
     throw UsageError("snapshot intervals must not be negative");
-  if (options.finite_check_every < 1) throw UsageError("the divergence check interval must be at least 1 step");
+  if (options.finite_check_every < 0)
+    throw UsageError("the divergence check interval must be 0 (automatic) or at least 1 step");
   if (train.count < 1) throw UsageError("the training set is empty");
   if (!train.has_labels()) throw UsageError("the training set has no labels");
   // A start inside an epoch lies on a batch boundary; a checkpoint cannot name any other place.

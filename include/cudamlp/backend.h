@@ -96,6 +96,9 @@ class Backend {
   // train_batch so that a GPU backend copies metrics to the host only when they are reported. With a
   // communicator, this rank's samples only (the trainer sums them over the ranks where it needs to).
   virtual BatchStats epoch_stats();
+  // Whether epoch_stats() has to wait for the device (a GPU: it copies the metrics to the host once the
+  // queued steps are done). The trainer then reads them less often, so that steps stay queued.
+  virtual bool epoch_stats_waits_for_device() const { return false; }
 
   // Inference: x is [n, D] (already scaled), probs is [n, C] softmax probabilities.
   virtual void predict(const float* x, int64_t n, float* probs) = 0;
