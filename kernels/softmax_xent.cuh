@@ -3,10 +3,16 @@
 // loss), and the kernel ends with the batch's mean loss and how many rows' first largest logit is the
 // label. With labels == nullptr it only writes the probabilities (inference).
 //
-// One block of 256 threads (8 warps) for the whole batch: warp w takes rows w, w + 8, ...; lane l takes
-// classes l, l + 32, ...; row maxima, sums and argmax are warp shuffles. Each warp keeps its rows' loss
-// in double, and the block adds the 8 warps' totals in a fixed order, so the loss is deterministic.
-// Sized for classification heads (C of 10 to a few hundred); any B >= 1 and C >= 1 work.
+// One block of 1024 threads (32 warps) for the whole batch, mapped by C:
+//   C <= 32 (classification heads like MNIST's 10): a thread per row, rows t, t + 1024, ...; a row is a
+//     short loop over its classes. (A warp per row would leave 22 of 32 lanes idle at C = 10 and pay
+//     15 shuffles per row: at batch 8192 each of 8 warps walked 1024 rows one after another.)
+//   C > 32: a warp per row, rows w, w + 32, ...; lane l takes classes l, l + 32, ...; row maxima, sums
+//     and argmax are warp shuffles.
+// Each thread keeps its rows' loss in double; the block adds them in a fixed order (a shuffle tree per
+// warp, then the 32 warps' totals in turn), so the loss is deterministic. One block, not one per group
+// of rows: adding blocks' totals in a fixed order would take a second launch and a scratch buffer, for
+// a pass over B x C floats that one SM streams in microseconds. Any B >= 1 and C >= 1 work.
 //   logits, probs, dlogits: [B, C]   labels: [B]   loss: [1] (mean)   correct: [1]
 #pragma once
 
@@ -18,14 +24,17 @@
 namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
-constexpr int kSoftmaxWarps = 8;
+constexpr int kSoftmaxWarps = 32;
+constexpr int kSoftmaxThreads = 32 * kSoftmaxWarps;
+constexpr int kSoftmaxThreadPerRowMaxClasses = 32;
 
 __device__ __forceinline__ float warp_max(float value) {
   for (int offset = 16; offset > 0; offset /= 2) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
   return value;
 }
 
-__device__ __forceinline__ float warp_sum(float value) {
+template <typename T>
+__device__ __forceinline__ T warp_sum(T value) {
   for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
   return value;
 }
@@ -37,42 +46,82 @@ __device__ __forceinline__ int warp_first_index_of(float value, float max, int i
   return candidate;
 }
 
+// Row n by one thread: writes its probabilities (and dLogits); adds its loss and hit to loss, correct.
+__device__ __forceinline__ void softmax_row_by_thread(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
+                                                      float* __restrict__ probs, float* __restrict__ dlogits, int64_t n,
+                                                      int B, int C, double& loss, int& correct) {
+  const float* row = logits + n * C;
+  float max = -FLT_MAX;
+  int argmax = INT_MAX;
+  for (int c = 0; c < C; ++c) {
+    if (row[c] > max) {
+      max = row[c];
+      argmax = c;
+    }
+  }
+  float sum = 0.0f;
+  for (int c = 0; c < C; ++c) sum += expf(row[c] - max);
+  const int label = labels ? int(labels[n]) : -1;
+  for (int c = 0; c < C; ++c) {
+    const float p = expf(row[c] - max) / sum;
+    probs[n * C + c] = p;
+    if (labels) dlogits[n * C + c] = (p - (c == label ? 1.0f : 0.0f)) / float(B);
+  }
+  if (labels) {
+    loss += double(logf(sum)) - (double(row[label]) - double(max));
+    correct += argmax == label;
+  }
+}
+
+// Row n by one warp (every lane calls it): the same, with the row's classes spread over the lanes; lane 0
+// adds the loss and hit.
+__device__ __forceinline__ void softmax_row_by_warp(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
+                                                    float* __restrict__ probs, float* __restrict__ dlogits, int64_t n,
+                                                    int B, int C, int lane, double& loss, int& correct) {
+  const float* row = logits + n * C;
+  float best = -FLT_MAX;
+  int best_index = INT_MAX;
+  for (int c = lane; c < C; c += 32) {
+    if (row[c] > best) {
+      best = row[c];
+      best_index = c;
+    }
+  }
+  const float max = warp_max(best);
+  const int argmax = warp_first_index_of(best, max, best_index);
+  float sum = 0.0f;
+  for (int c = lane; c < C; c += 32) sum += expf(row[c] - max);
+  sum = warp_sum(sum);
+  const int label = labels ? int(labels[n]) : -1;
+  for (int c = lane; c < C; c += 32) {
+    const float p = expf(row[c] - max) / sum;
+    probs[n * C + c] = p;
+    if (labels) dlogits[n * C + c] = (p - (c == label ? 1.0f : 0.0f)) / float(B);
+  }
+  if (labels && lane == 0) {
+    loss += double(logf(sum)) - (double(row[label]) - double(max));
+    correct += argmax == label;
+  }
+}
+
 __global__ void softmax_xent_kernel(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
                                     float* __restrict__ probs, float* __restrict__ dlogits, float* __restrict__ loss,
                                     int* __restrict__ correct, int B, int C) {
   __shared__ double warp_loss[kSoftmaxWarps];
   __shared__ int warp_correct[kSoftmaxWarps];
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
-  double my_loss = 0.0;  // meaningful in lane 0
+  double my_loss = 0.0;
   int my_correct = 0;
-  for (int64_t n = warp; n < B; n += kSoftmaxWarps) {
-    const float* row = logits + n * C;
-    // Row maximum and index of its first occurrence.
-    float max = -FLT_MAX, best = -FLT_MAX;
-    int best_index = INT_MAX;
-    for (int c = lane; c < C; c += 32) {
-      if (row[c] > best) {
-        best = row[c];
-        best_index = c;
-      }
-    }
-    max = warp_max(best);
-    const int argmax = warp_first_index_of(best, max, best_index);
-    float sum = 0.0f;
-    for (int c = lane; c < C; c += 32) sum += expf(row[c] - max);
-    sum = warp_sum(sum);
-    const int label = labels ? int(labels[n]) : -1;
-    for (int c = lane; c < C; c += 32) {
-      const float p = expf(row[c] - max) / sum;
-      probs[n * C + c] = p;
-      if (labels) dlogits[n * C + c] = (p - (c == label ? 1.0f : 0.0f)) / float(B);
-    }
-    if (labels && lane == 0) {
-      my_loss += double(logf(sum)) - (double(row[label]) - double(max));
-      my_correct += argmax == label;
-    }
+  if (C <= kSoftmaxThreadPerRowMaxClasses) {
+    for (int64_t n = threadIdx.x; n < B; n += kSoftmaxThreads)
+      softmax_row_by_thread(logits, labels, probs, dlogits, n, B, C, my_loss, my_correct);
+  } else {
+    for (int64_t n = warp; n < B; n += kSoftmaxWarps)
+      softmax_row_by_warp(logits, labels, probs, dlogits, n, B, C, lane, my_loss, my_correct);
   }
   if (!labels) return;  // uniform across the block: no thread reaches the barrier below
+  my_loss = warp_sum(my_loss);
+  my_correct = warp_sum(my_correct);
   if (lane == 0) {
     warp_loss[warp] = my_loss;
     warp_correct[warp] = my_correct;
@@ -92,8 +141,8 @@ __global__ void softmax_xent_kernel(const float* __restrict__ logits, const uint
 
 inline void softmax_xent(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                          int* correct, int B, int C, simt::Stream stream) {
-  simt::launch(softmax_xent_kernel, dim3(1), dim3(32 * kSoftmaxWarps), 0, stream, logits, labels, probs, dlogits,
-               loss, correct, B, C);
+  simt::launch(softmax_xent_kernel, dim3(1), dim3(kSoftmaxThreads), 0, stream, logits, labels, probs, dlogits, loss,
+               correct, B, C);
 }
 
 }  // namespace SIMT_EXECUTOR

@@ -205,7 +205,8 @@ TEST_P(Kernels, SoftmaxXentMatchesReferenceAndIsStableForHugeLogits) {
     double scale;
   };
   for (const Case& c : {Case{1, 1, 1.0}, Case{3, 10, 1.0}, Case{64, 10, 30.0}, Case{257, 33, 5.0},
-                        Case{257, 10, 1e4}, Case{5, 129, 3.0}, Case{1000, 7, 2.0}}) {
+                        Case{257, 10, 1e4}, Case{5, 129, 3.0}, Case{1000, 7, 2.0}, Case{3000, 10, 3.0},
+                        Case{40, 32, 2.0}, Case{2100, 33, 2.0}}) {
     SCOPED_TRACE("B=" + std::to_string(c.B) + " C=" + std::to_string(c.C) + " scale=" + std::to_string(c.scale));
     const auto logits = random_floats(size_t(c.B) * c.C, 9, c.scale);
     std::vector<uint8_t> labels(size_t(c.B));
