@@ -35,28 +35,37 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
 }
 #define CUDAMLP_CUBLAS_CHECK(call) check_cublas((call), #call, __FILE__, __LINE__)
 
-// One cuBLAS handle per executor, made on first use and kept for the process.
-inline cublasHandle_t cublas_handle() {
-  static const cublasHandle_t handle = [] {
-    cublasHandle_t created = nullptr;
-    CUDAMLP_CUBLAS_CHECK(cublasCreate(&created));
+// One cuBLAS handle per executor, made on first use and kept for the process, with (on a GPU) a
+// workspace of our own, so that cuBLAS allocates nothing while a CUDA graph is being captured.
+struct CublasContext {
+  cublasHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+};
+
+inline const CublasContext& cublas_context() {
+  static const CublasContext context = [] {
+    CublasContext created;
+    CUDAMLP_CUBLAS_CHECK(cublasCreate(&created.handle));
 #if !SIMT_EMULATED
-    // A workspace of our own, so cuBLAS allocates nothing while a CUDA graph is being captured.
-    constexpr size_t kWorkspaceBytes = size_t{32} << 20;
-    void* workspace = nullptr;
-    SIMT_CUDA_CHECK(cudaMalloc(&workspace, kWorkspaceBytes));
-    CUDAMLP_CUBLAS_CHECK(cublasSetWorkspace(created, workspace, kWorkspaceBytes));
+    created.workspace_bytes = size_t{32} << 20;
+    SIMT_CUDA_CHECK(cudaMalloc(&created.workspace, created.workspace_bytes));
 #endif
     return created;
   }();
-  return handle;
+  return context;
 }
 
 // C [M, N] = op(A) op(B), row-major; op as in gemm_tiled.cuh. tf32: tensor-core TF32 inputs.
-inline void cublas_gemm(cublasHandle_t handle, bool trans_a, bool trans_b, int M, int N, int K, const float* A,
+inline void cublas_gemm(const CublasContext& cublas, bool trans_a, bool trans_b, int M, int N, int K, const float* A,
                         const float* B, float* C, bool tf32, simt::Stream stream) {
   const float one = 1.0f, zero = 0.0f;
+  const cublasHandle_t handle = cublas.handle;
   CUDAMLP_CUBLAS_CHECK(cublasSetStream(handle, stream));
+#if !SIMT_EMULATED
+  // cublasSetStream resets the handle to cuBLAS's default workspace pool (cuBLAS documentation): ours again.
+  CUDAMLP_CUBLAS_CHECK(cublasSetWorkspace(handle, cublas.workspace, cublas.workspace_bytes));
+#endif
   CUDAMLP_CUBLAS_CHECK(cublasSetMathMode(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   CUDAMLP_CUBLAS_CHECK(cublasSgemm(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                                    N, M, K, &one, B, trans_b ? K : N, A, trans_a ? M : K, &zero, C, N));

@@ -52,6 +52,7 @@ void cuda_stream_destroy(void* stream) { cudaStreamDestroy(static_cast<cudaStrea
 
 void* cuda_graph_capture(void* stream, void (*record)(void* context), void* context) {
   const auto s = static_cast<cudaStream_t>(stream);
+  kernels::cublas_context();  // made now if not yet: cublasCreate and cudaMalloc are not allowed in a capture
   SIMT_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {

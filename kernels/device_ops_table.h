@@ -32,21 +32,21 @@ void queue(Op op) {
 inline void dense_forward_on(GemmEngine engine, const float* x, const float* W, const float* b, float* y, int B,
                              int in, int out, bool relu, simt::Stream stream) {
   if (engine == GemmEngine::kCustom) return dense_forward(x, W, b, y, B, in, out, relu, stream);
-  cublas_gemm(cublas_handle(), false, true, B, out, in, x, W, y, engine == GemmEngine::kCublasTf32, stream);
+  cublas_gemm(cublas_context(), false, true, B, out, in, x, W, y, engine == GemmEngine::kCublasTf32, stream);
   bias_relu(y, b, B, out, relu, stream);
 }
 
 inline void dense_backward_input_on(GemmEngine engine, const float* dy, const float* W, const float* x, float* dx,
                                     int B, int in, int out, bool relu_mask, simt::Stream stream) {
   if (engine == GemmEngine::kCustom) return dense_backward_input(dy, W, x, dx, B, in, out, relu_mask, stream);
-  cublas_gemm(cublas_handle(), false, false, B, in, out, dy, W, dx, engine == GemmEngine::kCublasTf32, stream);
+  cublas_gemm(cublas_context(), false, false, B, in, out, dy, W, dx, engine == GemmEngine::kCublasTf32, stream);
   if (relu_mask) relu_mask_pass(dx, x, int64_t(B) * in, stream);
 }
 
 inline void dense_backward_weights_on(GemmEngine engine, const float* dy, const float* x, float* dW, float* db, int B,
                                       int in, int out, simt::Stream stream) {
   if (engine == GemmEngine::kCustom) return dense_backward_weights(dy, x, dW, db, B, in, out, stream);
-  cublas_gemm(cublas_handle(), true, false, out, in, B, dy, x, dW, engine == GemmEngine::kCublasTf32, stream);
+  cublas_gemm(cublas_context(), true, false, out, in, B, dy, x, dW, engine == GemmEngine::kCublasTf32, stream);
   column_sums_of(dy, db, B, out, stream);
 }
 
@@ -89,6 +89,10 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
     queue([=] { accumulate_metrics(loss, correct, batch, advance, totals, as_stream(stream)); });
   };
   ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
+#if SIMT_EMULATED
+    if (simt::capturing())  // as on a GPU, where Thrust allocates and synchronises
+      throw Error("simt emulator: epoch_order (Thrust) cannot be part of a graph capture");
+#endif
     queue([=] { epoch_order(order, keys, n, epoch_seed, shuffle, stream); });
   };
   return ops;

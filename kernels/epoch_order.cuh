@@ -19,6 +19,8 @@
 
 #if defined(__CUDACC__)
 #include <thrust/system/cuda/execution_policy.h>
+
+#include "simt.h"  // SIMT_CUDA_CHECK
 #else
 #include <thrust/system/cpp/execution_policy.h>
 #endif
@@ -33,19 +35,25 @@ struct ShuffleKey {
 
 void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
 #if defined(__CUDACC__)
+  // A fault left by an earlier kernel is sticky and would surface in the first Thrust call below: report
+  // it as what it is first.
+  SIMT_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
   const auto policy = thrust::cuda::par.on(static_cast<cudaStream_t>(stream));
 #else
   const auto policy = thrust::cpp::par;
   (void)stream;
 #endif
+  const char* call = "thrust::sequence";
   try {
     thrust::sequence(policy, order, order + n);
     if (!shuffle) return;
+    call = "thrust::tabulate";
     thrust::tabulate(policy, keys, keys + n, ShuffleKey{epoch_seed});
+    call = "thrust::stable_sort_by_key";
     thrust::stable_sort_by_key(policy, keys, keys + n, order);  // stable: equal keys keep index order
   } catch (const std::exception& e) {
-    throw Error(std::string("Thrust (epoch_order: sequence, tabulate, stable_sort_by_key of ") + std::to_string(n) +
-                " samples) failed at " + __FILE__ + ":" + std::to_string(__LINE__) + ": " + e.what());
+    throw Error(std::string(call) + " (the epoch order of " + std::to_string(n) + " samples, " + __FILE__ +
+                ") failed: " + e.what());
   }
 }
 

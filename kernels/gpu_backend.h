@@ -35,6 +35,7 @@ class DeviceBuffer {
   size_t bytes() const { return bytes_; }
 
  private:
+  void release() noexcept;  // frees the memory, if any; never throws (see gpu_backend.cpp)
   const DeviceOps* ops_ = nullptr;
   void* pointer_ = nullptr;
   size_t bytes_ = 0;

@@ -94,8 +94,18 @@ void* create(Communicator& host) {
   return c.release();
 }
 
+// Finalize first, within the timeout: a non-blocking communicator's ncclCommDestroy could otherwise wait
+// without bound for a peer that is gone. Never throws (it runs while an error may be unwinding).
 void destroy(void* comm) {
   std::unique_ptr<NcclComm> c(static_cast<NcclComm*>(comm));
+  if (c->comm == nullptr) return;
+  try {
+    CUDAMLP_NCCL_CHECK(ncclCommFinalize(c->comm));
+    wait(*c, nullptr, "ncclCommFinalize");  // aborts the communicator when it times out or fails
+  } catch (...) {
+    if (c->comm != nullptr) ncclCommAbort(c->comm);
+    return;
+  }
   if (c->comm != nullptr) ncclCommDestroy(c->comm);
 }
 
@@ -104,11 +114,19 @@ void sum(float* values, int64_t n, float scale, void* comm, void* stream) {
   if (c.comm == nullptr) throw Error("NCCL communicator used after it was aborted");
   const auto s = static_cast<cudaStream_t>(stream);
   // PreMulSum: each rank's values are scaled by its own `scale` as they enter the sum.
+  // A call that answers ncclInProgress must complete (wait) before the next NCCL call.
   ncclRedOp_t op{};
   CUDAMLP_NCCL_CHECK(ncclRedOpCreatePreMulSum(&op, &scale, ncclFloat, ncclScalarHostImmediate, c.comm));
-  CUDAMLP_NCCL_CHECK(ncclAllReduce(values, values, size_t(n), ncclFloat, op, c.comm, s));
-  wait(c, s, "the gradient all-reduce");
+  wait(c, nullptr, "ncclRedOpCreatePreMulSum");
+  try {
+    CUDAMLP_NCCL_CHECK(ncclAllReduce(values, values, size_t(n), ncclFloat, op, c.comm, s));
+    wait(c, s, "the gradient all-reduce");
+  } catch (...) {
+    if (c.comm != nullptr) ncclRedOpDestroy(op, c.comm);  // an aborted communicator took its ops with it
+    throw;
+  }
   CUDAMLP_NCCL_CHECK(ncclRedOpDestroy(op, c.comm));
+  wait(c, nullptr, "ncclRedOpDestroy");
 }
 
 }  // namespace

@@ -20,6 +20,8 @@
 //     full-warp masks are supported and anything else throws.
 //   - Device allocations carry guard zones checked after every launch: a write out of bounds throws.
 //     Built with AddressSanitizer, the guard zones are poisoned so reads are caught too.
+//   - A 16-byte vector access (load_float4) at an address that is not a multiple of 16 throws, as it
+//     faults on a GPU; so does a device allocation while a graph is being captured.
 //   - What the kernels do not use is not provided, so using it fails to compile.
 // Why fibers and not one OS thread per CUDA thread: on the 2-core machines this project runs on, a
 // hand-off between OS threads costs ~80 us and a 256-thread std::barrier ~2 ms; the emulated test grid

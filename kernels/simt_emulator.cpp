@@ -496,6 +496,7 @@ void graph_launch(void* graph) {
 void graph_destroy(void* graph) { delete static_cast<std::vector<std::function<void()>>*>(graph); }
 
 void* device_alloc(size_t bytes) {
+  if (capturing()) fail("device allocation during a graph capture (CUDA does not allow cudaMalloc in one)");
   const size_t total = (kGuardBytes + bytes + kGuardBytes + kGuardBytes - 1) / kGuardBytes * kGuardBytes;
   auto* base = static_cast<unsigned char*>(std::aligned_alloc(kGuardBytes, total));
   if (base == nullptr) throw std::bad_alloc();

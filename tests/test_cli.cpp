@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cudamlp/gpu_info.h"
 #include "test_helpers.h"
 #include "test_pictures.h"
 
@@ -154,7 +155,8 @@ TEST_F(CliTest, RejectsBadFilesWithOneLineAndExitOne) {
 }
 
 TEST_F(CliTest, GpuDeviceSaysWhyItCannotRun) {
-  // This build has no GPU training backend yet; with no GPU the message says so too.
+  const GpuInfo gpu = query_gpu();
+  if (gpu.usable) GTEST_SKIP() << "there is a GPU here (" << gpu.description << "): --device gpu runs";
   const CommandResult result = run_cli({"train", "--train-csv", train_csv, "--device", "gpu"});
   EXPECT_NE(result.exit_code, 0);
   EXPECT_EQ(count_lines(result.err), 1) << result.err;

@@ -13,7 +13,7 @@ inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this co
 template <bool kTransA, bool kTransB>
 void gemm_with(int variant, const float* A, const float* B, float* C, int M, int N, int K, simt::Stream stream) {
   if (variant == cudamlp::lab::kCublasVariant)
-    return cublas_gemm(cublas_handle(), kTransA, kTransB, M, N, K, A, B, C, false, stream);
+    return cublas_gemm(cublas_context(), kTransA, kTransB, M, N, K, A, B, C, false, stream);
   launch_gemm_variant<kTransA, kTransB>(variant, A, B, M, N, K, StoreEpilogue{C, N}, stream);
 }
 
