@@ -2,11 +2,16 @@
 """PyTorch's training loop on the grid of `cudamlp bench`, printing the same JSON fields.
 
 The same work as one cudamlp training step: nn.Sequential of nn.Linear + ReLU with He-uniform weights
-(U(-sqrt(6/in), sqrt(6/in))) and zero biases, mean cross-entropy, SGD (lr 0.01, no momentum), on
-synthetic MNIST-shaped data kept on the device as uint8 and scaled (/255) while gathering each batch.
-Each step ends with loss.item(), as cudamlp's train_step returns the loss: a CUDA step is finished
-when the clock stops. Per cell: warm-up, then the median over repeats, cells over the time budget
+(U(-sqrt(6/in), sqrt(6/in))) and zero biases, mean cross-entropy, SGD (lr 0.01, no momentum: `cudamlp
+bench`'s settings), on synthetic MNIST-shaped data kept on the device as uint8 and scaled (/255) while
+gathering each batch. Per cell: warm-up, then the median over repeats, cells over the time budget
 skipped, exactly as `cudamlp bench` does.
+
+On the CPU each step ends with loss.item() (free there: the step has already run). On CUDA this is
+PyTorch's eager mode at its best: steps are queued with no host synchronisation between them, as the
+gpu backend's train_batch queues its CUDA-graph steps, and every timed run ends with
+torch.cuda.synchronize(), so the clock sees all of its work. Matrix products run in FP32 (PyTorch's default float32 matmul precision
+"highest", no TF32, as cudamlp without --tf32); the JSON records that setting and the GPU's name.
 
     python3 benchmarks/pytorch_baseline.py --threads 2 --networks 784-128-64-10 --batches 256
     python3 benchmarks/pytorch_baseline.py --devices cpu,cuda --json pytorch.json
@@ -110,16 +115,20 @@ class Cell:
     def __init__(self, torch, device, sizes, batch, pixels, labels):
         self.torch, self.device, self.batch = torch, device, batch
         self.model = make_model(torch, sizes, device)
-        # foreach=True: one fused update for all parameters (PyTorch's fastest SGD in 1.13).
+        # foreach=True: one multi-tensor update for all parameters (PyTorch's fastest SGD in 1.13, and its
+        # default on CUDA).
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LEARNING_RATE, foreach=True)
         self.pixels, self.labels = pixels, labels
         generator = torch.Generator().manual_seed(1)
         self.order = torch.randperm(pixels.shape[0], generator=generator).to(device)
         self.windows = pixels.shape[0] - batch + 1
         self.step = 0
+        self.on_cuda = device == "cuda"
 
     def run(self, steps):
         torch = self.torch
+        if self.on_cuda:
+            torch.cuda.synchronize()  # nothing queued before the clock starts
         start = time.perf_counter()
         for _ in range(steps):
             first = (self.step * self.batch) % self.windows
@@ -130,8 +139,11 @@ class Cell:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            loss.item()  # the step's result reaches the host: the device has finished
+            if not self.on_cuda:
+                loss.item()  # the step's result reaches the host
             self.step += 1
+        if self.on_cuda:
+            torch.cuda.synchronize()  # the queued steps have finished when the clock stops
         return time.perf_counter() - start
 
 
@@ -199,6 +211,10 @@ def main():
     print(f"pytorch_baseline: torch {torch.__version__}, training throughput on synthetic MNIST-shaped data, "
           f"SGD lr {LEARNING_RATE:g}, median of {args.repeats} repeats after warm-up, budget {args.budget:g} s per cell")
     print(f"host: {cpu_model()}, {threads} threads, BLAS {loaded_blas()}")
+    gpu = torch.cuda.get_device_name(0) if "cuda" in devices else None
+    if gpu:
+        print(f"gpu: {gpu}, CUDA {torch.version.cuda}, float32 matmul precision "
+              f"{torch.get_float32_matmul_precision()}")
     print(f"\n{'network':20s} {'batch':>6s}  {'backend':12s} {'ms/step':>10s} {'samples/s':>14s}")
     results = []
     rates = {device: [0.0] for device in devices}
@@ -221,6 +237,8 @@ def main():
         report = {"tool": "pytorch_baseline.py", "torch": torch.__version__,
                   "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "cpu_model": cpu_model(), "threads": threads, "blas": loaded_blas(),
+                  "gpu": gpu, "cuda": torch.version.cuda,
+                  "float32_matmul_precision": torch.get_float32_matmul_precision(),
                   "data": "synthetic, uint8 pixels, MNIST-shaped", "lr": LEARNING_RATE, "momentum": 0.0,
                   "budget_seconds": args.budget, "results": results}
         temporary = f"{args.json}.tmp-{os.getpid()}"

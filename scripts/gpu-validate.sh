@@ -94,8 +94,8 @@ stage_kernels() {
 }
 
 stage_pytorch() {
-  python3 benchmarks/compare_with_pytorch.py --device cuda --cudamlp "$bin/cudamlp" --rounds 5 \
-    --cells 784-10-10-10:256,784-128-64-10:256,784-4096-4096-10:8192
+  python3 benchmarks/compare_with_pytorch.py --device cuda --cudamlp "$bin/cudamlp" \
+    --cudamlp-backends gpu,gpu:custom,gpu:cublas --rounds 5 --cells 784-10-10-10:256,784-128-64-10:256,784-4096-4096-10:8192
 }
 
 run_stage() {

@@ -126,18 +126,6 @@ double flops_per_step(const std::vector<int>& sizes, int64_t batch) {
 
 namespace {
 
-// Runs `steps` training steps of batch `batch` on backend (whose model and data are set), windows of
-// one shuffled order of the data; returns their seconds. `step` counts the steps run so far. Steps
-// return the loss, so a GPU backend has finished its work when they return: the clock sees all of it.
-double run_steps(Backend& backend, const std::vector<int64_t>& order, int64_t batch, int64_t& step, int64_t steps) {
-  const SgdOptions sgd{kBenchLearningRate, 0.0f};
-  const int64_t windows = int64_t(order.size()) - batch + 1;
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i, ++step)
-    backend.train_step(std::span<const int64_t>(order.data() + (step * batch) % windows, size_t(batch)), sgd);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // A first estimate of backend's FLOP/s, from a few steps of a small network (D-64-C, batch 32), so
 // that the first cell of a backend can be skipped before it runs too: one step of the reference
 // backend on 784-4096-4096-10 at batch 8192 would take a quarter of an hour.
@@ -147,10 +135,10 @@ double calibrate(Backend& backend, int D, int C) {
   const Dataset data = synthetic_dataset(2 * batch, D, C);
   backend.set_model(make_mlp(sizes, 1));
   backend.set_training_data(data);
-  const std::vector<int64_t> order = shuffled_indices(data.count, 1, 0);
+  backend.begin_epoch({data.count, 1, 0, true});
   int64_t step = 0;
-  run_steps(backend, order, batch, step, 1);
-  return 3 * flops_per_step(sizes, batch) / run_steps(backend, order, batch, step, 3);
+  run_steps(backend, data.count, batch, step, 1);
+  return 3 * flops_per_step(sizes, batch) / run_steps(backend, data.count, batch, step, 3);
 }
 
 }  // namespace
@@ -188,9 +176,9 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
 
   backend.set_model(make_mlp(sizes, 1));
   backend.set_training_data(data);
-  const std::vector<int64_t> order = shuffled_indices(data.count, 1, 0);
+  backend.begin_epoch({data.count, 1, 0, true});
   int64_t step = 0;
-  auto run = [&](int64_t steps) { return run_steps(backend, order, batch, step, steps); };
+  auto run = [&](int64_t steps) { return run_steps(backend, data.count, batch, step, steps); };
 
   // Warm-up: the first step allocates the buffers; more steps (up to kWarmupShare of the budget) wake
   // the thread pool, fault the pages in and fill the caches.
@@ -224,6 +212,15 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
 }
 
 }  // namespace
+
+double run_steps(Backend& backend, int64_t samples, int64_t batch, int64_t& step, int64_t steps) {
+  const SgdOptions sgd{kBenchLearningRate, 0.0f};
+  const int64_t windows = samples / batch;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i, ++step) backend.train_batch((step % windows) * batch, batch, sgd);
+  backend.epoch_stats();  // a GPU has finished when its metrics are read
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 double median(std::vector<double> values) {
   if (values.empty()) return 0.0;

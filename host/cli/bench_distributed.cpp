@@ -48,14 +48,9 @@ std::vector<int> rank_counts(int ranks) {
 double time_steps(Backend& backend, Communicator& comm, const Dataset& data, int64_t global_batch,
                   const BenchArgs& args) {
   backend.begin_epoch({data.count, 1, 0, true});
-  const SgdOptions sgd{kBenchLearningRate, 0.0f};
-  const int64_t windows = data.count - global_batch + 1;
   int64_t step = 0;
   auto run = [&](int64_t steps) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i, ++step) backend.train_batch((step * global_batch) % windows, global_batch, sgd);
-    backend.epoch_stats();  // a GPU has finished when its metrics are read
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds = run_steps(backend, data.count, global_batch, step, steps);
     comm.broadcast(std::as_writable_bytes(std::span(&seconds, 1)), 0);
     return seconds;
   };
