@@ -22,25 +22,30 @@ struct ReluMaskEpilogue {
   }
 };
 
-// sums[c] = sum over rows r of a[r, c], a: [rows, cols]. Block (32, 8): 32 columns per block, 8 row
-// strides per column, then a fixed-order reduction in shared memory, so the result is deterministic.
+// sums[c] = sum over rows r of a[r, c], a: [rows, cols]. Block (32, kColumnSumRowThreads): 32 columns per
+// block, 32 threads down each column taking every 32nd row, then a fixed-order reduction in shared
+// memory, so the result is deterministic. (A 10-class head is one block: at batch 8192 each thread
+// adds 256 rows.)
+constexpr int kColumnSumRowThreads = 32;
+
 __global__ void column_sums(const float* __restrict__ a, float* __restrict__ sums, int rows, int cols) {
-  __shared__ float partial[8][33];  // +1 column avoids shared-memory bank conflicts
+  __shared__ float partial[kColumnSumRowThreads][33];  // +1 column avoids shared-memory bank conflicts
   const int64_t c = int64_t(blockIdx.x) * 32 + threadIdx.x;
   float sum = 0.0f;
   if (c < cols)
-    for (int64_t r = threadIdx.y; r < rows; r += 8) sum += a[r * cols + c];
+    for (int64_t r = threadIdx.y; r < rows; r += kColumnSumRowThreads) sum += a[r * cols + c];
   partial[threadIdx.y][threadIdx.x] = sum;
   __syncthreads();
   if (threadIdx.y == 0 && c < cols) {
     float total = 0.0f;
-    for (int i = 0; i < 8; ++i) total += partial[i][threadIdx.x];
+    for (int i = 0; i < kColumnSumRowThreads; ++i) total += partial[i][threadIdx.x];
     sums[c] = total;
   }
 }
 
 inline void column_sums_of(const float* a, float* sums, int rows, int cols, simt::Stream stream) {
-  simt::launch(column_sums, dim3(unsigned((cols + 31) / 32)), dim3(32, 8), 0, stream, a, sums, rows, cols);
+  simt::launch(column_sums, dim3(unsigned((cols + 31) / 32)), dim3(32, kColumnSumRowThreads), 0, stream, a, sums,
+               rows, cols);
 }
 
 inline void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int B, int in,
