@@ -2,16 +2,19 @@
 // on the matrix products the networks make, side by side. Each round times every contender once, in a
 // rotating order, so a clock or load change hits them alike; the table gives median GFLOP/s over the
 // rounds and the median of the per-round ratios to cuBLAS (the target: >= 90% at 4096-wide
-// layers). It also checks each variant's C against cuBLAS's, so a fast wrong kernel cannot win.
+// layers). It also checks each variant's C against cuBLAS's: a variant off by more than rounding is
+// marked WRONG and the program exits 1, so a fast wrong kernel cannot win.
 //
 //   build/benchmarks/cudamlp_gemm_lab_benchmark                    # the GPU, all shapes, 7 rounds
 //   build/benchmarks/cudamlp_gemm_lab_benchmark --shapes 4096x4096x4096:NN --rounds 11
 //   build/benchmarks/cudamlp_gemm_lab_benchmark --emulated --shapes 65x33x17:NT   # smoke check, no GPU
 //
-// Prints a Markdown table for docs/gpu-validation.md. Exit 0; 1 with one line when it cannot run.
+// Prints a Markdown table for docs/gpu-validation.md. Exit 0; 1 when a variant is wrong or it cannot run
+// (one line), 2 for a bad flag.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +61,11 @@ Product parse_product(const std::string& text) {
   p.trans_b = tb == 'T';
   return p;
 }
+
+// Two float products of K terms, cuBLAS's and a variant's, differ by rounding of order sqrt(K) * eps of
+// the largest |C| for these random inputs, and by at most about K * eps; a wrong index or a lost slice
+// moves results by O(|C|) itself. Above this, relative to max |C|, a variant is wrong.
+double wrong_above(int K) { return double(K) * FLT_EPSILON; }
 
 template <typename T>
 T median(std::vector<T> values) {
@@ -111,6 +119,7 @@ struct Contender {
 
 int run(const lab::GemmLab& gemm_lab, const std::vector<Product>& products, int rounds, double seconds_per_timing) {
   const DeviceOps& ops = *gemm_lab.ops;
+  int wrong_variants = 0;
   std::printf("| product | M x N x K | op | variant | GFLOP/s (median) | of cuBLAS (median ratio) | max rel. diff to cuBLAS |\n");
   std::printf("| --- | --- | --- | --- | ---: | ---: | ---: |\n");
   for (const Product& p : products) {
@@ -129,14 +138,17 @@ int run(const lab::GemmLab& gemm_lab, const std::vector<Product>& products, int 
     for (float v : expected) largest = std::max(largest, double(std::abs(v)));
     std::vector<int> launches(contenders.size());
     for (size_t i = 0; i < contenders.size(); ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      launch(contenders[i].variant);
+      launch(contenders[i].variant);  // also the variant's warm-up
       const std::vector<float> got = operands.c_on_host();
-      const double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      launches[i] = std::clamp(int(seconds_per_timing / std::max(once, 1e-6)), 1, 1000);
       for (size_t k = 0; k < got.size(); ++k)
         contenders[i].max_relative_difference =
             std::max(contenders[i].max_relative_difference, std::abs(double(got[k]) - expected[k]) / std::max(largest, 1e-30));
+      ops.synchronize();
+      const auto start = std::chrono::steady_clock::now();
+      launch(contenders[i].variant);
+      ops.synchronize();
+      const double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      launches[i] = std::clamp(int(seconds_per_timing / std::max(once, 1e-6)), 1, 1000);
     }
     for (int round = 0; round < rounds; ++round)
       for (size_t j = 0; j < contenders.size(); ++j) {
@@ -152,11 +164,19 @@ int run(const lab::GemmLab& gemm_lab, const std::vector<Product>& products, int 
     for (const Contender& c : contenders) {
       std::vector<double> ratios;  // cuBLAS's time over this one's, per round: > 1 is faster than cuBLAS
       for (int round = 0; round < rounds; ++round) ratios.push_back(contenders[0].seconds[size_t(round)] / c.seconds[size_t(round)]);
-      std::printf("| %s | %d x %d x %d | %c%c | %s | %.4g | %.0f%% | %.1e |\n", p.what.c_str(), p.M, p.N, p.K,
+      const bool wrong = c.max_relative_difference > wrong_above(p.K);
+      wrong_variants += wrong;
+      std::printf("| %s | %d x %d x %d | %c%c | %s | %.4g | %.0f%% | %.1e%s |\n", p.what.c_str(), p.M, p.N, p.K,
                   p.trans_a ? 'T' : 'N', p.trans_b ? 'T' : 'N', lab::gemm_variant_name(c.variant),
-                  flops / median(c.seconds) / 1e9, 100 * median(ratios), c.max_relative_difference);
+                  flops / median(c.seconds) / 1e9, 100 * median(ratios), c.max_relative_difference,
+                  wrong ? " WRONG" : "");
     }
     std::fflush(stdout);
+  }
+  if (wrong_variants > 0) {
+    std::fprintf(stderr, "cudamlp_gemm_lab_benchmark: error: %d results marked WRONG differ from cuBLAS's by more than "
+                         "rounding\n", wrong_variants);
+    return 1;
   }
   return 0;
 }

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -114,7 +115,7 @@ class DeviceBuffer {
   ~DeviceBuffer() {
     try {
       ops_.free(data_);
-    } catch (const Error&) {
+    } catch (const std::exception&) {
       // After a failed launch CUDA repeats the error on every call; the benchmark has reported it.
     }
   }
@@ -136,7 +137,7 @@ void run_on(benchmark::State& state, const Executor& executor, Body body) {
   if (executor.ops == nullptr) return state.SkipWithError(executor.why_not.c_str());
   try {
     body(*executor.ops);
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {  // Error, or std::bad_alloc of a host buffer
     state.SkipWithError(error.what());
     ++failed_benchmarks;
   }

@@ -28,7 +28,8 @@ struct ReluMaskEpilogue {
 // adds 256 rows.)
 constexpr int kColumnSumRowThreads = 32;
 
-__global__ void column_sums(const float* __restrict__ a, float* __restrict__ sums, int rows, int cols) {
+__global__ void __launch_bounds__(32 * kColumnSumRowThreads)
+    column_sums(const float* __restrict__ a, float* __restrict__ sums, int rows, int cols) {
   __shared__ float partial[kColumnSumRowThreads][33];  // +1 column avoids shared-memory bank conflicts
   const int64_t c = int64_t(blockIdx.x) * 32 + threadIdx.x;
   float sum = 0.0f;

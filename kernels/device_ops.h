@@ -64,6 +64,8 @@ struct DeviceOps {
   // totals += {loss * batch, correct, batch} (nothing when batch is 0); totals.cursor += advance
   void (*accumulate_metrics)(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
                              void* stream);
+  // totals.cursor = cursor, queued after the steps before it (no wait for them)
+  void (*set_cursor)(EpochTotals* totals, long long cursor, void* stream);
   // order [n] = the epoch's sample order (shuffled_indices() when shuffle, else 0..n-1); keys [n] scratch
   void (*epoch_order)(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream);
 

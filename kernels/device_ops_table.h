@@ -88,6 +88,9 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
                                void* stream) {
     queue([=] { accumulate_metrics(loss, correct, batch, advance, totals, as_stream(stream)); });
   };
+  ops.set_cursor = [](EpochTotals* totals, long long cursor, void* stream) {
+    queue([=] { set_cursor(totals, cursor, as_stream(stream)); });
+  };
   ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
 #if SIMT_EMULATED
     if (simt::capturing())  // as on a GPU, where Thrust allocates and synchronises

@@ -337,11 +337,9 @@ void GpuBackend::train_batch(int64_t first, int64_t count, const SgdOptions& sgd
     throw Error("gpu backend: batch [" + std::to_string(first) + ", " + std::to_string(first + count) +
                 ") outside the epoch of " + std::to_string(samples_) + " samples");
   // The device's cursor advances by itself, step after step. Only a jump (a resumed run starting
-  // mid-epoch) has to move it: one small copy, never during a capture.
+  // mid-epoch, a benchmark wrapping around) has to move it: one tiny launch in stream order, no wait.
   if (first != host_cursor_) {
-    EpochTotals totals = cudamlp::download<EpochTotals>(ops_, totals_, 1)[0];
-    totals.cursor = first;
-    ops_.to_device(totals_.as<void>(), &totals, sizeof totals);
+    ops_.set_cursor(totals_.as<EpochTotals>(), first, stream_);
     host_cursor_ = first;
   }
   host_cursor_ += count;

@@ -23,6 +23,16 @@ __global__ void accumulate_metrics_kernel(const float* loss, const int* correct,
   totals->cursor += advance;
 }
 
+// totals.cursor = cursor, in stream order: where the next step starts after a jump (a resumed run starting
+// mid-epoch, a benchmark wrapping around), without a copy that would wait for the queued steps.
+__global__ void set_cursor_kernel(EpochTotals* totals, long long cursor) {
+  if (threadIdx.x == 0) totals->cursor = cursor;
+}
+
+inline void set_cursor(EpochTotals* totals, long long cursor, simt::Stream stream) {
+  simt::launch(set_cursor_kernel, dim3(1), dim3(32), 0, stream, totals, cursor);
+}
+
 inline void accumulate_metrics(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
                                simt::Stream stream) {
   simt::launch(accumulate_metrics_kernel, dim3(1), dim3(32), 0, stream, loss, correct, batch, advance, totals);

@@ -73,6 +73,11 @@ __device__ __forceinline__ void load_float4(const float* p, float out[4]) {
   out[3] = v.w;
 }
 
+// Four consecutive floats to a 16-byte-aligned address in one 128-bit access.
+__device__ __forceinline__ void store_float4(float* p, const float in[4]) {
+  *reinterpret_cast<float4*>(p) = make_float4(in[0], in[1], in[2], in[3]);
+}
+
 }  // namespace cudamlp::simt
 
 #else
@@ -144,6 +149,10 @@ inline void load_float4(const float* p, float out[4]) {
   check_vector_alignment(p);
   std::memcpy(out, p, 4 * sizeof(float));
 }
+inline void store_float4(float* p, const float in[4]) {
+  check_vector_alignment(p);
+  std::memcpy(p, in, 4 * sizeof(float));
+}
 
 // Emulated CUDA graphs: while capture(record, context) runs record(context), the ops it queues (see
 // device_ops_table.h) are recorded instead of run; launch_graph runs them again in order. Like CUDA,
@@ -161,6 +170,7 @@ using cudamlp::simt::dim3;
 #define SIMT_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::cudamlp::simt::here().dynamic_shared)
 
 #define __global__
+#define __launch_bounds__(...)
 #define __device__
 #define __host__
 #define __forceinline__ inline

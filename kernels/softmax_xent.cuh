@@ -104,9 +104,10 @@ __device__ __forceinline__ void softmax_row_by_warp(const float* __restrict__ lo
   }
 }
 
-__global__ void softmax_xent_kernel(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
-                                    float* __restrict__ probs, float* __restrict__ dlogits, float* __restrict__ loss,
-                                    int* __restrict__ correct, int B, int C) {
+// Launch bounds: nvcc must keep the kernel within 64 registers a thread, or 1024 threads cannot launch.
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    softmax_xent_kernel(const float* __restrict__ logits, const uint8_t* __restrict__ labels, float* __restrict__ probs,
+                        float* __restrict__ dlogits, float* __restrict__ loss, int* __restrict__ correct, int B, int C) {
   __shared__ double warp_loss[kSoftmaxWarps];
   __shared__ int warp_correct[kSoftmaxWarps];
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;

@@ -36,7 +36,9 @@ for lib in $(ldd "$out"/bin/* | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort
   esac
 done
 
-[[ -f data/mnist/${mnist[0]} || -f data/mnist/${mnist[0]}.gz ]] || data/fetch-mnist.sh
+for name in "${mnist[@]}"; do
+  [[ -f data/mnist/$name || -f data/mnist/$name.gz ]] || { data/fetch-mnist.sh; break; }
+done
 for name in "${mnist[@]}"; do
   if [[ -f data/mnist/$name.gz ]]; then cp "data/mnist/$name.gz" "$out/mnist/"; else gzip -9c "data/mnist/$name" >"$out/mnist/$name.gz"; fi
 done

@@ -6,7 +6,8 @@
 #   check      the GPU, the driver, and that every library of the bundle resolves
 #   tests      the Gpu/... tests (kernels, GEMM lab, whole backend), first with CUDA_LAUNCH_BLOCKING=1 so
 #              that a fault is reported at the launch that made it
-#   sanitize   compute-sanitizer memcheck, racecheck and synccheck over the Gpu/... tests
+#   memcheck, racecheck, synccheck
+#              compute-sanitizer's tools over the Gpu/... tests (`sanitize`: all three)
 #   accuracy   MNIST, 784-128-64-10, 3 epochs, batch 64, lr 0.1, seed 1, on each engine; the reference's
 #              figure for the same run is in docs/accuracy.md (the issue: within 0.3 percentage points)
 #   bench      `cudamlp bench` on both engines: the issue's three cells and a few more
@@ -14,9 +15,9 @@
 #   pytorch    cudamlp against PyTorch CUDA eager, side by side (benchmarks/compare_with_pytorch.py)
 #   all        every stage above, in order (over 10 minutes: not in one device call)
 #
-#   scripts/gpu-validate.sh check && scripts/gpu-validate.sh tests
+#   scripts/gpu-validate.sh check tests        # several stages in one call: what fits in 10 minutes
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 bundle=build-device
 logs=${OUT:-$bundle/logs}
@@ -32,69 +33,76 @@ for root in site.getsitepackages():
         print(lib, end=":")
 EOF
 )
-export LD_LIBRARY_PATH="$PWD/$bundle/lib:${cuda_dirs}${wheel_dirs}${LD_LIBRARY_PATH:-}"
+# Our programs see the bundle's libraries and CUDA's; PyTorch is left to find its own (its wheels bring
+# the CUDA libraries it was built with).
+our_libs="$PWD/$bundle/lib:${cuda_dirs}${wheel_dirs}${LD_LIBRARY_PATH:-}"
+our_libs=${our_libs%:}  # an empty entry would mean the current folder
+ours() { LD_LIBRARY_PATH="$our_libs" "$@"; }
+[[ -d /usr/local/cuda/bin ]] && PATH="$PATH:/usr/local/cuda/bin"
 bin=$bundle/bin
 gpu_tests="Gpu/*"
 
 # Runs the test binary; fails when a test fails or skips (on the device a skip means no usable GPU).
 gpu_tests_run() {
-  local output status
-  output=$("$bin/cudamlp_tests" --gtest_brief=1 "$@" 2>&1)
-  status=$?
-  echo "$output"
-  if grep -q '^\[  SKIPPED \]' <<<"$output"; then echo "gpu-validate: tests skipped: the GPU is not usable"; return 1; fi
-  return $status
+  local output=$logs/gtest-output.txt status
+  "$@" --gtest_brief=1 2>&1 | tee "$output"
+  status=${PIPESTATUS[0]}
+  if grep -q '^\[  SKIPPED \]' "$output"; then echo "gpu-validate: tests skipped: the GPU is not usable"; return 1; fi
+  return "$status"
 }
 
 stage_check() {
   nvidia-smi -L || return 1
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   local missing
-  missing=$(ldd "$bin"/* | grep 'not found')
+  missing=$(ours ldd "$bin"/* | grep 'not found')
   if [[ -n $missing ]]; then echo "gpu-validate: unresolved libraries:"; echo "$missing"; return 1; fi
   echo "every library resolves"
-  gpu_tests_run --gtest_filter='Gpu/Kernels.SgdUpdate*'
+  gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter='Gpu/Kernels.SgdUpdate*'
 }
 
 stage_tests() {
-  CUDA_LAUNCH_BLOCKING=1 gpu_tests_run --gtest_filter="$gpu_tests" || return 1
-  gpu_tests_run --gtest_filter="$gpu_tests"
+  CUDA_LAUNCH_BLOCKING=1 gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter="$gpu_tests" || return 1
+  gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter="$gpu_tests"
 }
 
-stage_sanitize() {
-  local tool status=0
-  for tool in memcheck racecheck synccheck; do
-    echo "== compute-sanitizer --tool $tool"
-    compute-sanitizer --tool "$tool" --error-exitcode 1 "$bin/cudamlp_tests" --gtest_filter="$gpu_tests" --gtest_brief=1 || status=1
-  done
-  return $status
+sanitize() {
+  gpu_tests_run ours compute-sanitizer --tool "$1" --error-exitcode 1 "$bin/cudamlp_tests" --gtest_filter="$gpu_tests"
 }
+stage_memcheck() { sanitize memcheck; }
+stage_racecheck() { sanitize racecheck; }
+stage_synccheck() { sanitize synccheck; }
 
 stage_accuracy() {
   local gemm status=0
   for gemm in custom cublas; do
     echo "== --device gpu --gemm $gemm"
-    "$bin/cudamlp" train --device gpu --gemm "$gemm" --data "$bundle/mnist" --hidden 128,64 --epochs 3 --batch 64 \
+    ours "$bin/cudamlp" train --device gpu --gemm "$gemm" --data "$bundle/mnist" --hidden 128,64 --epochs 3 --batch 64 \
       --lr 0.1 --seed 1 || status=1
   done
   echo "== the reference, same settings (docs/accuracy.md):"
   grep -m1 -i "784-128-64-10" docs/accuracy.md
-  return $status
+  return "$status"
 }
 
 stage_bench() {
-  "$bin/cudamlp" bench --backends gpu:custom,gpu:cublas,gpu --networks 784-10-10-10,784-128-64-10,784-4096-4096-10 \
+  ours "$bin/cudamlp" bench --backends gpu:custom,gpu:cublas,gpu --networks 784-10-10-10,784-128-64-10,784-4096-4096-10 \
     --batches 256,1024,8192 --budget 4 --json "$logs/bench.json"
 }
 
 stage_kernels() {
-  "$bin/cudamlp_gemm_lab_benchmark" --rounds 7 || return 1
-  "$bin/cudamlp_gpu_op_benchmarks" --benchmark_filter=4096 --benchmark_out="$logs/op-benchmarks.json" \
+  ours "$bin/cudamlp_gemm_lab_benchmark" --rounds 7 || return 1
+  ours "$bin/cudamlp_gpu_op_benchmarks" --benchmark_filter=4096 --benchmark_out="$logs/op-benchmarks.json" \
     --benchmark_out_format=json
 }
 
 stage_pytorch() {
-  python3 benchmarks/compare_with_pytorch.py --device cuda --cudamlp "$bin/cudamlp" \
+  # cudamlp through a wrapper that gives it our libraries, so that PyTorch's process keeps its own.
+  local wrapper
+  wrapper=$(mktemp -d)/cudamlp
+  printf '#!/usr/bin/env bash\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$our_libs" "$PWD/$bin/cudamlp" >"$wrapper"
+  chmod +x "$wrapper"
+  python3 benchmarks/compare_with_pytorch.py --device cuda --cudamlp "$wrapper" \
     --cudamlp-backends gpu,gpu:custom,gpu:cublas --rounds 5 --cells 784-10-10-10:256,784-128-64-10:256,784-4096-4096-10:8192
 }
 
@@ -103,9 +111,15 @@ run_stage() {
   "stage_$1"
 }
 
-stages=("$@")
-[[ ${#stages[@]} -eq 1 && ${stages[0]} == all ]] && stages=(check tests sanitize accuracy bench kernels pytorch)
-[[ ${#stages[@]} -gt 0 ]] || { sed -n '2,20p' "$0"; exit 2; }
+[[ $# -gt 0 ]] || { sed -n '2,21p' "$0"; exit 2; }
+stages=()
+for stage in "$@"; do
+  case $stage in
+    all) stages+=(check tests memcheck racecheck synccheck accuracy bench kernels pytorch) ;;
+    sanitize) stages+=(memcheck racecheck synccheck) ;;
+    *) stages+=("$stage") ;;
+  esac
+done
 status=0
 for stage in "${stages[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then echo "gpu-validate: no stage '$stage' (see the top of $0)" >&2; exit 2; fi

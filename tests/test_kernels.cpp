@@ -348,6 +348,16 @@ TEST_P(Kernels, AccumulateMetricsAddsBatchesOnTheDevice) {
   EXPECT_EQ(got.cursor, 16);
 }
 
+TEST_P(Kernels, SetCursorMovesOnlyTheCursor) {
+  DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{2.5, 3, 4, 64}});
+  ops->set_cursor(totals.get(), 7, nullptr);
+  const EpochTotals got = totals.values()[0];
+  EXPECT_EQ(got.cursor, 7);
+  EXPECT_EQ(got.loss_sum, 2.5);
+  EXPECT_EQ(got.correct, 3);
+  EXPECT_EQ(got.count, 4);
+}
+
 TEST_P(Kernels, AccumulateMetricsOfAShardAdvancesByTheGlobalBatch) {
   DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0, 0}});
   DeviceArray<float> loss(*ops, std::vector<float>{0.25f});

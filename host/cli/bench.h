@@ -45,8 +45,8 @@ std::unique_ptr<Backend> make_bench_backend(const std::string& label, BackendOpt
 // Runs `steps` training steps of `batch` samples on backend (model and data set, begin_epoch called) the
 // way `train` does, through train_batch: on a GPU each step is a replayed CUDA graph and the metrics stay
 // on the device. The batches are the windows [k batch, (k + 1) batch) of the epoch's order, k counting
-// up and wrapping to 0 before the window would pass `samples` (a GPU moves its cursor back then: one
-// small copy). Returns their seconds, the wait for a GPU to finish included. `step` counts the steps so
+// up and wrapping to 0 before the window would pass `samples` (a GPU moves its cursor back then, in
+// stream order: one tiny launch). Needs samples >= batch. Returns their seconds, the wait for a GPU to finish included. `step` counts the steps so
 // far. With a communicator, batch is the global batch and this is a collective.
 double run_steps(Backend& backend, int64_t samples, int64_t batch, int64_t& step, int64_t steps);
 double median(std::vector<double> values);

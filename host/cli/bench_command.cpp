@@ -214,6 +214,7 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
 }  // namespace
 
 double run_steps(Backend& backend, int64_t samples, int64_t batch, int64_t& step, int64_t steps) {
+  if (samples < batch) throw Error("bench: " + std::to_string(samples) + " samples cannot make a batch of " + std::to_string(batch));
   const SgdOptions sgd{kBenchLearningRate, 0.0f};
   const int64_t windows = samples / batch;
   const auto start = std::chrono::steady_clock::now();

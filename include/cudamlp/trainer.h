@@ -16,7 +16,7 @@ namespace cudamlp {
 
 // The divergence guard's default interval where reading the loss costs a device synchronisation or a
 // collective: on a GPU a read per step would drain the queue of steps every step. A diverged run is
-// still stopped within 50 steps, well under a second for the networks this tool trains.
+// still stopped within 50 steps: on a GPU, well under a second for the networks this tool trains.
 inline constexpr int64_t kGuardEveryStepsWhenCostly = 50;
 
 struct TrainOptions {

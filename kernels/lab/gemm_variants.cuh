@@ -9,14 +9,15 @@
 //   variant 2  128 x 128 tiles, BK 8, 8 x 8 results per thread, 256 threads; shared tiles double-buffered
 //              (the next K slice is fetched into registers while this one is multiplied, so one
 //              barrier per slice), padded against bank conflicts; scalar global loads
-//   variant 3  variant 2 with 128-bit global loads where the operands allow them (see launch below)
+//   variant 3  variant 2 with 128-bit global loads where the operands allow them (see the launcher)
 //
 // Variants 2 and 3 (gemm_128): each thread owns an 8 x 8 block of C split into four 4 x 4 quadrants at
 // row offsets {0, 64} and column offsets {0, 64} of the tile: thread (tm, tn) of the 16 x 16 grid owns
 // rows tm*4 + {0..3} and 64 + tm*4 + {0..3}, likewise columns. A warp's 32 threads then read 16
 // consecutive float4 of the B slice (conflict-free) and 2 distinct float4 of the A slice (broadcast).
 // Each thread fetches 4 elements of each operand per slice, 4 consecutive ones along the operand's
-// contiguous dimension, so a warp reads whole 128-byte lines.
+// contiguous dimension: where that dimension runs along the tile's 128 rows or columns a warp reads
+// whole 128-byte lines, where it runs along the 8-deep slice, 32-byte runs of 16 rows.
 #pragma once
 
 #include "gemm_tiled.cuh"
@@ -35,8 +36,8 @@ __device__ __forceinline__ void fetch4(const float* __restrict__ m, int64_t row,
 }
 
 template <bool kTransA, bool kTransB, bool kVector, typename Epilogue>
-__global__ void gemm_128(const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K,
-                         Epilogue epilogue) {
+__global__ void __launch_bounds__(256)
+    gemm_128(const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K, Epilogue epilogue) {
   constexpr int BM = 128, BN = 128, BK = 8, kPad = 4;  // 256 threads; kPad keeps float4 rows aligned
   alignas(16) __shared__ float a_tile[2][BK][BM + kPad];  // a_tile[buf][k][m] = op(A)[m0 + m, k0 + k]
   alignas(16) __shared__ float b_tile[2][BK][BN + kPad];  // b_tile[buf][k][n] = op(B)[k0 + k, n0 + n]
@@ -55,13 +56,13 @@ __global__ void gemm_128(const float* __restrict__ A, const float* __restrict__ 
     if (kTransB) fetch4<kVector>(B, n0 + b_outer, k0 + b_inner, N, K, b_next);
     else fetch4<kVector>(B, k0 + b_outer, n0 + b_inner, K, N, b_next);
   };
+  // Along the tile's rows: one 128-bit store. Across them (a column of the tile): four, which the padding
+  // spreads over distinct banks.
   auto store = [&](int buf) {
-    for (int j = 0; j < 4; ++j) {
-      if (kTransA) a_tile[buf][a_outer][a_inner + j] = a_next[j];
-      else a_tile[buf][a_inner + j][a_outer] = a_next[j];
-      if (kTransB) b_tile[buf][b_inner + j][b_outer] = b_next[j];
-      else b_tile[buf][b_outer][b_inner + j] = b_next[j];
-    }
+    if (kTransA) simt::store_float4(&a_tile[buf][a_outer][a_inner], a_next);
+    else for (int j = 0; j < 4; ++j) a_tile[buf][a_inner + j][a_outer] = a_next[j];
+    if (kTransB) for (int j = 0; j < 4; ++j) b_tile[buf][b_inner + j][b_outer] = b_next[j];
+    else simt::store_float4(&b_tile[buf][b_outer][b_inner], b_next);
   };
 
   const int tm = tid / 16, tn = tid % 16;
@@ -100,8 +101,8 @@ __global__ void gemm_128(const float* __restrict__ A, const float* __restrict__ 
 
 inline bool aligned16(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Runs variant 1, 2 or 3. Variant 3 uses 128-bit loads for an operand only when its base is 16-byte
-// aligned and its row length (its contiguous dimension) is a multiple of 4, so every row starts
+// Runs variant 1, 2 or 3. Variant 3 uses 128-bit loads only when both operands' bases are 16-byte
+// aligned and their row lengths (their contiguous dimensions) are multiples of 4, so every row starts
 // aligned; otherwise it runs as variant 2.
 template <bool kTransA, bool kTransB, typename Epilogue>
 void launch_gemm_variant(int variant, const float* A, const float* B, int M, int N, int K, Epilogue epilogue,
