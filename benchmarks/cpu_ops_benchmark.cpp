@@ -194,7 +194,7 @@ void register_all(bool all_shapes) {
     benchmark::RegisterBenchmark((prefix + "relu_backward").c_str(), relu_backward<Ops>)->Arg(B * 1024)->UseRealTime();
   }
   // Parameter counts of 784-10-10-10, 784-128-64-10, 784-1024-1024-10 and 784-4096-4096-10.
-  for (const int64_t n : {8070, 109386, 1863690, 19060746}) {
+  for (const int64_t n : {8070, 109386, 1863690, 20037642}) {
     if (!all_shapes && n > 2000000) continue;
     for (const int64_t momentum : {0, 90})
       benchmark::RegisterBenchmark((prefix + "sgd_update").c_str(), sgd_update<Ops>)->Args({n, momentum})->UseRealTime();

@@ -36,7 +36,9 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
 #define CUDAMLP_CUBLAS_CHECK(call) check_cublas((call), #call, __FILE__, __LINE__)
 
 // One cuBLAS handle per executor, made on first use and kept for the process, with (on a GPU) a
-// workspace of our own, so that cuBLAS allocates nothing while a CUDA graph is being captured.
+// workspace of our own, so that cuBLAS allocates nothing while a CUDA graph is being captured. One
+// workspace serves every stream: products on two streams must not overlap in time (a process trains
+// one backend at a time, and each waits for its stream before another is used).
 struct CublasContext {
   cublasHandle_t handle = nullptr;
   void* workspace = nullptr;
