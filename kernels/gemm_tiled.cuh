@@ -17,7 +17,8 @@
 namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
-template <int BM, int BN, int BK, int TM, int TN, bool kTransA, bool kTransB, typename Epilogue>
+// kPad: floats added to each shared row (the lab's variant 4 tries 1; see kernels/lab/gemm_variants.cuh).
+template <int BM, int BN, int BK, int TM, int TN, bool kTransA, bool kTransB, typename Epilogue, int kPad = 0>
 __global__ void gemm_tiled(const float* __restrict__ A, const float* __restrict__ B, int M, int N, int K,
                            Epilogue epilogue) {
   constexpr int kThreadsN = BN / TN;
@@ -25,8 +26,8 @@ __global__ void gemm_tiled(const float* __restrict__ A, const float* __restrict_
   static_assert(BM % TM == 0 && BN % TN == 0, "tile must split into thread sub-tiles");
   static_assert((BM * BK) % kThreads == 0 && (BK * BN) % kThreads == 0, "every thread loads equally");
 
-  __shared__ float a_tile[BK][BM];  // a_tile[k][m] = op(A)[m0 + m, k0 + k]
-  __shared__ float b_tile[BK][BN];  // b_tile[k][n] = op(B)[k0 + k, n0 + n]
+  __shared__ float a_tile[BK][BM + kPad];  // a_tile[k][m] = op(A)[m0 + m, k0 + k]
+  __shared__ float b_tile[BK][BN + kPad];  // b_tile[k][n] = op(B)[k0 + k, n0 + n]
 
   const int tid = int(threadIdx.x);
   const int thread_m = tid / kThreadsN;  // this thread's rows: m0 + thread_m * TM + [0, TM)

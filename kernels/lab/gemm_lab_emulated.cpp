@@ -4,7 +4,8 @@
 namespace cudamlp::lab {
 
 const char* gemm_variant_name(int variant) {
-  static const char* const kNames[] = {"cublas", "1-tiled-64", "2-tiled-128-double-buffered", "3-tiled-128-float4"};
+  static const char* const kNames[] = {"cublas", "1-tiled-64", "2-tiled-128-double-buffered", "3-tiled-128-float4",
+                                       "4-tiled-64-padded"};
   return variant >= 0 && variant <= kLastGemmVariant ? kNames[variant] : "unknown";
 }
 

@@ -10,6 +10,10 @@
 //              (the next K slice is fetched into registers while this one is multiplied, so one
 //              barrier per slice), padded against bank conflicts; scalar global loads
 //   variant 3  variant 2 with 128-bit global loads where the operands allow them (see the launcher)
+//   variant 4  variant 1 with one float of padding per shared row: where an operand's contiguous
+//              dimension runs along the 16-deep slice (A as stored, W in the forward pass), 16 threads
+//              store one column of a 64-float-wide tile, all into the same bank; padded, at most two
+//              share a bank
 //
 // Variants 2 and 3 (gemm_128): each thread owns an 8 x 8 block of C split into four 4 x 4 quadrants at
 // row offsets {0, 64} and column offsets {0, 64} of the tile: thread (tm, tn) of the 16 x 16 grid owns
@@ -101,13 +105,19 @@ __global__ void __launch_bounds__(256)
 
 inline bool aligned16(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Runs variant 1, 2 or 3. Variant 3 uses 128-bit loads only when both operands' bases are 16-byte
+// Runs variant 1, 2, 3 or 4. Variant 3 uses 128-bit loads only when both operands' bases are 16-byte
 // aligned and their row lengths (their contiguous dimensions) are multiples of 4, so every row starts
 // aligned; otherwise it runs as variant 2.
 template <bool kTransA, bool kTransB, typename Epilogue>
 void launch_gemm_variant(int variant, const float* A, const float* B, int M, int N, int K, Epilogue epilogue,
                          simt::Stream stream) {
   if (variant == 1) return launch_gemm<kTransA, kTransB>(A, B, M, N, K, epilogue, stream);
+  if (variant == 4) {
+    using T = GemmTile;
+    const dim3 grid(unsigned((N + T::BN - 1) / T::BN), unsigned((M + T::BM - 1) / T::BM));
+    return simt::launch(gemm_tiled<T::BM, T::BN, T::BK, T::TM, T::TN, kTransA, kTransB, Epilogue, 1>, grid,
+                        dim3(T::kThreads), 0, stream, A, B, M, N, K, epilogue);
+  }
   const dim3 grid(unsigned((N + 127) / 128), unsigned((M + 127) / 128));
   const bool vector = variant == 3 && aligned16(A) && aligned16(B) && (kTransA ? M : K) % 4 == 0 &&
                       (kTransB ? K : N) % 4 == 0;
