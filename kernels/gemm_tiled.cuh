@@ -88,11 +88,11 @@ struct GemmTile {
   static constexpr int kThreads = (BM / TM) * (BN / TN);
 };
 
-template <bool kTransA, bool kTransB, typename Epilogue>
+template <bool kTransA, bool kTransB, int kPad = 0, typename Epilogue>
 void launch_gemm(const float* A, const float* B, int M, int N, int K, Epilogue epilogue, simt::Stream stream) {
   using T = GemmTile;
   const dim3 grid(unsigned((N + T::BN - 1) / T::BN), unsigned((M + T::BM - 1) / T::BM));
-  simt::launch(gemm_tiled<T::BM, T::BN, T::BK, T::TM, T::TN, kTransA, kTransB, Epilogue>, grid,
+  simt::launch(gemm_tiled<T::BM, T::BN, T::BK, T::TM, T::TN, kTransA, kTransB, Epilogue, kPad>, grid,
                dim3(T::kThreads), 0, stream, A, B, M, N, K, epilogue);
 }
 

@@ -407,9 +407,10 @@ const ThreadPlace& here() {
 }
 
 void check_vector_alignment(const void* pointer) {
-  if (reinterpret_cast<uintptr_t>(pointer) % 16 != 0)
-    throw Error("misaligned address: a 16-byte vector access at " + std::to_string(reinterpret_cast<uintptr_t>(pointer)) +
-         ", which is not a multiple of 16");
+  const auto address = reinterpret_cast<uintptr_t>(pointer);
+  if (address % 16 != 0)
+    throw Error("misaligned address: a 16-byte vector access at " + std::to_string(address) +
+                ", which is not a multiple of 16");
 }
 
 void syncthreads() {

@@ -46,54 +46,30 @@ __device__ __forceinline__ int warp_first_index_of(float value, float max, int i
   return candidate;
 }
 
-// Row n by one thread: writes its probabilities (and dLogits); adds its loss and hit to loss, correct.
-__device__ __forceinline__ void softmax_row_by_thread(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
-                                                      float* __restrict__ probs, float* __restrict__ dlogits, int64_t n,
-                                                      int B, int C, double& loss, int& correct) {
-  const float* row = logits + n * C;
-  float max = -FLT_MAX;
-  int argmax = INT_MAX;
-  for (int c = 0; c < C; ++c) {
-    if (row[c] > max) {
-      max = row[c];
-      argmax = c;
-    }
-  }
-  float sum = 0.0f;
-  for (int c = 0; c < C; ++c) sum += expf(row[c] - max);
-  const int label = labels ? int(labels[n]) : -1;
-  for (int c = 0; c < C; ++c) {
-    const float p = expf(row[c] - max) / sum;
-    probs[n * C + c] = p;
-    if (labels) dlogits[n * C + c] = (p - (c == label ? 1.0f : 0.0f)) / float(B);
-  }
-  if (labels) {
-    loss += double(logf(sum)) - (double(row[label]) - double(max));
-    correct += argmax == label;
-  }
-}
-
-// Row n by one warp (every lane calls it): the same, with the row's classes spread over the lanes; lane 0
-// adds the loss and hit.
-__device__ __forceinline__ void softmax_row_by_warp(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
-                                                    float* __restrict__ probs, float* __restrict__ dlogits, int64_t n,
-                                                    int B, int C, int lane, double& loss, int& correct) {
+// Row n by kLanes threads (1, or a whole warp: then every lane calls it): lane l takes classes l,
+// l + kLanes, ...; a warp combines its lanes' maxima, argmax and sums by shuffles. Writes the row's
+// probabilities (and dLogits); lane 0 adds its loss and hit to loss, correct.
+template <int kLanes>
+__device__ __forceinline__ void softmax_row(const float* __restrict__ logits, const uint8_t* __restrict__ labels,
+                                            float* __restrict__ probs, float* __restrict__ dlogits, int64_t n, int B,
+                                            int C, int lane, double& loss, int& correct) {
+  static_assert(kLanes == 1 || kLanes == 32, "a row is one thread's or one warp's");
   const float* row = logits + n * C;
   float best = -FLT_MAX;
   int best_index = INT_MAX;
-  for (int c = lane; c < C; c += 32) {
+  for (int c = lane; c < C; c += kLanes) {
     if (row[c] > best) {
       best = row[c];
       best_index = c;
     }
   }
-  const float max = warp_max(best);
-  const int argmax = warp_first_index_of(best, max, best_index);
+  const float max = kLanes == 1 ? best : warp_max(best);
+  const int argmax = kLanes == 1 ? best_index : warp_first_index_of(best, max, best_index);
   float sum = 0.0f;
-  for (int c = lane; c < C; c += 32) sum += expf(row[c] - max);
-  sum = warp_sum(sum);
+  for (int c = lane; c < C; c += kLanes) sum += expf(row[c] - max);
+  if (kLanes > 1) sum = warp_sum(sum);
   const int label = labels ? int(labels[n]) : -1;
-  for (int c = lane; c < C; c += 32) {
+  for (int c = lane; c < C; c += kLanes) {
     const float p = expf(row[c] - max) / sum;
     probs[n * C + c] = p;
     if (labels) dlogits[n * C + c] = (p - (c == label ? 1.0f : 0.0f)) / float(B);
@@ -115,10 +91,10 @@ __global__ void __launch_bounds__(kSoftmaxThreads)
   int my_correct = 0;
   if (C <= kSoftmaxThreadPerRowMaxClasses) {
     for (int64_t n = threadIdx.x; n < B; n += kSoftmaxThreads)
-      softmax_row_by_thread(logits, labels, probs, dlogits, n, B, C, my_loss, my_correct);
+      softmax_row<1>(logits, labels, probs, dlogits, n, B, C, 0, my_loss, my_correct);
   } else {
     for (int64_t n = warp; n < B; n += kSoftmaxWarps)
-      softmax_row_by_warp(logits, labels, probs, dlogits, n, B, C, lane, my_loss, my_correct);
+      softmax_row<32>(logits, labels, probs, dlogits, n, B, C, lane, my_loss, my_correct);
   }
   if (!labels) return;  // uniform across the block: no thread reaches the barrier below
   my_loss = warp_sum(my_loss);

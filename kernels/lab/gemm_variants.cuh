@@ -112,12 +112,7 @@ template <bool kTransA, bool kTransB, typename Epilogue>
 void launch_gemm_variant(int variant, const float* A, const float* B, int M, int N, int K, Epilogue epilogue,
                          simt::Stream stream) {
   if (variant == 1) return launch_gemm<kTransA, kTransB>(A, B, M, N, K, epilogue, stream);
-  if (variant == 4) {
-    using T = GemmTile;
-    const dim3 grid(unsigned((N + T::BN - 1) / T::BN), unsigned((M + T::BM - 1) / T::BM));
-    return simt::launch(gemm_tiled<T::BM, T::BN, T::BK, T::TM, T::TN, kTransA, kTransB, Epilogue, 1>, grid,
-                        dim3(T::kThreads), 0, stream, A, B, M, N, K, epilogue);
-  }
+  if (variant == 4) return launch_gemm<kTransA, kTransB, 1>(A, B, M, N, K, epilogue, stream);
   const dim3 grid(unsigned((N + 127) / 128), unsigned((M + 127) / 128));
   const bool vector = variant == 3 && aligned16(A) && aligned16(B) && (kTransA ? M : K) % 4 == 0 &&
                       (kTransB ? K : N) % 4 == 0;
