@@ -6,23 +6,20 @@
 //   Gpu/...       compiled by nvcc on a real GPU; skipped, with the reason, without one
 #include <gtest/gtest.h>
 
-#include <cfloat>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "backend_comparison.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
-#include "cudamlp/rng.h"
+#include "device_testing.h"
 #include "lab/gemm_lab.h"
 
 using namespace cudamlp;
+using namespace cudamlp::testing;
 
 namespace {
-
-// The recursive-summation bound of a K-term float dot product (see test_kernels.cpp): a right kernel
-// cannot exceed it, a wrong index or a lost slice exceeds it by far.
-double dot_tolerance(int64_t K, double magnitude) { return double(K + 2) * (FLT_EPSILON / 2) * magnitude + 1e-30; }
 
 struct GemmShape {
   int M, N, K;
@@ -32,13 +29,6 @@ struct GemmShape {
 const std::vector<GemmShape> kShapes = {{1, 1, 1},     {1, 129, 7},    {129, 1, 33},  {7, 5, 3},
                                         {65, 127, 9},  {257, 129, 33}, {128, 128, 8}, {132, 260, 36},
                                         {200, 72, 784}};
-
-std::vector<float> random_floats(size_t n, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> values(n);
-  for (float& v : values) v = float(2 * rng.uniform() - 1);
-  return values;
-}
 
 struct LabChoice {
   const char* name;
@@ -66,22 +56,12 @@ class GemmLab : public ::testing::TestWithParam<LabChoice> {
   void check(int variant, const GemmShape& s, bool trans_a, bool trans_b, int offset) {
     const DeviceOps& ops = *lab->ops;
     const size_t a_size = size_t(s.M) * s.K, b_size = size_t(s.K) * s.N, c_size = size_t(s.M) * s.N;
-    const std::vector<float> a = random_floats(a_size, 1), b = random_floats(b_size, 2);
-    auto* da = static_cast<float*>(ops.alloc((a_size + offset) * sizeof(float)));
-    auto* db = static_cast<float*>(ops.alloc((b_size + offset) * sizeof(float)));
-    auto* dc = static_cast<float*>(ops.alloc(c_size * sizeof(float)));
-    std::vector<float> c(c_size);
-    try {
-      ops.to_device(da + offset, a.data(), a_size * sizeof(float));
-      ops.to_device(db + offset, b.data(), b_size * sizeof(float));
-      lab->gemm(variant, trans_a, trans_b, da + offset, db + offset, dc, s.M, s.N, s.K, nullptr);
-      ops.synchronize();
-      ops.to_host(c.data(), dc, c_size * sizeof(float));
-    } catch (...) {
-      for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(dc)}) ops.free(p);
-      throw;
-    }
-    for (void* p : {static_cast<void*>(da), static_cast<void*>(db), static_cast<void*>(dc)}) ops.free(p);
+    const std::vector<float> a = random_floats(a_size, -1, 1, 1), b = random_floats(b_size, -1, 1, 2);
+    DeviceArray<float> da(ops, a_size + offset), db(ops, b_size + offset), dc(ops, c_size);
+    ops.to_device(da.get() + offset, a.data(), a_size * sizeof(float));
+    ops.to_device(db.get() + offset, b.data(), b_size * sizeof(float));
+    lab->gemm(variant, trans_a, trans_b, da.get() + offset, db.get() + offset, dc.get(), s.M, s.N, s.K, nullptr);
+    const std::vector<float> c = dc.values();
     // op(A)[m, k] and op(B)[k, n] as stored: A is [K, M] when transposed, else [M, K]; B is [N, K] or [K, N].
     for (int m = 0; m < s.M; ++m)
       for (int n = 0; n < s.N; ++n) {

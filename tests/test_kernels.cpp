@@ -16,18 +16,17 @@
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/rng.h"
 #include "device_ops.h"
+#include "device_testing.h"
 #include "reference/ops.h"
 
 using namespace cudamlp;
 
 namespace {
 
+using cudamlp::testing::DeviceArray;
+using cudamlp::testing::dot_tolerance;  // the GEMM tolerance (device_testing.h)
+
 // --- tolerances -------------------------------------------------------------------------------
-// A float dot product of K terms differs from the exact one by at most about K * u * sum|a_k b_k|
-// (u = FLT_EPSILON / 2, the standard bound for recursive summation; fused multiply-adds only tighten
-// it). The reference is exact to double precision, so this bound cannot fail for a right kernel, while
-// a wrong index, a transposed operand or a lost tile changes results by O(sum|a_k b_k|) itself.
-double dot_tolerance(int64_t K, double magnitude) { return double(K + 2) * (FLT_EPSILON / 2) * magnitude + 1e-30; }
 // Softmax: exp, a division and a K-term sum in float; 8 ulps of slack at probability scale.
 constexpr double kProbabilityTolerance = 8 * FLT_EPSILON;
 // Mean loss: float logs of per-row sums, then a double sum: relative error a few ulps of float.
@@ -73,36 +72,6 @@ Executor real_gpu() {
   if (!gpu.usable) return {nullptr, gpu.description};
   return {cuda_ops(), ""};
 }
-
-// A device array owned through the executor's alloc/free.
-template <typename T>
-class DeviceArray {
- public:
-  DeviceArray(const DeviceOps& ops, size_t n) : ops_(ops), n_(n), data_(static_cast<T*>(ops.alloc(std::max<size_t>(n, 1) * sizeof(T)))) {}
-  DeviceArray(const DeviceOps& ops, const std::vector<T>& values) : DeviceArray(ops, values.size()) {
-    ops_.to_device(data_, values.data(), values.size() * sizeof(T));
-  }
-  ~DeviceArray() {
-    try {
-      ops_.free(data_);
-    } catch (...) {
-    }
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() { return data_; }
-  std::vector<T> values() const {
-    std::vector<T> host(n_);
-    ops_.synchronize();
-    ops_.to_host(host.data(), data_, n_ * sizeof(T));
-    return host;
-  }
-
- private:
-  const DeviceOps& ops_;
-  size_t n_;
-  T* data_;
-};
 
 // The test parameter: which executor, by name, so test names stay readable and stable.
 struct ExecutorChoice {
