@@ -24,6 +24,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/rng.h"
+#include "gpu_backend.h"
 #include "lab/gemm_lab.h"
 
 using namespace cudamlp;
@@ -73,42 +74,34 @@ T median(std::vector<T> values) {
   return values[values.size() / 2];
 }
 
-// Device buffers for one product, freed on the way out.
+// The device buffers of one product: A and B random in [-1, 1), C.
 class Operands {
  public:
-  Operands(const DeviceOps& ops, const Product& p) : ops_(ops) {
-    const size_t sizes[3] = {size_t(p.M) * p.K, size_t(p.K) * p.N, size_t(p.M) * p.N};
-    for (int i = 0; i < 3; ++i) {
-      buffers_[i] = static_cast<float*>(ops_.alloc(sizes[i] * sizeof(float)));
-      counts_[i] = sizes[i];
-    }
+  Operands(const DeviceOps& ops, const Product& p)
+      : ops_(ops),
+        a_(ops, size_t(p.M) * p.K * sizeof(float)),
+        b_(ops, size_t(p.K) * p.N * sizeof(float)),
+        c_(ops, size_t(p.M) * p.N * sizeof(float)) {
     Rng rng(7);
-    for (int i = 0; i < 2; ++i) {
-      std::vector<float> values(sizes[i]);
+    for (const DeviceBuffer* operand : {&a_, &b_}) {
+      std::vector<float> values(operand->bytes() / sizeof(float));
       for (float& v : values) v = float(2 * rng.uniform() - 1);
-      ops_.to_device(buffers_[i], values.data(), sizes[i] * sizeof(float));
+      ops_.to_device(operand->as<void>(), values.data(), operand->bytes());
     }
   }
-  ~Operands() {
-    for (float* b : buffers_)
-      if (b != nullptr) ops_.free(b);
-  }
-  Operands(const Operands&) = delete;
-  Operands& operator=(const Operands&) = delete;
-  const float* a() const { return buffers_[0]; }
-  const float* b() const { return buffers_[1]; }
-  float* c() { return buffers_[2]; }
+  const float* a() const { return a_.as<const float>(); }
+  const float* b() const { return b_.as<const float>(); }
+  float* c() { return c_.as<float>(); }
   std::vector<float> c_on_host() {
-    std::vector<float> host(counts_[2]);
+    std::vector<float> host(c_.bytes() / sizeof(float));
     ops_.synchronize();
-    ops_.to_host(host.data(), buffers_[2], host.size() * sizeof(float));
+    ops_.to_host(host.data(), c_.as<const void>(), c_.bytes());
     return host;
   }
 
  private:
   const DeviceOps& ops_;
-  float* buffers_[3] = {};
-  size_t counts_[3] = {};
+  DeviceBuffer a_, b_, c_;  // freed without throwing, also after a failed launch (gpu_backend.h)
 };
 
 struct Contender {
