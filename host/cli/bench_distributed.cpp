@@ -8,7 +8,6 @@
 // keeps --batches per rank, so the global batch grows with k; strong scaling splits --batches over the
 // k ranks. Each measurement warms up, then takes the median of --repeats timed repeats.
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
