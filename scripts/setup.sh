@@ -20,6 +20,8 @@ readonly PROG=setup
 # download fallbacks; python3 for the helper scripts.
 PACKAGES=(cmake g++ make pkg-config libgtest-dev googletest zlib1g-dev libpng-dev libcli11-dev nlohmann-json3-dev
   libopenblas-openmp-dev libbenchmark-dev npm ca-certificates curl python3)
+# The tests' bitwise guard hashes tensors with OpenSSL's SHA-256.
+PACKAGES+=(libssl-dev)
 
 # Fuzzing and sanitizers (fuzz/run.sh, the asan and tsan presets): clang with its runtimes (libFuzzer,
 # ASan, UBSan, TSan) and LLVM's OpenMP, whose Archer tool tells ThreadSanitizer about OpenMP's
