@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "cudamlp/rng.h"
-#include "reference/ops.h"
+#include "reference_ops.h"
 #if CUDAMLP_HAVE_CPU_BACKEND
-#include "cpu/ops.h"
+#include "cpu_ops.h"
 #endif
 
 using namespace cudamlp;

@@ -24,8 +24,8 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/rng.h"
-#include "gpu_backend.h"
-#include "lab/gemm_lab.h"
+#include "device_buffer.h"
+#include "gemm_lab.h"
 
 using namespace cudamlp;
 
@@ -101,7 +101,7 @@ class Operands {
 
  private:
   const DeviceOps& ops_;
-  DeviceBuffer a_, b_, c_;  // freed without throwing, also after a failed launch (gpu_backend.h)
+  DeviceBuffer a_, b_, c_;  // freed without throwing, also after a failed launch (device_buffer.h)
 };
 
 struct Contender {

@@ -51,7 +51,7 @@ inline const CublasContext& cublas_context() {
     CUDAMLP_CUBLAS_CHECK(cublasCreate(&created.handle));
 #if !SIMT_EMULATED
     created.workspace_bytes = size_t{32} << 20;
-    SIMT_CUDA_CHECK(cudaMalloc(&created.workspace, created.workspace_bytes));
+    CUDAMLP_CUDA_CHECK(cudaMalloc(&created.workspace, created.workspace_bytes));
 #endif
     return created;
   }();

@@ -11,7 +11,11 @@
 
 namespace cudamlp {
 
-class Communicator;
+// Handles of an executor's streams and captured graphs: a cudaStream_t and a cudaGraphExec_t on a GPU;
+// on the emulator streams are null and graphs are its recorded launches. Opaque types of their own, so
+// that a stream cannot be passed where a graph is expected.
+struct DeviceStream;
+struct DeviceGraph;
 
 // Who computes the matrix products of the dense ops: our gemm_tiled with fused epilogues, or cuBLAS
 // SGEMM (FP32; TF32 tensor cores only when asked) followed by elementwise epilogue passes.
@@ -35,49 +39,39 @@ struct DeviceOps {
   void (*to_host)(void* host_dst, const void* device_src, size_t bytes);
   void (*synchronize)();
 
-  // --- streams and CUDA graphs (nullptr in the emulator, which runs every launch at once) ---
-  void* (*stream_create)();
-  void (*stream_destroy)(void* stream);
+  // --- streams and CUDA graphs (no streams on the emulator, which runs every launch at once) ---
+  DeviceStream* (*stream_create)();  // nullptr on the emulator
+  void (*stream_destroy)(DeviceStream* stream);
   // Captures what record(context) queues on stream into a graph, instantiated; returns its handle.
-  void* (*graph_capture)(void* stream, void (*record)(void* context), void* context);
-  void (*graph_launch)(void* graph, void* stream);
-  void (*graph_destroy)(void* graph);
+  DeviceGraph* (*graph_capture)(DeviceStream* stream, void (*record)(void* context), void* context);
+  void (*graph_launch)(DeviceGraph* graph, DeviceStream* stream);
+  void (*graph_destroy)(DeviceGraph* graph);
 
-  // --- ops: shapes as in the reference ops (host/reference/ops.h) ---
+  // --- ops: shapes as in the reference ops (host/backends/reference/reference_ops.h) ---
   // x [B, D] = pixels[indices[start + b]] / 255; batch_labels [B] likewise; start = *cursor (0 if null)
   void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
-                       int B, int D, float* x, uint8_t* batch_labels, void* stream);
+                       int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream);
   // y [B, out] = x [B, in] W^T + b, then ReLU when relu
   void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
-                        GemmEngine engine, void* stream);
+                        GemmEngine engine, DeviceStream* stream);
   // dx [B, in] = dy [B, out] W [out, in], zeroed where x <= 0 when relu_mask
   void (*dense_backward_input)(const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                               bool relu_mask, GemmEngine engine, void* stream);
+                               bool relu_mask, GemmEngine engine, DeviceStream* stream);
   // dW [out, in] = dy^T x; db [out] = column sums of dy
   void (*dense_backward_weights)(const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
-                                 GemmEngine engine, void* stream);
+                                 GemmEngine engine, DeviceStream* stream);
   // probs, dlogits [B, C]; loss [1] mean; correct [1]. labels == nullptr: probabilities only.
   void (*softmax_xent)(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
-                       int* correct, int B, int C, void* stream);
+                       int* correct, int B, int C, DeviceStream* stream);
   // v = momentum v + g; w -= lr v
-  void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream);
+  void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, DeviceStream* stream);
   // totals += {loss * batch, correct, batch} (nothing when batch is 0); totals.cursor += advance
   void (*accumulate_metrics)(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
-                             void* stream);
+                             DeviceStream* stream);
   // totals.cursor = cursor, queued after the steps before it (no wait for them)
-  void (*set_cursor)(EpochTotals* totals, long long cursor, void* stream);
+  void (*set_cursor)(EpochTotals* totals, long long cursor, DeviceStream* stream);
   // order [n] = the epoch's sample order (shuffled_indices() when shuffle, else 0..n-1); keys [n] scratch
-  void (*epoch_order)(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream);
-
-  // --- data parallelism (--distributed); nullptr where this build cannot ---
-  // A device communicator over host's ranks. On a GPU: NCCL, bootstrapped through host, after taking
-  // the GPU of host.local_rank() (call it before anything else touches the device). The emulator's
-  // device memory is host memory, so it sums through host itself.
-  void* (*comm_create)(Communicator& host);
-  void (*comm_destroy)(void* comm);
-  // values [n] = sum over the ranks of scale * values (scale applied before summing), in place. Returns
-  // when the sum is complete; gives up with Error after host's timeout.
-  void (*sum)(float* values, int64_t n, float scale, void* comm, void* stream);
+  void (*epoch_order)(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, DeviceStream* stream);
 };
 
 const DeviceOps& emulated_ops();

@@ -1,21 +1,10 @@
-// cuda_ops(): the kernels compiled by nvcc and launched on the GPU, with checked CUDA memory calls, and
-// NCCL (nccl_comm.cpp) for the gradient sums of data-parallel training.
+// cuda_ops(): the kernels compiled by nvcc and launched on the GPU, with checked CUDA memory calls, streams
+// and CUDA graphs.
 #include "cudamlp/errors.h"
 #include "device_ops_table.h"
 #include "epoch_order.cuh"
-#include "nccl_comm.h"
 
 namespace cudamlp {
-
-namespace simt {
-
-void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
-  if (status == cudaSuccess) return;
-  throw Error(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
-              cudaGetErrorString(status));
-}
-
-}  // namespace simt
 
 namespace {
 
@@ -26,34 +15,37 @@ void* cuda_alloc(size_t bytes) {
     cudaGetLastError();
     throw Error("out of GPU memory: cudaMalloc of " + std::to_string(bytes) + " bytes failed");
   }
-  SIMT_CUDA_CHECK(status);
+  CUDAMLP_CUDA_CHECK(status);
   return pointer;
 }
 
-void cuda_free(void* pointer) { SIMT_CUDA_CHECK(cudaFree(pointer)); }
+void cuda_free(void* pointer) { CUDAMLP_CUDA_CHECK(cudaFree(pointer)); }
 
 void cuda_to_device(void* dst, const void* src, size_t bytes) {
-  SIMT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  CUDAMLP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }
 
 void cuda_to_host(void* dst, const void* src, size_t bytes) {
-  SIMT_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  CUDAMLP_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
 }
 
-void cuda_synchronize() { SIMT_CUDA_CHECK(cudaDeviceSynchronize()); }
+void cuda_synchronize() { CUDAMLP_CUDA_CHECK(cudaDeviceSynchronize()); }
 
-void* cuda_stream_create() {
+cudaStream_t cuda_stream(DeviceStream* stream) { return reinterpret_cast<cudaStream_t>(stream); }
+cudaGraphExec_t cuda_graph(DeviceGraph* graph) { return reinterpret_cast<cudaGraphExec_t>(graph); }
+
+DeviceStream* cuda_stream_create() {
   cudaStream_t stream = nullptr;
-  SIMT_CUDA_CHECK(cudaStreamCreate(&stream));  // blocking: cudaMemcpy on the default stream waits for it
-  return stream;
+  CUDAMLP_CUDA_CHECK(cudaStreamCreate(&stream));  // blocking: cudaMemcpy on the default stream waits for it
+  return reinterpret_cast<DeviceStream*>(stream);
 }
 
-void cuda_stream_destroy(void* stream) { cudaStreamDestroy(static_cast<cudaStream_t>(stream)); }
+void cuda_stream_destroy(DeviceStream* stream) { cudaStreamDestroy(cuda_stream(stream)); }
 
-void* cuda_graph_capture(void* stream, void (*record)(void* context), void* context) {
-  const auto s = static_cast<cudaStream_t>(stream);
+DeviceGraph* cuda_graph_capture(DeviceStream* stream, void (*record)(void* context), void* context) {
+  const cudaStream_t s = cuda_stream(stream);
   kernels::cublas_context();  // made now if not yet: cublasCreate and cudaMalloc are not allowed in a capture
-  SIMT_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  CUDAMLP_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {
     record(context);
@@ -62,19 +54,19 @@ void* cuda_graph_capture(void* stream, void (*record)(void* context), void* cont
     if (graph != nullptr) cudaGraphDestroy(graph);
     throw;
   }
-  SIMT_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+  CUDAMLP_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
   cudaGraphExec_t exec = nullptr;
   const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
-  SIMT_CUDA_CHECK(status);
-  return exec;
+  CUDAMLP_CUDA_CHECK(status);
+  return reinterpret_cast<DeviceGraph*>(exec);
 }
 
-void cuda_graph_launch(void* graph, void* stream) {
-  SIMT_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), static_cast<cudaStream_t>(stream)));
+void cuda_graph_launch(DeviceGraph* graph, DeviceStream* stream) {
+  CUDAMLP_CUDA_CHECK(cudaGraphLaunch(cuda_graph(graph), cuda_stream(stream)));
 }
 
-void cuda_graph_destroy(void* graph) { cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph)); }
+void cuda_graph_destroy(DeviceGraph* graph) { cudaGraphExecDestroy(cuda_graph(graph)); }
 
 }  // namespace
 
@@ -87,9 +79,6 @@ const DeviceOps* cuda_ops() {
     table.graph_capture = cuda_graph_capture;
     table.graph_launch = cuda_graph_launch;
     table.graph_destroy = cuda_graph_destroy;
-    table.comm_create = nccl_comm_create;  // nullptr in a build without NCCL
-    table.comm_destroy = nccl_comm_destroy;
-    table.sum = nccl_sum;
     return table;
   }();
   return &ops;

@@ -1,9 +1,6 @@
 // emulated_ops(): the kernels compiled by g++ and executed by the SIMT emulator (simt_emulator.cpp).
-#include <algorithm>
 #include <cstring>
-#include <span>
 
-#include "cudamlp/communicator.h"
 #include "cudamlp/errors.h"
 #include "device_ops_table.h"
 
@@ -22,20 +19,11 @@ const DeviceOps& emulated_ops() {
   static const DeviceOps ops = [] {
     DeviceOps table = kernels::make_device_ops("emulated", simt::device_alloc, simt::device_free, copy, copy, [] {});
     // No streams (every launch runs to completion before launch() returns), but graphs: recorded ops.
-    table.graph_capture = [](void*, void (*record)(void*), void* context) { return simt::graph_capture(record, context); };
-    table.graph_launch = [](void* graph, void*) { simt::graph_launch(graph); };
-    table.graph_destroy = simt::graph_destroy;
-    // Device memory is host memory: the host communicator sums it directly.
-    table.comm_create = [](Communicator& host) -> void* { return &host; };
-    table.comm_destroy = [](void*) {};
-    table.sum = [](float* values, int64_t n, float scale, void* comm, void*) {
-      if (simt::capturing()) throw Error("simt emulator: a gradient sum cannot be part of a graph");
-      std::span<float> all(values, size_t(n));
-      if (scale == 0.0f) std::fill(all.begin(), all.end(), 0.0f);
-      if (scale != 0.0f && scale != 1.0f)
-        for (float& value : all) value *= scale;
-      static_cast<Communicator*>(comm)->sum(all);
+    table.graph_capture = [](DeviceStream*, void (*record)(void*), void* context) {
+      return static_cast<DeviceGraph*>(simt::graph_capture(record, context));
     };
+    table.graph_launch = [](DeviceGraph* graph, DeviceStream*) { simt::graph_launch(graph); };
+    table.graph_destroy = [](DeviceGraph* graph) { simt::graph_destroy(graph); };
     return table;
   }();
   return ops;

@@ -16,7 +16,8 @@
 namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
-inline simt::Stream as_stream(void* stream) { return static_cast<simt::Stream>(stream); }
+// A stream handle as the executor knows it: cudaStream_t under nvcc, the emulator's (always null) void*.
+inline simt::Stream as_stream(DeviceStream* stream) { return reinterpret_cast<simt::Stream>(stream); }
 
 // Runs an op now; on the emulator, while a graph is being captured, records it for every replay instead
 // (on a GPU, CUDA's stream capture does that for the launches the op makes).
@@ -62,36 +63,36 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.to_host = to_host;
   ops.synchronize = synchronize;
   ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
-                        int B, int D, float* x, uint8_t* batch_labels, void* stream) {
+                        int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream) {
     queue([=] { gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream)); });
   };
   ops.dense_forward = [](const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
-                         GemmEngine engine, void* stream) {
+                         GemmEngine engine, DeviceStream* stream) {
     queue([=] { dense_forward_on(engine, x, W, b, y, B, in, out, relu, as_stream(stream)); });
   };
   ops.dense_backward_input = [](const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                                bool relu_mask, GemmEngine engine, void* stream) {
+                                bool relu_mask, GemmEngine engine, DeviceStream* stream) {
     queue([=] { dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, as_stream(stream)); });
   };
   ops.dense_backward_weights = [](const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
-                                  GemmEngine engine, void* stream) {
+                                  GemmEngine engine, DeviceStream* stream) {
     queue([=] { dense_backward_weights_on(engine, dy, x, dW, db, B, in, out, as_stream(stream)); });
   };
   ops.softmax_xent = [](const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
-                        int* correct, int B, int C, void* stream) {
+                        int* correct, int B, int C, DeviceStream* stream) {
     queue([=] { softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream)); });
   };
-  ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, void* stream) {
+  ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, DeviceStream* stream) {
     queue([=] { sgd_update(w, g, v, n, lr, momentum, as_stream(stream)); });
   };
   ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
-                               void* stream) {
+                               DeviceStream* stream) {
     queue([=] { accumulate_metrics(loss, correct, batch, advance, totals, as_stream(stream)); });
   };
-  ops.set_cursor = [](EpochTotals* totals, long long cursor, void* stream) {
+  ops.set_cursor = [](EpochTotals* totals, long long cursor, DeviceStream* stream) {
     queue([=] { set_cursor(totals, cursor, as_stream(stream)); });
   };
-  ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
+  ops.epoch_order = [](int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, DeviceStream* stream) {
 #if SIMT_EMULATED
     if (simt::capturing())  // as on a GPU, where Thrust allocates and synchronises
       throw Error("simt emulator: epoch_order (Thrust) cannot be part of a graph capture");

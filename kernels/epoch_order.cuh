@@ -20,7 +20,7 @@
 #if defined(__CUDACC__)
 #include <thrust/system/cuda/execution_policy.h>
 
-#include "simt.h"  // SIMT_CUDA_CHECK
+#include "simt.h"  // CUDAMLP_CUDA_CHECK
 #else
 #include <thrust/system/cpp/execution_policy.h>
 #endif
@@ -33,12 +33,13 @@ struct ShuffleKey {
   CUDAMLP_HOST_DEVICE uint64_t operator()(int64_t i) const { return splitmix64_at(epoch_seed, uint64_t(i)); }
 };
 
-void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream) {
+void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, DeviceStream* stream) {
 #if defined(__CUDACC__)
   // A fault left by an earlier kernel is sticky and would surface in the first Thrust call below: report
   // it as what it is first.
-  SIMT_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
-  const auto policy = thrust::cuda::par.on(static_cast<cudaStream_t>(stream));
+  const auto cuda_stream = reinterpret_cast<cudaStream_t>(stream);
+  CUDAMLP_CUDA_CHECK(cudaStreamSynchronize(cuda_stream));
+  const auto policy = thrust::cuda::par.on(cuda_stream);
 #else
   const auto policy = thrust::cpp::par;
   (void)stream;

@@ -5,10 +5,14 @@
 
 #include "executor.h"
 
+namespace cudamlp {
+struct DeviceStream;  // device_ops.h: a cudaStream_t on a GPU, null on the emulator
+}
+
 namespace cudamlp::kernels {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one
 
-void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, void* stream);
+void epoch_order(int64_t* order, uint64_t* keys, int64_t n, uint64_t epoch_seed, bool shuffle, DeviceStream* stream);
 
 }  // namespace SIMT_EXECUTOR
 }  // namespace cudamlp::kernels

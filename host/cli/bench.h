@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_common.h"
+#include "cli_common.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"

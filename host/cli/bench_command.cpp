@@ -17,16 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/bench.h"
-#include "cli/cli_common.h"
+#include "bench.h"
+#include "cli_common.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
 #include "cudamlp/rng.h"
-#include "cudamlp/safetensors.h"  // write_file_atomically
-#if CUDAMLP_HAVE_CPU_BACKEND
-#include "cpu/blas.h"
-#endif
+#include "cudamlp/atomic_file.h"
 
 namespace cudamlp::cli {
 
@@ -313,12 +310,10 @@ int run_bench(const BenchArgs& args) {
     }
   }
 
+  const CpuBackendInfo cpu = cpu_backend_info();
   int threads = args.threads;
-  std::string blas = "none (no cpu backend in this build)";
-#if CUDAMLP_HAVE_CPU_BACKEND
-  if (threads == 0) threads = cpu::default_threads();
-  blas = cpu::blas_description();
-#endif
+  if (threads == 0) threads = cpu.default_threads;
+  const std::string blas = cpu.built ? cpu.blas : "none (no cpu backend in this build)";
   std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
                       "%d repeats after warm-up, budget %g s per cell\n",
                       double(kBenchLearningRate), args.repeats, args.budget);

@@ -12,11 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/bench.h"
+#include "bench.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/model.h"
-#include "cudamlp/safetensors.h"  // write_file_atomically
+#include "cudamlp/atomic_file.h"
 
 namespace cudamlp::cli {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <map>
 
-#include "cli/bench.h"
-#include "cli/cli_common.h"
+#include "bench.h"
+#include "cli_common.h"
 
 namespace cudamlp::cli {
 

@@ -1,5 +1,5 @@
 // Shared pieces of the cudamlp subcommands; see cli_common.h.
-#include "cli/cli_common.h"
+#include "cli_common.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/format.h"
+#include "format.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"

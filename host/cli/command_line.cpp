@@ -1,5 +1,5 @@
 // The remembered command line and its shell quoting; see command_line.h.
-#include "cli/command_line.h"
+#include "command_line.h"
 
 #include <string_view>
 

@@ -1,12 +1,12 @@
 // The terminal pictures of `cudamlp predict`; see digit_display.h.
-#include "cli/digit_display.h"
+#include "digit_display.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 
-#include "cli/cli_common.h"
+#include "cli_common.h"
 
 namespace cudamlp::cli {
 

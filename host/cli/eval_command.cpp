@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_common.h"
+#include "cli_common.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_common.h"
+#include "cli_common.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/safetensors.h"
 

@@ -8,8 +8,8 @@
 #include <new>
 #include <string>
 
-#include "cli/cli_common.h"
-#include "cli/command_line.h"
+#include "cli_common.h"
+#include "command_line.h"
 #include "cudamlp/errors.h"
 
 int main(int argc, char** argv) {

@@ -10,13 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_common.h"
-#include "cli/digit_display.h"
+#include "cli_common.h"
+#include "digit_display.h"
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/mnist_digit.h"
 #include "cudamlp/model_file.h"
-#include "cudamlp/safetensors.h"
 #include "cudamlp/trainer.h"
 
 namespace cudamlp::cli {

@@ -1,5 +1,5 @@
 // The progress bar of `cudamlp train`; see progress.h.
-#include "cli/progress.h"
+#include "progress.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "common/format.h"
+#include "format.h"
 
 namespace cudamlp::cli {
 

@@ -2,10 +2,10 @@
 // `cudamlp train --log FILE` wrote.
 #include <iostream>
 
-#include "cli/cli_common.h"
+#include "cli_common.h"
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/report.h"
 #include "cudamlp/run_log.h"
-#include "cudamlp/safetensors.h"
 
 namespace cudamlp::cli {
 

@@ -1,8 +1,8 @@
 // The run log and report files of `cudamlp train`; see run_recorder.h.
-#include "cli/run_recorder.h"
+#include "run_recorder.h"
 
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/report.h"
-#include "cudamlp/safetensors.h"
 
 namespace cudamlp::cli {
 

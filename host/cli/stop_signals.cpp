@@ -1,5 +1,5 @@
 // SIGINT/SIGTERM handling for `cudamlp train`; see stop_signals.h.
-#include "cli/stop_signals.h"
+#include "stop_signals.h"
 
 #include <signal.h>
 #include <unistd.h>

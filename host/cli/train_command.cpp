@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_common.h"
-#include "cli/command_line.h"
-#include "cli/digit_display.h"
-#include "cli/progress.h"
-#include "cli/run_recorder.h"
-#include "cli/stop_signals.h"
+#include "cli_common.h"
+#include "command_line.h"
+#include "digit_display.h"
+#include "progress.h"
+#include "run_recorder.h"
+#include "stop_signals.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/checkpoint.h"
 #include "cudamlp/errors.h"

@@ -1,5 +1,5 @@
 // See format.h.
-#include "common/format.h"
+#include "format.h"
 
 #include <cstdarg>
 #include <cstdio>

@@ -13,7 +13,7 @@
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
-#include "data/read_file.h"
+#include "read_file.h"
 
 namespace cudamlp {
 

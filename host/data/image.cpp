@@ -5,7 +5,7 @@
 
 #include "cudamlp/errors.h"
 #include "cudamlp/image.h"
-#include "data/read_file.h"
+#include "read_file.h"
 
 namespace cudamlp {
 

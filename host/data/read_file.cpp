@@ -1,5 +1,5 @@
 // See read_file.h.
-#include "data/read_file.h"
+#include "read_file.h"
 
 #include <cerrno>
 #include <cstring>

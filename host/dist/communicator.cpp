@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "cudamlp/errors.h"
-#include "dist/sum_over_ranks.h"
 
 namespace cudamlp {
 
@@ -26,19 +25,6 @@ void Communicator::check_same(uint64_t value, const std::string& what) {
     if (differs[size_t(r)] > 0.0)
       throw Error(what + " differs between ranks: rank " + std::to_string(r) + "'s is not rank 0's (do all ranks "
                   "run the same command on the same files?)");
-}
-
-void sum_over_ranks(Communicator& comm, Mlp& values, float scale, std::vector<float>& packed) {
-  // Packed into one buffer: one collective per step instead of two per layer.
-  packed.clear();
-  for (const DenseLayer& layer : values.layers)
-    for (const std::vector<float>* tensor : {&layer.weight, &layer.bias})
-      for (const float value : *tensor) packed.push_back(scale == 0.0f ? 0.0f : scale * value);
-  comm.sum(packed);
-  size_t next = 0;
-  for (DenseLayer& layer : values.layers)
-    for (std::vector<float>* tensor : {&layer.weight, &layer.bias})
-      for (float& value : *tensor) value = packed[next++];
 }
 
 }  // namespace cudamlp

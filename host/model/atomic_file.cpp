@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <string>
 
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/errors.h"
-#include "cudamlp/safetensors.h"
 
 namespace cudamlp {
 

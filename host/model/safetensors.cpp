@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/safetensors.h"
 

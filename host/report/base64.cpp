@@ -1,5 +1,5 @@
 // Base64 (RFC 4648); see base64.h.
-#include "report/base64.h"
+#include "base64.h"
 
 #include <algorithm>
 #include <cstdint>

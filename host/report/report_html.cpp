@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "cudamlp/image.h"
-#include "report/base64.h"
-#include "common/format.h"
-#include "report/html_escape.h"
-#include "report/svg_chart.h"
+#include "base64.h"
+#include "format.h"
+#include "html_escape.h"
+#include "svg_chart.h"
 
 namespace cudamlp {
 

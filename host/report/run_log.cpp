@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "base64.h"
+#include "cudamlp/atomic_file.h"
 #include "cudamlp/errors.h"
-#include "cudamlp/safetensors.h"
-#include "report/base64.h"
 
 namespace cudamlp {
 

@@ -1,11 +1,11 @@
 // SVG charts of the training report; see svg_chart.h.
-#include "report/svg_chart.h"
+#include "svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "common/format.h"
-#include "report/html_escape.h"
+#include "format.h"
+#include "html_escape.h"
 
 namespace cudamlp {
 

@@ -1,4 +1,4 @@
-// The backend interface: everything that computes. `reference` (host/reference) is the oracle, plain
+// The backend interface: everything that computes. `reference` (host/backends/reference) is the oracle, plain
 // loops in double; the fast `cpu` and `gpu` backends of later work implement the same interface, and the
 // trainer, CLI and tests never ask which one they hold.
 //
@@ -126,10 +126,18 @@ struct BackendOptions {
 };
 
 // Device names accepted by --device, and what each means in this build.
-//   reference: the oracle (always built).  cpu: BLAS + OpenMP (host/cpu; UsageError when not built).
+//   reference: the oracle (always built).  cpu: BLAS + OpenMP (host/backends/cpu; UsageError when not built).
 //   gpu: CUDA on the first GPU (Error when there is none).  gpu-emulated: the same GPU backend on the
 //   SIMT emulator (slow; checks the GPU code path on any machine).
 //   auto: gpu when a GPU is usable, else cpu when built, else reference.
 std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOptions& options = {});
+
+// The cpu backend of this build, as benchmarks and reports describe it.
+struct CpuBackendInfo {
+  bool built = false;       // false: configured with CUDAMLP_CPU=OFF
+  int default_threads = 0;  // what --threads 0 means: OMP_NUM_THREADS when set, else every core
+  std::string blas;         // e.g. "OpenBLAS 0.3.21 (OpenMP, Haswell kernels)"
+};
+CpuBackendInfo cpu_backend_info();
 
 }  // namespace cudamlp

@@ -1,4 +1,4 @@
-// The GEMM lab's entry points, for its tests (tests/test_gemm_lab.cpp) and its benchmark
+// The GEMM lab's entry points, for its tests (tests/kernels/test_gemm_lab.cpp) and its benchmark
 // (benchmarks/gemm_lab_benchmark.cpp): row-major C [M, N] = op(A) op(B) by a numbered variant of
 // gemm_variants.cuh, or by cuBLAS as the yardstick, on one executor. Not used by the tool itself.
 #pragma once

@@ -1,5 +1,5 @@
 // The GEMM lab on the GPU (see gemm_lab.h).
-#include "lab/gemm_lab_table.h"
+#include "gemm_lab_table.h"
 
 namespace cudamlp::lab {
 

@@ -1,5 +1,5 @@
 // The GEMM lab on the SIMT emulator (see gemm_lab.h), and the variants' names.
-#include "lab/gemm_lab_table.h"
+#include "gemm_lab_table.h"
 
 namespace cudamlp::lab {
 

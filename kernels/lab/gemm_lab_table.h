@@ -5,7 +5,7 @@
 #include "cudamlp/errors.h"
 #include "cublas_gemm.cuh"
 #include "gemm_lab.h"
-#include "lab/gemm_variants.cuh"
+#include "gemm_variants.cuh"
 
 namespace cudamlp::kernels::lab {
 inline namespace SIMT_EXECUTOR {  // cuda or emulated: the two builds of this code must not link as one

@@ -1,0 +1,184 @@
+// The cpu backend's ops; see ops.h. Each pass is a loop over a range of rows or elements in its own
+// function (CUDAMLP_VECTOR_CLONES: compiled for AVX-512, AVX2 and baseline, picked at load time), with
+// __restrict pointers so the compiler vectorises it without runtime alias checks; parallel_for hands
+// each OpenMP thread one contiguous range.
+#include "cpu_ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "blas.h"
+#include "parallel.h"
+
+namespace cudamlp::cpu {
+
+namespace {
+
+// Columns of db summed by one thread at a time: a block of partial sums stays in registers.
+constexpr int kColumnBlock = 64;
+// softmax_xent's work per element, in units of a streaming element: an exp and a division.
+constexpr int64_t kSoftmaxWorkPerElement = 8;
+
+// x [begin..end) rows: x[n, :] = scale_pixel(pixels[indices[n], :]).
+CUDAMLP_VECTOR_CLONES
+void gather_rows(const uint8_t* pixels, const int64_t* indices, float* x, int64_t D, int64_t begin, int64_t end) {
+  for (int64_t n = begin; n < end; ++n) {
+    const uint8_t* __restrict row = pixels + indices[n] * D;
+    float* __restrict out = x + n * D;
+    for (int64_t i = 0; i < D; ++i) out[i] = scale_pixel(row[i]);
+  }
+}
+
+// y [begin..end) rows of width out: y += b, then max(0, y) when relu.
+CUDAMLP_VECTOR_CLONES
+void add_bias_rows(float* y, const float* __restrict b, int out, bool relu, int64_t begin, int64_t end) {
+  for (int64_t n = begin; n < end; ++n) {
+    float* __restrict row = y + n * out;
+    if (relu) {
+      for (int o = 0; o < out; ++o) {
+        const float v = row[o] + b[o];
+        row[o] = v < 0.0f ? 0.0f : v;
+      }
+    } else {
+      for (int o = 0; o < out; ++o) row[o] += b[o];
+    }
+  }
+}
+
+// db[first..first+count) = column sums of dy [B, out] over those columns.
+CUDAMLP_VECTOR_CLONES
+void column_sums(const float* dy, float* db, int64_t B, int out, int first, int count) {
+  float sum[kColumnBlock] = {};
+  for (int64_t n = 0; n < B; ++n) {
+    const float* __restrict row = dy + n * out + first;
+    for (int o = 0; o < count; ++o) sum[o] += row[o];
+  }
+  for (int o = 0; o < count; ++o) db[first + o] = sum[o];
+}
+
+CUDAMLP_VECTOR_CLONES
+void relu_mask(const float* __restrict y, float* __restrict dy, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+CUDAMLP_VECTOR_CLONES
+void sgd_range(float* __restrict w, const float* __restrict g, float* __restrict v, float rate, float mu,
+               int64_t begin, int64_t end) {
+  if (v == nullptr) {  // momentum 0
+    for (int64_t i = begin; i < end; ++i) w[i] -= rate * g[i];
+    return;
+  }
+  for (int64_t i = begin; i < end; ++i) {
+    v[i] = mu * v[i] + g[i];
+    w[i] -= rate * v[i];
+  }
+}
+
+// Softmax of one row of C logits into p (max-subtracted); returns the sum of the exps and sets argmax
+// to the first largest logit.
+float softmax_row(const float* __restrict row, float* __restrict p, int C, int& argmax) {
+  argmax = int(std::max_element(row, row + C) - row);
+  const float max = row[argmax];
+  float sum = 0.0f;
+  for (int c = 0; c < C; ++c) {
+    p[c] = std::exp(row[c] - max);
+    sum += p[c];
+  }
+  const float inverse = 1.0f / sum;
+  for (int c = 0; c < C; ++c) p[c] *= inverse;
+  return sum;
+}
+
+}  // namespace
+
+void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x, uint8_t* labels) {
+  const int64_t B = static_cast<int64_t>(indices.size());
+  const int64_t D = data.dim();
+  parallel_for(B, B * D, [&](int64_t begin, int64_t end) {
+    gather_rows(data.pixels.data(), indices.data(), x, D, begin, end);
+  });
+  for (int64_t n = 0; n < B; ++n) labels[n] = data.labels[size_t(indices[size_t(n)])];
+}
+
+void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out,
+                   bool relu) {
+  if (B == 0) return;
+  // y [B, out] = x [B, in] . W^T, W being [out, in]
+  gemm(false, true, int(B), out, in, 1.0f, x, in, W, in, 0.0f, y, out);
+  parallel_for(B, B * out, [&](int64_t begin, int64_t end) { add_bias_rows(y, b, out, relu, begin, end); });
+}
+
+void dense_backward(const float* dy, const float* x, const float* W, float* dW, float* db, float* dx,
+                    int64_t B, int in, int out) {
+  // dW [out, in] = dy^T [out, B] . x [B, in]
+  gemm(true, false, out, in, int(B), 1.0f, dy, out, x, in, 0.0f, dW, in);
+  // db [out] = column sums of dy [B, out], kColumnBlock columns at a time.
+  const int64_t blocks = (out + kColumnBlock - 1) / kColumnBlock;
+  parallel_for(blocks, B * out, [&](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      const int first = int(block) * kColumnBlock;
+      column_sums(dy, db, B, out, first, std::min(kColumnBlock, out - first));
+    }
+  });
+  // dx [B, in] = dy [B, out] . W [out, in]
+  if (dx != nullptr && B > 0) gemm(false, false, int(B), in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+}
+
+void relu_backward(const float* y, float* dy, int64_t n) {
+  parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask(y, dy, begin, end); });
+}
+
+void softmax(const float* logits, float* probs, int64_t B, int C) {
+  parallel_for(B, B * C * kSoftmaxWorkPerElement, [&](int64_t begin, int64_t end) {
+    int argmax = 0;
+    for (int64_t n = begin; n < end; ++n) softmax_row(logits + n * C, probs + n * C, C, argmax);
+  });
+}
+
+BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs, float* dlogits, int64_t B,
+                        int C) {
+  const float batch = float(B);
+  // Each thread's loss sum and count of right answers, added up in thread order after the pass, so the
+  // loss does not depend on which thread finished first.
+  constexpr int kMaxThreads = 256;
+  double loss_sums[kMaxThreads] = {};
+  int64_t corrects[kMaxThreads] = {};
+  const int threads = std::min(omp_get_max_threads(), kMaxThreads);
+  parallel_for(threads, B * C * kSoftmaxWorkPerElement, [&](int64_t first_part, int64_t end_part) {
+    for (int64_t part = first_part; part < end_part; ++part) {
+      double loss_sum = 0.0;
+      int64_t correct = 0;
+      for (int64_t n = B * part / threads; n < B * (part + 1) / threads; ++n) {
+        const float* row = logits + n * C;
+        float* p = probs + n * C;
+        float* d = dlogits + n * C;
+        const int label = labels[n];
+        int argmax = 0;
+        const float sum = softmax_row(row, p, C, argmax);
+        for (int c = 0; c < C; ++c) d[c] = (p[c] - (c == label ? 1.0f : 0.0f)) / batch;
+        // -log p[label] = log(sum) - (l_label - max): never log(0), even when p[label] underflows.
+        loss_sum += std::log(double(sum)) - (double(row[label]) - double(row[argmax]));
+        correct += argmax == label ? 1 : 0;
+      }
+      loss_sums[part] = loss_sum;
+      corrects[part] = correct;
+    }
+  });
+  BatchStats stats;
+  for (int part = 0; part < threads; ++part) {
+    stats.loss += loss_sums[part];
+    stats.correct += corrects[part];
+  }
+  stats.loss = B > 0 ? stats.loss / double(B) : 0.0;
+  stats.count = B;
+  return stats;
+}
+
+void sgd_update(float* w, const float* g, float* v, int64_t n, double lr, double momentum) {
+  float* velocity = momentum == 0.0 ? nullptr : v;
+  parallel_for(n, n, [&](int64_t begin, int64_t end) {
+    sgd_range(w, g, velocity, float(lr), float(momentum), begin, end);
+  });
+}
+
+}  // namespace cudamlp::cpu

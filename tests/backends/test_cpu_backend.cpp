@@ -1,0 +1,244 @@
+// The cpu backend against the reference: every op over the awkward shape grid of backend_comparison.h,
+// whole training steps through the Backend interface, a 100-step training run, and thread counts.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "backend_comparison.h"
+#include "cpu_backend.h"
+#include "cpu_ops.h"
+#include "cudamlp/errors.h"
+#include "cudamlp/rng.h"
+#include "cudamlp/trainer.h"
+#include "reference_ops.h"
+#include "reference_backend.h"
+
+using namespace cudamlp;
+using namespace cudamlp::testing;
+
+namespace {
+
+// An exact zero in the reference (a ReLU, a column of zeros) against float rounding noise of size
+// eps * magnitude is covered by the relative bound; this floor only keeps 0-vs-1e-45 from failing.
+constexpr double kZeroFloor = 1e-30;
+// softmax_xent: float exp, a float sum over C <= 256 terms and (l - max) rounded in float, against the
+// reference in double: a few ulps of relative error per probability, on values at most 1.
+constexpr double kProbabilityTolerance = 2e-6;
+constexpr double kLossTolerance = 1e-6;  // relative: log of a float sum, averaged over the batch in double
+// sgd_update: float arithmetic against double, each result rounded once more: a few ulps of the
+// largest term (w, or lr * v).
+constexpr double kUpdateUlps = 4;
+// A 100-step training run (momentum 0.9, lr 0.1): every step adds float-vs-double differences of about
+// sqrt(K) * eps relative and SGD carries them forward without damping them much. Relative to each
+// tensor's largest value the measured difference is below 1e-6 (OpenBLAS, 1 or 2 threads); the bound
+// leaves a factor of 10 for other BLAS builds and CPUs.
+constexpr double kTrainingRunTolerance = 1e-5;
+
+std::string shape_name(const DenseShape& s) {
+  return "B=" + std::to_string(s.batch) + " in=" + std::to_string(s.in) + " out=" + std::to_string(s.out);
+}
+
+}  // namespace
+
+TEST(CpuGatherBatch, ScalesPixelsExactlyAsTheReference) {
+  const Dataset data = random_dataset(300, 784, 10, 1);
+  for (const int64_t B : kAwkwardBatches) {
+    std::vector<int64_t> indices(static_cast<size_t>(B));
+    for (int64_t n = 0; n < B; ++n) indices[size_t(n)] = (n * 37 + 11) % data.count;
+    std::vector<float> got(size_t(B * 784)), want(got.size());
+    std::vector<uint8_t> got_labels(static_cast<size_t>(B)), want_labels(static_cast<size_t>(B));
+    cpu::gather_batch(data, indices, got.data(), got_labels.data());
+    reference::gather_batch(data, indices, want.data(), want_labels.data());
+    EXPECT_EQ(got, want) << "B=" << B;  // bitwise: both use scale_pixel
+    EXPECT_EQ(got_labels, want_labels) << "B=" << B;
+  }
+}
+
+TEST(CpuDenseForward, MatchesReferenceOnAwkwardShapes) {
+  for (const DenseShape& s : dense_shape_grid()) {
+    SCOPED_TRACE(shape_name(s));
+    const std::vector<float> x = random_floats(size_t(s.batch * s.in), -1, 1, 1);
+    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 2);
+    const std::vector<float> b = random_floats(size_t(s.out), -0.5f, 0.5f, 3);
+    // magnitude = |b| + sum_i |x_i| |w_i|: the reference op on absolute values.
+    std::vector<float> magnitude(size_t(s.batch * s.out));
+    reference::dense_forward(absolute(x).data(), absolute(W).data(), absolute(b).data(), magnitude.data(),
+                             s.batch, s.in, s.out, false);
+    for (const bool relu : {false, true}) {
+      std::vector<float> got(magnitude.size()), want(magnitude.size());
+      cpu::dense_forward(x.data(), W.data(), b.data(), got.data(), s.batch, s.in, s.out, relu);
+      reference::dense_forward(x.data(), W.data(), b.data(), want.data(), s.batch, s.in, s.out, relu);
+      EXPECT_TRUE(near_dot_products(got, want, magnitude, s.in, kZeroFloor, relu ? "relu(y)" : "y"));
+      if (relu) {
+        EXPECT_TRUE(std::all_of(got.begin(), got.end(), [](float v) { return v >= 0; }));
+      }
+    }
+  }
+}
+
+TEST(CpuDenseBackward, MatchesReferenceWeightBiasAndInputGradientsOnAwkwardShapes) {
+  for (const DenseShape& s : dense_shape_grid()) {
+    SCOPED_TRACE(shape_name(s));
+    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
+    const std::vector<float> x = random_floats(size_t(s.batch * s.in), 0, 1, 5);
+    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
+    std::vector<float> dW_mag(W.size()), db_mag(size_t(s.out)), dx_mag(x.size());
+    reference::dense_backward(absolute(dy).data(), absolute(x).data(), absolute(W).data(), dW_mag.data(),
+                              db_mag.data(), dx_mag.data(), s.batch, s.in, s.out);
+    std::vector<float> dW(W.size()), db(size_t(s.out)), dx(x.size());
+    std::vector<float> want_dW(W.size()), want_db(size_t(s.out)), want_dx(x.size());
+    cpu::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), dx.data(), s.batch, s.in, s.out);
+    reference::dense_backward(dy.data(), x.data(), W.data(), want_dW.data(), want_db.data(), want_dx.data(),
+                              s.batch, s.in, s.out);
+    EXPECT_TRUE(near_dot_products(dW, want_dW, dW_mag, s.batch, kZeroFloor, "dW"));
+    EXPECT_TRUE(near_dot_products(db, want_db, db_mag, s.batch, kZeroFloor, "db"));
+    EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, "dx"));
+
+    // The first layer passes dx = null: dW and db are still computed.
+    std::fill(dW.begin(), dW.end(), 0.0f);
+    cpu::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), nullptr, s.batch, s.in, s.out);
+    EXPECT_TRUE(near_dot_products(dW, want_dW, dW_mag, s.batch, kZeroFloor, "dW without dx"));
+  }
+}
+
+TEST(CpuReluBackward, MatchesReferenceExactly) {
+  for (const int size : kAwkwardSizes) {
+    const int64_t n = 257 * int64_t(size);  // past the parallel threshold for the larger sizes
+    std::vector<float> y = random_floats(size_t(n), -1, 1, 7);
+    for (int64_t i = 0; i < n; i += 5) y[size_t(i)] = 0.0f;  // exact zeros: no gradient either
+    const std::vector<float> dy = random_floats(size_t(n), -1, 1, 8);
+    std::vector<float> got = dy, want = dy;
+    cpu::relu_backward(y.data(), got.data(), n);
+    reference::relu_backward(y.data(), want.data(), n);
+    EXPECT_EQ(got, want) << "n=" << n;
+  }
+}
+
+TEST(CpuSoftmaxXent, MatchesReferenceLossProbabilitiesAndGradients) {
+  for (const int64_t B : kAwkwardBatches) {
+    for (const int C : {1, 7, 10, 31, 33, 127, 129, 256}) {
+      SCOPED_TRACE("B=" + std::to_string(B) + " C=" + std::to_string(C));
+      const std::vector<float> logits = random_floats(size_t(B * C), -8, 8, uint64_t(B * C));
+      std::vector<uint8_t> labels(static_cast<size_t>(B));
+      for (int64_t n = 0; n < B; ++n) labels[size_t(n)] = uint8_t((n * 13) % C);
+      std::vector<float> probs(logits.size()), dlogits(logits.size());
+      std::vector<float> want_probs(logits.size()), want_dlogits(logits.size());
+      const BatchStats got = cpu::softmax_xent(logits.data(), labels.data(), probs.data(), dlogits.data(), B, C);
+      const BatchStats want = reference::softmax_xent(logits.data(), labels.data(), want_probs.data(),
+                                                      want_dlogits.data(), B, C);
+      EXPECT_NEAR(got.loss, want.loss, kLossTolerance * std::max(1.0, want.loss));
+      EXPECT_EQ(got.correct, want.correct);
+      EXPECT_EQ(got.count, B);
+      // dlogits is (p - onehot) / B: the probability's error, divided by B.
+      EXPECT_TRUE(near_relative_to_max(probs, want_probs, kProbabilityTolerance, "probs"));
+      EXPECT_TRUE(near_relative_to_max(dlogits, want_dlogits, kProbabilityTolerance, "dlogits"));
+
+      std::vector<float> softmax_probs(logits.size());
+      cpu::softmax(logits.data(), softmax_probs.data(), B, C);
+      EXPECT_TRUE(near_relative_to_max(softmax_probs, want_probs, kProbabilityTolerance, "softmax"));
+    }
+  }
+}
+
+TEST(CpuSoftmaxXent, IsStableForHugeLogits) {
+  const float logits[3 * 3] = {1e4f, -1e4f, 0, -1e4f, -1e4f, -1e4f, 1e4f, 1e4f - 1, -1e4f};
+  const uint8_t labels[3] = {1, 2, 0};
+  float probs[9], dlogits[9];
+  const BatchStats stats = cpu::softmax_xent(logits, labels, probs, dlogits, 3, 3);
+  EXPECT_NEAR(stats.loss, (2e4 + std::log(3.0) + std::log1p(std::exp(-1.0))) / 3, 1e-2);
+  EXPECT_EQ(stats.correct, 1);
+  for (const float p : probs) EXPECT_TRUE(std::isfinite(p));
+}
+
+TEST(CpuSgdUpdate, MatchesReferenceWithAndWithoutMomentum) {
+  for (const int size : kAwkwardSizes) {
+    const int64_t n = int64_t(size) * 129;  // up to 129,000: past the parallel threshold
+    const std::vector<float> w0 = random_floats(size_t(n), -1, 1, 9);
+    const std::vector<float> g1 = random_floats(size_t(n), -1, 1, 10), g2 = random_floats(size_t(n), -1, 1, 11);
+    for (const double momentum : {0.0, 0.9}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " momentum=" + std::to_string(momentum));
+      std::vector<float> w = w0, v(size_t(n), 0.0f), want_w = w0, want_v(size_t(n), 0.0f);
+      for (const std::vector<float>* g : {&g1, &g2}) {  // two steps: the second uses the velocity
+        cpu::sgd_update(w.data(), g->data(), v.data(), n, 0.1, momentum);
+        reference::sgd_update(want_w.data(), g->data(), want_v.data(), n, 0.1, momentum);
+      }
+      // |g| < 1, so |v| < 1 + 0.9 = 1.9 and each step moves w by less than lr * 1.9.
+      const double largest_v = 1.9, largest_step = 0.1 * largest_v;
+      for (int64_t i = 0; i < n; ++i) {
+        const double bound = kUpdateUlps * kFloatEps * (std::abs(want_w[size_t(i)]) + 2 * largest_step);
+        ASSERT_NEAR(w[size_t(i)], want_w[size_t(i)], bound) << "w[" << i << "]";
+        if (momentum != 0.0) {
+          ASSERT_NEAR(v[size_t(i)], want_v[size_t(i)], kUpdateUlps * kFloatEps * largest_v) << "v[" << i << "]";
+        }
+      }
+    }
+  }
+}
+
+TEST(CpuBackend, TrainingStepsMatchReferenceOnNetworkGrid) {
+  CpuBackend backend;
+  for (const std::vector<int>& sizes : network_grid())
+    for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, sizes, batch);
+}
+
+TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
+  // 1230 samples in batches of 128: 9 full batches and a partial one of 78 per epoch, 10 epochs.
+  const Dataset data = random_dataset(1230, 784, 10, 21);
+  TrainOptions options;
+  options.epochs = 10;
+  options.batch = 128;
+  options.sgd = {0.1f, 0.9f};
+  const Mlp start = make_mlp(std::vector<int>{784, 33, 10}, 3);
+  auto run = [&](Backend& backend) {
+    backend.set_model(start);
+    int64_t steps = 0;
+    train(backend, data, nullptr, options, [&](const EpochReport& r) { steps = r.steps; });
+    EXPECT_EQ(steps, 100);
+    return backend.model();
+  };
+  ReferenceBackend reference;
+  CpuBackend one_thread(1), two_threads(2);
+  const Mlp want = run(reference);
+  const Mlp got_1 = run(one_thread), got_2 = run(two_threads);
+  EXPECT_TRUE(models_near(got_1, want, kTrainingRunTolerance, "1 thread vs reference"));
+  EXPECT_TRUE(models_near(got_2, want, kTrainingRunTolerance, "2 threads vs reference"));
+  EXPECT_TRUE(models_near(got_2, got_1, kTrainingRunTolerance, "2 threads vs 1 thread"));
+  // Training moved the weights by far more than the tolerance: the comparison is not vacuous.
+  EXPECT_FALSE(models_near(want, start, 100 * kTrainingRunTolerance, "trained vs start"));
+}
+
+TEST(CpuBackend, PredictLeavesTheTrainingStepStateAlone) {
+  const Dataset data = random_dataset(40, 31, 5, 2);
+  CpuBackend backend;
+  backend.set_model(make_mlp(std::vector<int>{31, 9, 5}, 4));
+  backend.set_training_data(data);
+  const std::vector<int64_t> indices = {3, 1, 4, 1, 5, 9, 2, 6};
+  backend.forward(indices);
+  const BatchStats before = backend.loss();
+  const std::vector<float> x = random_floats(31 * 20, 0, 1, 5);
+  std::vector<float> probs(20 * 5);
+  backend.predict(x.data(), 20, probs.data());
+  const BatchStats after = backend.loss();  // recomputed from the kept logits
+  EXPECT_EQ(before.loss, after.loss);
+  EXPECT_EQ(before.correct, after.correct);
+}
+
+TEST(CpuBackend, RejectsSampleIndicesOutsideTheTrainingSet) {
+  const Dataset data = random_dataset(10, 7, 3, 2);
+  CpuBackend backend;
+  backend.set_model(make_mlp(std::vector<int>{7, 3}, 4));
+  backend.set_training_data(data);
+  const std::vector<int64_t> indices = {0, 10};
+  EXPECT_THROW(backend.forward(indices), Error);
+}
+
+TEST(MakeBackend, BuildsTheCpuBackendForCpuAndAutoWithItsThreadCount) {
+  const std::unique_ptr<Backend> cpu = make_backend("cpu", {3});
+  EXPECT_EQ(cpu->name(), "cpu");
+  EXPECT_EQ(dynamic_cast<CpuBackend&>(*cpu).threads(), 3);
+  EXPECT_NE(make_backend("auto")->name(), "reference");  // auto takes a fast backend when one is built
+  EXPECT_GE(dynamic_cast<CpuBackend&>(*make_backend("cpu")).threads(), 1);  // 0: all cores
+  EXPECT_THROW(make_backend("cpu", {-1}), UsageError);
+}
