@@ -1,7 +1,7 @@
 // Microbenchmarks of every op on the host backends: `reference` (the oracle, plain double loops: only
 // the small shapes) and `cpu` (BLAS + OpenMP). Shapes are the layers of the networks `cudamlp bench`
-// trains, at batch 64, 256 and 1024. GEMM-backed ops report FLOP/s; passes report bytes/s. A GPU
-// section (custom kernels against cuBLAS) belongs next to these when the gpu backend exists.
+// trains, at batch 64, 256 and 1024. GEMM-backed ops report FLOP/s; passes report bytes/s. The GPU twin
+// is gpu_ops_benchmark.cpp (custom kernels against cuBLAS).
 //
 //   build/benchmarks/cudamlp_op_benchmarks                                   # everything
 //   build/benchmarks/cudamlp_op_benchmarks --benchmark_filter='cpu/dense_forward'
@@ -58,15 +58,17 @@ struct ReferenceOps {
   static void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out) {
     reference::dense_forward(x, W, b, y, B, in, out, true);
   }
-  static void dense_backward(const float* dy, const float* x, const float* W, float* dW, float* db, float* dx,
-                             int64_t B, int in, int out) {
-    reference::dense_backward(dy, x, W, dW, db, dx, B, in, out);
+  static void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out) {
+    reference::dense_backward_weights(dy, x, dW, db, B, in, out);
   }
-  static void relu_backward(const float* y, float* dy, int64_t n) { reference::relu_backward(y, dy, n); }
+  static void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in,
+                                   int out) {
+    reference::dense_backward_input(dy, W, x, dx, B, in, out, true);
+  }
   static BatchStats softmax_xent(const float* l, const uint8_t* y, float* p, float* d, int64_t B, int C) {
     return reference::softmax_xent(l, y, p, d, B, C);
   }
-  static void sgd_update(float* w, const float* g, float* v, int64_t n, double lr, double m) {
+  static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
     reference::sgd_update(w, g, v, n, lr, m);
   }
 };
@@ -80,15 +82,17 @@ struct CpuOps {
   static void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out) {
     cpu::dense_forward(x, W, b, y, B, in, out, true);
   }
-  static void dense_backward(const float* dy, const float* x, const float* W, float* dW, float* db, float* dx,
-                             int64_t B, int in, int out) {
-    cpu::dense_backward(dy, x, W, dW, db, dx, B, in, out);
+  static void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out) {
+    cpu::dense_backward_weights(dy, x, dW, db, B, in, out);
   }
-  static void relu_backward(const float* y, float* dy, int64_t n) { cpu::relu_backward(y, dy, n); }
+  static void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in,
+                                   int out) {
+    cpu::dense_backward_input(dy, W, x, dx, B, in, out, true);
+  }
   static BatchStats softmax_xent(const float* l, const uint8_t* y, float* p, float* d, int64_t B, int C) {
     return cpu::softmax_xent(l, y, p, d, B, C);
   }
-  static void sgd_update(float* w, const float* g, float* v, int64_t n, double lr, double m) {
+  static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
     cpu::sgd_update(w, g, v, n, lr, m);
   }
 };
@@ -109,19 +113,34 @@ void dense_forward(benchmark::State& state) {
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(B) * in * out, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Args: batch, in, out. With dx (a hidden layer's backward): two GEMMs.
+// Args: batch, in, out. dW = dy^T x and db: one GEMM and the column sums.
 template <typename Ops>
-void dense_backward(benchmark::State& state) {
+void dense_backward_weights(benchmark::State& state) {
+  const int64_t B = state.range(0);
+  const int in = int(state.range(1)), out = int(state.range(2));
+  const std::vector<float> dy = random_floats(size_t(B * out), 1), x = random_floats(size_t(B * in), 2);
+  std::vector<float> dW(size_t(out) * in), db(static_cast<size_t>(out));
+  for (auto _ : state) {
+    Ops::dense_backward_weights(dy.data(), x.data(), dW.data(), db.data(), B, in, out);
+    benchmark::DoNotOptimize(dW.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(B) * in * out, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Args: batch, in, out. dx = dy W with the previous layer's ReLU mask (a hidden layer's backward): one GEMM
+// and the mask.
+template <typename Ops>
+void dense_backward_input(benchmark::State& state) {
   const int64_t B = state.range(0);
   const int in = int(state.range(1)), out = int(state.range(2));
   const std::vector<float> dy = random_floats(size_t(B * out), 1), x = random_floats(size_t(B * in), 2),
                            W = random_floats(size_t(out) * in, 3);
-  std::vector<float> dW(W.size()), db(static_cast<size_t>(out)), dx(x.size());
+  std::vector<float> dx(x.size());
   for (auto _ : state) {
-    Ops::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), dx.data(), B, in, out);
+    Ops::dense_backward_input(dy.data(), W.data(), x.data(), dx.data(), B, in, out);
     benchmark::DoNotOptimize(dx.data());
   }
-  state.counters["FLOP/s"] = benchmark::Counter(4.0 * double(B) * in * out, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * double(B) * in * out, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Args: batch. MNIST's 784 pixels per sample, random sample order.
@@ -153,28 +172,15 @@ void softmax_xent(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * B);
 }
 
-// Args: elements.
-template <typename Ops>
-void relu_backward(benchmark::State& state) {
-  const int64_t n = state.range(0);
-  const std::vector<float> y = random_floats(size_t(n), 1);
-  std::vector<float> dy = random_floats(size_t(n), 2);
-  for (auto _ : state) {
-    Ops::relu_backward(y.data(), dy.data(), n);
-    benchmark::DoNotOptimize(dy.data());
-  }
-  state.SetBytesProcessed(int64_t(state.iterations()) * n * 12);
-}
-
 // Args: parameters, momentum in percent (0: w -= lr g, 3 streams; 90: with the velocity, 5 streams).
 template <typename Ops>
 void sgd_update(benchmark::State& state) {
   const int64_t n = state.range(0);
-  const double momentum = double(state.range(1)) / 100;
+  const float momentum = float(state.range(1)) / 100;
   std::vector<float> w = random_floats(size_t(n), 1), v(size_t(n), 0.0f);
   const std::vector<float> g = random_floats(size_t(n), 2);
   for (auto _ : state) {
-    Ops::sgd_update(w.data(), g.data(), v.data(), n, 1e-6, momentum);
+    Ops::sgd_update(w.data(), g.data(), v.data(), n, 1e-6f, momentum);
     benchmark::DoNotOptimize(w.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * n * (momentum == 0 ? 12 : 20));
@@ -187,11 +193,15 @@ void register_all(bool all_shapes) {
     for (const auto& [in, out] : kLayers) {
       if (!all_shapes && double(B) * in * out > kReferenceMaxMacs) continue;
       benchmark::RegisterBenchmark((prefix + "dense_forward").c_str(), dense_forward<Ops>)->Args({B, in, out})->UseRealTime();
-      benchmark::RegisterBenchmark((prefix + "dense_backward").c_str(), dense_backward<Ops>)->Args({B, in, out})->UseRealTime();
+      benchmark::RegisterBenchmark((prefix + "dense_backward_weights").c_str(), dense_backward_weights<Ops>)
+          ->Args({B, in, out})
+          ->UseRealTime();
+      benchmark::RegisterBenchmark((prefix + "dense_backward_input").c_str(), dense_backward_input<Ops>)
+          ->Args({B, in, out})
+          ->UseRealTime();
     }
     benchmark::RegisterBenchmark((prefix + "gather_batch").c_str(), gather_batch<Ops>)->Arg(B)->UseRealTime();
     benchmark::RegisterBenchmark((prefix + "softmax_xent").c_str(), softmax_xent<Ops>)->Arg(B)->UseRealTime();
-    benchmark::RegisterBenchmark((prefix + "relu_backward").c_str(), relu_backward<Ops>)->Arg(B * 1024)->UseRealTime();
   }
   // Parameter counts of 784-10-10-10, 784-128-64-10, 784-1024-1024-10 and 784-4096-4096-10.
   for (const int64_t n : {8070, 109386, 1863690, 20037642}) {

@@ -233,7 +233,12 @@ void sgd_update(benchmark::State& state, const Executor& executor) {
     const DeviceBuffer<float> w(ops, random_floats(size_t(n))), g(ops, random_floats(size_t(n))),
         v(ops, random_floats(size_t(n)));
     // A tiny rate keeps w from drifting over thousands of launches (v stays below 10 |g|).
-    time_launches(state, ops, [&] { ops.sgd_update(w.get(), g.get(), v.get(), n, 1e-6f, 0.9f, nullptr); });
+    const DeviceBuffer<StepValues> step(ops, 1);
+    ops.set_step_values(step.get(), {1e-6f, 0}, nullptr);
+    OptimizerSlots slots;
+    slots.slot[0] = v.get();
+    const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
+    time_launches(state, ops, [&] { ops.optimizer_update(sgd, w.get(), g.get(), slots, n, step.get(), nullptr); });
   });
   state.SetBytesProcessed(int64_t(state.iterations()) * n * 20);  // w, g, v read; v, w written
 }

@@ -7,17 +7,17 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cudamlp::fuzz::read_input(data, size, [](const std::string& path) {
-    const cudamlp::Mlp model = cudamlp::load_model(path);
-    // A loaded model is usable as is: layers chain and every buffer has its stated size.
-    for (size_t l = 0; l < model.layers.size(); ++l) {
-      const cudamlp::DenseLayer& layer = model.layers[l];
-      if (layer.weight.size() != size_t(layer.in) * size_t(layer.out) || layer.bias.size() != size_t(layer.out))
-        std::abort();
-      if (l > 0 && layer.in != model.layers[l - 1].out) std::abort();
-    }
+    const cudamlp::Model model = cudamlp::load_model(path);
+    // A loaded model is usable as is: layers chain and the parameters fill the network's layout.
+    const auto& layers = model.network.layers;
+    for (size_t l = 1; l < layers.size(); ++l)
+      if (layers[l].in != layers[l - 1].out) std::abort();
+    if (int64_t(model.parameters.size()) != model.parameter_count()) std::abort();
   });
   return cudamlp::fuzz::read_input(data, size, [](const std::string& path) {
     const cudamlp::Checkpoint checkpoint = cudamlp::load_checkpoint(path);
-    if (!cudamlp::same_shape(checkpoint.state.model, checkpoint.state.velocity)) std::abort();
+    // Every slot of the optimizer, each in the parameters' layout.
+    for (const auto& [slot, values] : checkpoint.state.optimizer.slots)
+      if (int64_t(values.size()) != checkpoint.state.model.parameter_count()) std::abort();
   });
 }

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cudamlp/optimizer.h"
+
 namespace cudamlp {
 
 // Handles of an executor's streams and captured graphs: a cudaStream_t and a cudaGraphExec_t on a GPU;
@@ -63,8 +65,12 @@ struct DeviceOps {
   // probs, dlogits [B, C]; loss [1] mean; correct [1]. labels == nullptr: probabilities only.
   void (*softmax_xent)(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                        int* correct, int B, int C, DeviceStream* stream);
-  // v = momentum v + g; w -= lr v
-  void (*sgd_update)(float* w, const float* g, float* v, int64_t n, float lr, float momentum, DeviceStream* stream);
+  // The update of config's optimizer over n parameters w from gradients g with its slots (optimizer.h),
+  // reading this step's values from *step (device memory); SGD: v = momentum v + g; w -= lr v
+  void (*optimizer_update)(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
+                           const StepValues* step, DeviceStream* stream);
+  // *step = values, queued after the work before it (no wait for it)
+  void (*set_step_values)(StepValues* step, StepValues values, DeviceStream* stream);
   // totals += {loss * batch, correct, batch} (nothing when batch is 0); totals.cursor += advance
   void (*accumulate_metrics)(const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
                              DeviceStream* stream);

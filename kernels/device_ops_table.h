@@ -10,7 +10,7 @@
 #include "epoch_order.h"
 #include "gather_batch.cuh"
 #include "metrics.cuh"
-#include "sgd_update.cuh"
+#include "optimizer_update.cuh"
 #include "softmax_xent.cuh"
 
 namespace cudamlp::kernels {
@@ -82,8 +82,12 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
                         int* correct, int B, int C, DeviceStream* stream) {
     queue([=] { softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream)); });
   };
-  ops.sgd_update = [](float* w, const float* g, float* v, int64_t n, float lr, float momentum, DeviceStream* stream) {
-    queue([=] { sgd_update(w, g, v, n, lr, momentum, as_stream(stream)); });
+  ops.optimizer_update = [](const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
+                            const StepValues* step, DeviceStream* stream) {
+    queue([=] { optimizer_update(config, w, g, slots, n, step, as_stream(stream)); });
+  };
+  ops.set_step_values = [](StepValues* step, StepValues values, DeviceStream* stream) {
+    queue([=] { set_step_values(step, values, as_stream(stream)); });
   };
   ops.accumulate_metrics = [](const float* loss, const int* correct, int batch, int advance, EpochTotals* totals,
                                DeviceStream* stream) {

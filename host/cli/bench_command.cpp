@@ -212,10 +212,9 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
 
 double run_steps(Backend& backend, int64_t samples, int64_t batch, int64_t& step, int64_t steps) {
   if (samples < batch) throw Error("bench: " + std::to_string(samples) + " samples cannot make a batch of " + std::to_string(batch));
-  const SgdOptions sgd{kBenchLearningRate, 0.0f};
   const int64_t windows = samples / batch;
   const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i, ++step) backend.train_batch((step % windows) * batch, batch, sgd);
+  for (int64_t i = 0; i < steps; ++i, ++step) backend.train_batch((step % windows) * batch, batch, {kBenchLearningRate, step});
   backend.epoch_stats();  // a GPU has finished when its metrics are read
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

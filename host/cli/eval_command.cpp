@@ -40,7 +40,7 @@ void print_human(const std::string& source, const EvalResult& result) {
 
 int run_eval(const EvalArgs& args) {
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
-  const Mlp model = load_model(args.model);
+  const Model model = load_model(args.model);
   backend->set_model(model);
   // --data evaluates the test split (t10k); --csv a labelled CSV.
   LabelledData data = load_labelled_data(args.data_dir, args.csv);

@@ -17,7 +17,7 @@ struct InfoArgs {
 };
 
 int run_info(const InfoArgs& args) {
-  const Mlp model = load_model(args.model);  // validates the file as a model
+  const Model model = load_model(args.model);  // validates the file as a model
   const SafetensorsFile file = read_safetensors(args.model);
   if (args.json) {
     nlohmann::json tensors = nlohmann::json::array();

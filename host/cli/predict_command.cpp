@@ -185,7 +185,7 @@ int run_predict(const PredictArgs& args) {
   if (args.show && args.inputs.empty())
     throw UsageError("--show needs input files (pictures, IDX or CSV), not stdin");
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
-  const Mlp model = load_model(args.model);
+  const Model model = load_model(args.model);
   backend->set_model(model);
   const int64_t D = model.input_size();
   const int C = model.output_size();

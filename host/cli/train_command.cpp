@@ -74,7 +74,7 @@ std::string epoch_line(const EpochReport& report, int epochs) {
 
 // The starting model: --init's file (which must agree with --hidden when both are given), or a new
 // He-initialised network of D -> hidden... -> C.
-Mlp initial_model(const TrainArgs& args, const Dataset& train) {
+Model initial_model(const TrainArgs& args, const Dataset& train) {
   const std::vector<int> hidden = parse_hidden(args.hidden);
   if (args.init.empty()) {
     std::vector<int> sizes = {int(train.dim())};
@@ -82,7 +82,7 @@ Mlp initial_model(const TrainArgs& args, const Dataset& train) {
     sizes.push_back(train.num_classes);
     return make_mlp(sizes, args.seed);
   }
-  Mlp model = load_model(args.init);
+  Model model = load_model(args.init);
   const std::vector<int> sizes = model.sizes();
   if (sizes.front() != train.dim())
     throw UsageError("--init " + args.init + ": the model takes " + std::to_string(sizes.front()) +
@@ -190,12 +190,12 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
   if (given("--batch") && args.batch != run.batch)
     throw disagree("--batch " + std::to_string(args.batch), "--batch " + std::to_string(run.batch));
   args.batch = run.batch;
-  if (given("--lr") && float(args.lr) != run.sgd.lr)
-    throw disagree("--lr " + float_text(float(args.lr)), "--lr " + float_text(run.sgd.lr));
-  args.lr = run.sgd.lr;
-  if (given("--momentum") && float(args.momentum) != run.sgd.momentum)
-    throw disagree("--momentum " + float_text(float(args.momentum)), "--momentum " + float_text(run.sgd.momentum));
-  args.momentum = run.sgd.momentum;
+  if (given("--lr") && float(args.lr) != run.lr)
+    throw disagree("--lr " + float_text(float(args.lr)), "--lr " + float_text(run.lr));
+  args.lr = run.lr;
+  if (given("--momentum") && float(args.momentum) != run.optimizer.momentum)
+    throw disagree("--momentum " + float_text(float(args.momentum)), "--momentum " + float_text(run.optimizer.momentum));
+  args.momentum = run.optimizer.momentum;
   if (given("--seed") && args.seed != run.seed)
     throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
   args.seed = run.seed;
@@ -232,7 +232,7 @@ std::string resume_command(const std::string& checkpoint) {
 }
 
 // The run's settings as the log and the report show them, in this order.
-nlohmann::ordered_json run_settings(const TrainArgs& args, const Mlp& model, const Backend& backend,
+nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, const Backend& backend,
                                     const LabelledData& data) {
   nlohmann::ordered_json settings = {{"sizes", join_sizes(model.sizes())},
                                      {"parameters", model.parameter_count()},
@@ -255,11 +255,9 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Mlp& model, con
   return settings;
 }
 
-// Trains alone (comm null) or as one rank of a data-parallel run. Rank 0 alone prints and writes files;
-// every rank reads the inputs (--data, --init, --resume must be readable on each machine).
-int train_as(const TrainArgs& given_args, Communicator* comm) {
-  TrainArgs args = given_args;  // a checkpoint fills in the flags left out
-  const bool root = comm == nullptr || comm->rank() == 0;
+// Checks every output up front (rank 0 of a distributed run, which alone writes them): each can be
+// written, and none names the same file as another. Returns where checkpoints go.
+CheckpointPlan plan_outputs(const TrainArgs& args, bool root) {
   if (root && !args.out.empty()) check_output_path("--out", args.out);
   if (root && !args.log.empty()) check_output_path("--log", args.log);
   if (root && !args.report.empty()) check_output_path("--report", args.report);
@@ -272,26 +270,11 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
       if (!outputs[i].second.empty() && !outputs[j].second.empty() && same_file(outputs[i].second, outputs[j].second))
         throw UsageError(outputs[j].first + " " + outputs[j].second + " and " + outputs[i].first + " " +
                          outputs[i].second + " name the same file");
-  std::optional<Checkpoint> resumed;
-  if (!args.resume.empty()) {
-    resumed = load_checkpoint(args.resume);
-    adopt_checkpoint_options(args, *resumed);
-  }
-  parse_hidden(args.hidden);  // flag errors before the (slow) data load
-  args.backend.communicator = comm;
-  std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
-  // A backend that cannot hand out its optimizer state cannot checkpoint: say so now, not hours in.
-  std::string cannot_checkpoint;
-  try {
-    (void)backend->optimizer_state();
-  } catch (const Error& e) {
-    if (!args.checkpoint.empty() || resumed)
-      throw UsageError(std::string(resumed ? "--resume: " : "--checkpoint: ") + e.what() +
-                       " (use --device cpu or reference)");
-    cannot_checkpoint = e.what();
-    plan.stop_path.clear();  // nor on Ctrl-C
-  }
+  return plan;
+}
 
+// The training and test sets as the flags shape them: --limit, then --val-split's held-out part.
+LabelledData load_run_data(const TrainArgs& args) {
   LabelledData data = load_labelled_data(args.data_dir, args.train_csv);
   if (args.limit > 0) data.train = data.train.first(args.limit);
   if (args.val_split > 0) {
@@ -299,44 +282,40 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     data.train = std::move(split.train);
     data.test = std::move(split.test);
   }
-  // Which data the checkpoints were (or will be) trained on; only computed when it matters.
-  const DataIdentity identity =
-      resumed || !plan.stop_path.empty() || comm != nullptr ? identify_data(data.train) : DataIdentity{};
-  if (comm != nullptr)
-    comm->check_same(identity.checksum ^ uint64_t(identity.samples) ^ (uint64_t(identity.dim) << 32),
-                     "the training data");
-  if (resumed && identity != resumed->data) {
-    const DataIdentity& was = resumed->data;
-    throw UsageError(format("--resume %s was trained on %lld samples of %lld values (checksum %016llx), this data "
-                            "has %lld samples of %lld values (checksum %016llx): resume with the same "
-                            "--data or --train-csv, --limit and --val-split",
-                            args.resume.c_str(), (long long)was.samples, (long long)was.dim,
-                            (unsigned long long)was.checksum, (long long)identity.samples,
-                            (long long)identity.dim, (unsigned long long)identity.checksum));
-  }
-  const Mlp model = resumed ? resumed->state.model : initial_model(args, data.train);
-  backend->set_model(model);
-  if (resumed) backend->set_optimizer_state(resumed->state.velocity);
-  const TrainPosition start = resumed ? resumed->state.position : TrainPosition{};
+  return data;
+}
 
+// A resumed run must see the data the checkpoint was trained on.
+void check_resumed_data(const TrainArgs& args, const DataIdentity& was, const DataIdentity& is) {
+  if (is == was) return;
+  throw UsageError(format("--resume %s was trained on %lld samples of %lld values (checksum %016llx), this data "
+                          "has %lld samples of %lld values (checksum %016llx): resume with the same "
+                          "--data or --train-csv, --limit and --val-split",
+                          args.resume.c_str(), (long long)was.samples, (long long)was.dim,
+                          (unsigned long long)was.checksum, (long long)is.samples, (long long)is.dim,
+                          (unsigned long long)is.checksum));
+}
+
+TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan) {
   TrainOptions options;
   options.epochs = args.epochs;
   options.batch = args.batch;
-  options.sgd = {float(args.lr), float(args.momentum)};
+  options.lr = float(args.lr);
+  options.optimizer = {OptimizerKind::kSgd, float(args.momentum)};
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
   options.snapshot_every_epochs = plan.every_epochs;
+  return options;
+}
 
-  const std::string sizes = join_sizes(model.sizes());
-  // With --json, stdout carries only JSON lines; the human-readable lines go to stderr. Only rank 0 talks.
-  std::ostream quiet(nullptr);
-  std::ostream& human = !root ? quiet : args.json ? std::cerr : std::cout;
-  const bool json = root && args.json;
+// What the run is about to do, before its first epoch.
+void print_run_header(std::ostream& human, const TrainArgs& args, const Model& model, const Backend& backend,
+                      const LabelledData& data, const Communicator* comm, const std::optional<Checkpoint>& resumed) {
   human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, lr %g, "
                   "momentum %g, seed %llu%s\n",
-                  sizes.c_str(), (long long)model.parameter_count(), (long long)data.train.count,
-                  backend->name().c_str(), (long long)args.batch, args.lr, args.momentum,
+                  join_sizes(model.sizes()).c_str(), (long long)model.parameter_count(), (long long)data.train.count,
+                  backend.name().c_str(), (long long)args.batch, args.lr, args.momentum,
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
   if (comm != nullptr) {
     const int64_t fewest = args.batch / comm->size(), most = (args.batch + comm->size() - 1) / comm->size();
@@ -348,9 +327,113 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   if (data.test && args.val_split > 0)
     human << format("holding out %lld samples (--val-split %g, seed %llu) as the test set\n",
                     (long long)data.test->count, args.val_split, (unsigned long long)args.seed);
-  if (resumed)
+  if (resumed) {
+    const TrainPosition& start = resumed->state.position;
     human << format("resuming %s: %lld epochs and %lld samples trained, step %lld\n", args.resume.c_str(),
                     (long long)start.epoch, (long long)start.sample, (long long)start.step);
+  }
+}
+
+// A run stopped by a signal: where, and how to go on; returns the shell's exit code for that signal.
+int report_stop(const TrainArgs& args, const TrainResult& result, const CheckpointPlan& plan,
+                const std::string& cannot_checkpoint, const StopSignals& signals, const Communicator* comm,
+                int64_t train_samples, bool json) {
+  const bool root = comm == nullptr || comm->rank() == 0;
+  const TrainPosition& at = result.position;
+  const std::string where = format("after step %lld (epoch %lld of %d: %lld of %lld samples)", (long long)at.step,
+                                   (long long)at.epoch + 1, args.epochs, (long long)at.sample, (long long)train_samples);
+  // In a distributed run a rank may stop because another one was signalled (mpirun sends SIGTERM).
+  const int signal_number = signals.signal_number() != 0 ? signals.signal_number() : SIGTERM;
+  const char* signal_text = signal_name(signal_number);
+  const std::string under_mpirun = comm != nullptr ? format(" (under mpirun -np %d, as before)", comm->size()) : "";
+  if (!root) {
+    // rank 0 says it all
+  } else if (plan.stop_path.empty()) {
+    std::cerr << "cudamlp: stopped by " << signal_text << " " << where << "; no checkpoint written ("
+              << (cannot_checkpoint.empty() ? "give --checkpoint FILE or --out FILE to have one" : cannot_checkpoint)
+              << ")\n";
+  } else {
+    std::cerr << "cudamlp: stopped by " << signal_text << " " << where << "; checkpoint saved to " << plan.stop_path
+              << "; resume with: " << resume_command(plan.stop_path) << under_mpirun << "\n";
+  }
+  if (json) {
+    nlohmann::json stopped = {{"event", "stopped"},
+                              {"signal", signal_text},
+                              {"steps", at.step},
+                              {"checkpoint", plan.stop_path.empty() ? nlohmann::json() : nlohmann::json(plan.stop_path)}};
+    if (!plan.stop_path.empty()) stopped["resume"] = resume_command(plan.stop_path);
+    std::cout << stopped.dump() << std::endl;
+  }
+  return 128 + signal_number;  // the shell's convention for "ended by that signal"
+}
+
+// The --json line of a run that ended: its settings and final metrics.
+nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backend& backend, int64_t train_samples,
+                         double seconds, const std::optional<EpochReport>& last) {
+  nlohmann::json done = {{"event", "done"},
+                         {"device", backend.name()},
+                         {"sizes", model.sizes()},
+                         {"parameters", model.parameter_count()},
+                         {"train_samples", train_samples},
+                         {"epochs", args.epochs},
+                         {"batch", args.batch},
+                         {"lr", args.lr},
+                         {"momentum", args.momentum},
+                         {"seed", args.seed},
+                         {"seconds", seconds},
+                         {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
+  if (last) {
+    done["steps"] = last->steps;
+    done["train_loss"] = last->train_loss;
+    done["train_accuracy"] = last->train_accuracy;
+    if (last->test) done["test_accuracy"] = last->test->accuracy();
+  }
+  return done;
+}
+
+// Trains alone (comm null) or as one rank of a data-parallel run. Rank 0 alone prints and writes files;
+// every rank reads the inputs (--data, --init, --resume must be readable on each machine).
+int train_as(const TrainArgs& given_args, Communicator* comm) {
+  TrainArgs args = given_args;  // a checkpoint fills in the flags left out
+  const bool root = comm == nullptr || comm->rank() == 0;
+  CheckpointPlan plan = plan_outputs(args, root);
+  std::optional<Checkpoint> resumed;
+  if (!args.resume.empty()) {
+    resumed = load_checkpoint(args.resume);
+    adopt_checkpoint_options(args, *resumed);
+  }
+  parse_hidden(args.hidden);  // flag errors before the (slow) data load
+  args.backend.communicator = comm;
+  std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
+  // A backend that cannot hand out its optimizer state cannot checkpoint: say so now, not hours in.
+  std::string cannot_checkpoint;
+  if (!backend->traits().can_checkpoint) {
+    cannot_checkpoint = "the " + backend->name() + " backend cannot save its optimizer state";
+    if (!args.checkpoint.empty() || resumed)
+      throw UsageError(std::string(resumed ? "--resume: " : "--checkpoint: ") + cannot_checkpoint +
+                       " (use --device cpu or reference)");
+    plan.stop_path.clear();  // nor on Ctrl-C
+  }
+
+  LabelledData data = load_run_data(args);
+  // Which data the checkpoints were (or will be) trained on; only computed when it matters.
+  const DataIdentity identity =
+      resumed || !plan.stop_path.empty() || comm != nullptr ? identify_data(data.train) : DataIdentity{};
+  if (comm != nullptr)
+    comm->check_same(identity.checksum ^ uint64_t(identity.samples) ^ (uint64_t(identity.dim) << 32),
+                     "the training data");
+  if (resumed) check_resumed_data(args, resumed->data, identity);
+  const TrainOptions options = train_options(args, plan);
+  const Model model = resumed ? resumed->state.model : initial_model(args, data.train);
+  backend->set_model(model, options.optimizer);
+  if (resumed) backend->set_optimizer_state(resumed->state.optimizer);
+  const TrainPosition start = resumed ? resumed->state.position : TrainPosition{};
+
+  // With --json, stdout carries only JSON lines; the human-readable lines go to stderr. Only rank 0 talks.
+  std::ostream quiet(nullptr);
+  std::ostream& human = !root ? quiet : args.json ? std::cerr : std::cout;
+  const bool json = root && args.json;
+  print_run_header(human, args, model, *backend, data, comm, resumed);
 
   double seconds = 0.0;
   std::optional<EpochReport> last;
@@ -392,38 +475,8 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     throw Error(e.what() + safe);
   }
   if (bar) bar->clear();
-
-  if (result.stopped) {
-    const TrainPosition& at = result.position;
-    const std::string where =
-        format("after step %lld (epoch %lld of %d: %lld of %lld samples)", (long long)at.step,
-               (long long)at.epoch + 1, args.epochs, (long long)at.sample, (long long)data.train.count);
-    // In a distributed run a rank may stop because another one was signalled (mpirun sends SIGTERM).
-    const int signal_number = signals.signal_number() != 0 ? signals.signal_number() : SIGTERM;
-    const char* signal_text = signal_name(signal_number);
-    const std::string under_mpirun =
-        comm != nullptr ? format(" (under mpirun -np %d, as before)", comm->size()) : "";
-    if (!root) {
-      // rank 0 says it all
-    } else if (plan.stop_path.empty()) {
-      std::cerr << "cudamlp: stopped by " << signal_text << " " << where
-                << "; no checkpoint written ("
-                << (cannot_checkpoint.empty() ? "give --checkpoint FILE or --out FILE to have one" : cannot_checkpoint)
-                << ")\n";
-    } else {
-      std::cerr << "cudamlp: stopped by " << signal_text << " " << where << "; checkpoint saved to " << plan.stop_path
-                << "; resume with: " << resume_command(plan.stop_path) << under_mpirun << "\n";
-    }
-    if (json) {
-      nlohmann::json stopped = {{"event", "stopped"},
-                                {"signal", signal_text},
-                                {"steps", at.step},
-                                {"checkpoint", plan.stop_path.empty() ? nlohmann::json() : nlohmann::json(plan.stop_path)}};
-      if (!plan.stop_path.empty()) stopped["resume"] = resume_command(plan.stop_path);
-      std::cout << stopped.dump() << std::endl;
-    }
-    return 128 + signal_number;  // the shell's convention for "ended by that signal"
-  }
+  if (result.stopped)
+    return report_stop(args, result, plan, cannot_checkpoint, signals, comm, data.train.count, json);
 
   if (root && !args.out.empty()) {
     save_model(args.out, backend->model());
@@ -432,27 +485,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   recorder.finish(*backend, data.test ? &*data.test : nullptr);
   if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
   if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
-  if (json) {
-    nlohmann::json done = {{"event", "done"},
-                           {"device", backend->name()},
-                           {"sizes", model.sizes()},
-                           {"parameters", model.parameter_count()},
-                           {"train_samples", data.train.count},
-                           {"epochs", args.epochs},
-                           {"batch", args.batch},
-                           {"lr", args.lr},
-                           {"momentum", args.momentum},
-                           {"seed", args.seed},
-                           {"seconds", seconds},
-                           {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
-    if (last) {
-      done["steps"] = last->steps;
-      done["train_loss"] = last->train_loss;
-      done["train_accuracy"] = last->train_accuracy;
-      if (last->test) done["test_accuracy"] = last->test->accuracy();
-    }
-    std::cout << done.dump() << std::endl;
-  }
+  if (json) std::cout << done_json(args, model, *backend, data.train.count, seconds, last).dump() << std::endl;
   return 0;
 }
 

@@ -1,8 +1,10 @@
-// Model files: an Mlp as a safetensors file holding PyTorch's nn.Sequential state_dict.
+// Model files: a Model as a safetensors file holding PyTorch's nn.Sequential state_dict.
 // Layer l is the nn.Linear at Sequential index 2l (the ReLUs sit at the odd indices and have no
-// parameters), so its tensors are "<2l>.weight" [out, in] and "<2l>.bias" [out].
+// parameters), so its tensors are "<2l>.weight" [out, in] and "<2l>.bias" [out] (Network::tensors()).
 // __metadata__ (all values are strings, as the format requires):
 //   format              "pt"            lets safetensors' PyTorch helpers (safe_open, load_file) accept it
+//   cudamlp.layers      the network's layer list as JSON: [{"in": 784, "out": 128, "activation": "relu"},
+//                       ..., {"in": 64, "out": 10, "activation": "none"}] (files before 2026-12 have none)
 //   cudamlp.sizes       "784,128,64,10" layer widths [D, hidden..., C]
 //   cudamlp.activation  "relu"          after every hidden layer
 //   cudamlp.output      "softmax"       on the last layer's outputs
@@ -14,6 +16,8 @@
 
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cudamlp/errors.h"
 #include "cudamlp/safetensors.h"
@@ -90,34 +94,56 @@ void check_metadata(const std::string& path, const SafetensorsFile& file, const 
     throw FileError(path, "metadata " + key + " is '" + it->second + "' but " + meaning + " '" + expected + "'");
 }
 
-// Moves a tensor's values out of the file; count_layers has made sure the name exists.
-std::vector<float> take_data(SafetensorsFile& file, const std::string& name) {
-  for (Tensor& tensor : file.tensors)
-    if (tensor.name == name) return std::move(tensor.data);
-  return {};
+// The layer list as the metadata records it.
+nlohmann::json layers_json(const Network& network) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerSpec& layer : network.layers)
+    layers.push_back({{"in", layer.in}, {"out", layer.out}, {"activation", activation_name(layer.activation)}});
+  return layers;
+}
+
+// The metadata's layer list, when present, must be the network the tensors make: cudamlp's MLP.
+void check_layers(const std::string& path, const SafetensorsFile& file, const Network& network) {
+  const auto it = file.metadata.find("cudamlp.layers");
+  if (it == file.metadata.end()) return;
+  nlohmann::json recorded;
+  try {
+    recorded = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception&) {
+    throw FileError(path, "metadata cudamlp.layers is not JSON: '" + it->second.substr(0, 60) + "'");
+  }
+  const nlohmann::json expected = layers_json(network);
+  if (recorded != expected)
+    throw FileError(path, "metadata cudamlp.layers is " + recorded.dump().substr(0, 200) + " but the tensors make " +
+                              expected.dump().substr(0, 200) + " (cudamlp reads MLPs with ReLU after every hidden layer)");
 }
 
 }  // namespace
 
-void save_model(const std::string& path, const Mlp& model) { write_safetensors(path, model_to_safetensors(path, model)); }
+bool is_model_tensor_name(const std::string& name) { return sequential_index(name) >= 0; }
 
-SafetensorsFile model_to_safetensors(const std::string& path, const Mlp& model) {
-  if (model.layers.empty()) throw FileError(path, "cannot save a model with no layers");
+void save_model(const std::string& path, const Model& model) { write_safetensors(path, model_to_safetensors(path, model)); }
+
+SafetensorsFile model_to_safetensors(const std::string& path, const Model& model) {
+  if (model.network.layers.empty()) throw FileError(path, "cannot save a model with no layers");
+  // Parameters that disagree with the network would write a file that loads as something else.
+  if (int64_t(model.parameters.size()) != model.parameter_count())
+    throw FileError(path, "cannot save a model of " + std::to_string(model.parameters.size()) + " values whose network (" +
+                              sizes_text(model.sizes()) + ") has " + std::to_string(model.parameter_count()) +
+                              " parameters");
+  for (size_t l = 1; l < model.network.layers.size(); ++l)
+    if (model.network.layers[l].in != model.network.layers[l - 1].out)
+      throw FileError(path, "cannot save layer " + std::to_string(l) + ": it takes " +
+                                std::to_string(model.network.layers[l].in) + " inputs, layer " + std::to_string(l - 1) +
+                                " has " + std::to_string(model.network.layers[l - 1].out) + " outputs");
   SafetensorsFile file;
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    const DenseLayer& layer = model.layers[l];
-    // A layer whose buffers disagree with its sizes would write a file that loads as something else.
-    if (layer.weight.size() != static_cast<size_t>(layer.out) * static_cast<size_t>(layer.in) ||
-        layer.bias.size() != static_cast<size_t>(layer.out) || (l > 0 && layer.in != model.layers[l - 1].out))
-      throw FileError(path, "cannot save layer " + std::to_string(l) + ": in " + std::to_string(layer.in) +
-                                ", out " + std::to_string(layer.out) + ", but weight has " +
-                                std::to_string(layer.weight.size()) + " values and bias " +
-                                std::to_string(layer.bias.size()));
-    file.tensors.push_back({weight_name(l), {layer.out, layer.in}, layer.weight});  // W: [out, in]
-    file.tensors.push_back({bias_name(l), {layer.out}, layer.bias});                // b: [out]
+  for (const ParameterTensor& tensor : model.network.tensors()) {
+    const auto first = model.parameters.begin() + tensor.offset;
+    file.tensors.push_back({tensor.name, tensor.shape, std::vector<float>(first, first + tensor.size)});
   }
   file.metadata = {
       {"format", "pt"},
+      {"cudamlp.layers", layers_json(model.network).dump()},
       {"cudamlp.sizes", sizes_text(model.sizes())},
       {"cudamlp.activation", "relu"},
       {"cudamlp.output", "softmax"},
@@ -127,15 +153,15 @@ SafetensorsFile model_to_safetensors(const std::string& path, const Mlp& model) 
   return file;
 }
 
-Mlp load_model(const std::string& path) {
+Model load_model(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   // A checkpoint is a model file plus the optimizer's tensors: its weights load like any model's.
   if (file.metadata.count(kCheckpointKey))
-    std::erase_if(file.tensors, [](const Tensor& tensor) { return tensor.name.starts_with(kOptimizerTensorPrefix); });
+    std::erase_if(file.tensors, [](const Tensor& tensor) { return !is_model_tensor_name(tensor.name); });
   return model_from_safetensors(path, std::move(file));
 }
 
-Mlp model_from_safetensors(const std::string& path, SafetensorsFile file) {
+Model model_from_safetensors(const std::string& path, SafetensorsFile file) {
   const size_t layer_count = count_layers(path, file);
 
   std::vector<int> sizes;  // [D, hidden..., C], filled as the layers chain
@@ -174,13 +200,14 @@ Mlp model_from_safetensors(const std::string& path, SafetensorsFile file) {
   check_metadata(path, file, "cudamlp.input_scale", "pixel/255", "cudamlp only feeds");
   check_metadata(path, file, "cudamlp.version", kFormatVersion, "this cudamlp reads version");
 
-  Mlp model;
-  for (size_t l = 0; l < layer_count; ++l) {
-    // The reader checked that each tensor holds product(shape) values: weight [out, in], bias [out].
-    DenseLayer layer{sizes[l], sizes[l + 1], {}, {}};
-    layer.weight = take_data(file, weight_name(l));
-    layer.bias = take_data(file, bias_name(l));
-    model.layers.push_back(std::move(layer));
+  Model model;
+  model.network = mlp_network(sizes);
+  check_layers(path, file, model.network);
+  // The reader checked that each tensor holds product(shape) values: weight [out, in], bias [out].
+  model.parameters.reserve(size_t(model.parameter_count()));
+  for (const ParameterTensor& tensor : model.network.tensors()) {
+    const Tensor& stored = *file.find(tensor.name);
+    model.parameters.insert(model.parameters.end(), stored.data.begin(), stored.data.end());
   }
   return model;
 }

@@ -1,6 +1,6 @@
 // Checkpoint files: save_checkpoint and load_checkpoint. The format is described in checkpoint.h; this
-// file maps it onto a model file (model_file.h) plus momentum tensors and metadata keys, and trusts
-// nothing it reads back: a checkpoint comes from a user's disk like any other input.
+// file maps it onto a model file (model_file.h) plus the optimizer's tensors and metadata keys, and
+// trusts nothing it reads back: a checkpoint comes from a user's disk like any other input.
 #include "cudamlp/checkpoint.h"
 
 #include <charconv>
@@ -19,7 +19,10 @@ namespace cudamlp {
 
 namespace {
 
-constexpr const char* kFormatVersion = "1";
+constexpr const char* kFormatVersion = "2";
+// Version 1: SGD only, its momentum buffers named "velocity.<tensor>".
+constexpr const char* kVersion1 = "1";
+constexpr const char* kVersion1Prefix = "velocity.";
 
 // ------------------------------------------------------------------------------------------------
 // Numbers as metadata text: decimal integers, floats in the shortest form that reads back exactly.
@@ -83,13 +86,9 @@ class MetadataReader {
   const std::map<std::string, std::string>& metadata_;
 };
 
-bool all_finite(const Mlp& model) {
-  for (const DenseLayer& layer : model.layers) {
-    for (float w : layer.weight)
-      if (!std::isfinite(w)) return false;
-    for (float b : layer.bias)
-      if (!std::isfinite(b)) return false;
-  }
+bool all_finite(const std::vector<float>& values) {
+  for (const float value : values)
+    if (!std::isfinite(value)) return false;
   return true;
 }
 
@@ -112,17 +111,23 @@ DataIdentity identify_data(const Dataset& data) {
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   const TrainSnapshot& state = checkpoint.state;
-  if (!same_shape(state.model, state.velocity))
-    throw FileError(path, "cannot save a checkpoint whose momentum buffers are not shaped like the model");
+  const TrainOptions& run = checkpoint.options;
+  check_state(state.optimizer, run.optimizer, state.model.parameter_count(), "cannot save checkpoint " + path);
   SafetensorsFile file = model_to_safetensors(path, state.model);
-  for (Tensor& tensor : model_to_safetensors(path, state.velocity).tensors)
-    file.tensors.push_back({kOptimizerTensorPrefix + tensor.name, std::move(tensor.shape), std::move(tensor.data)});
+  // Each slot as the model's tensors, "<slot>.<tensor>": PyTorch's optimizer state, tensor by tensor.
+  for (const std::string& slot : optimizer_slots(run.optimizer)) {
+    const std::vector<float>& values = state.optimizer.slots.at(slot);
+    for (const ParameterTensor& tensor : state.model.network.tensors()) {
+      const auto first = values.begin() + tensor.offset;
+      file.tensors.push_back({slot + "." + tensor.name, tensor.shape, std::vector<float>(first, first + tensor.size)});
+    }
+  }
 
   const TrainPosition& at = state.position;
-  const TrainOptions& run = checkpoint.options;
   const DataIdentity& data = checkpoint.data;
   file.metadata.insert({
       {kCheckpointKey, kFormatVersion},
+      {"cudamlp.optimizer", optimizer_name(run.optimizer.kind)},
       {"cudamlp.position.epoch", to_text(at.epoch)},
       {"cudamlp.position.sample", to_text(at.sample)},
       {"cudamlp.position.step", to_text(at.step)},
@@ -130,8 +135,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       {"cudamlp.position.epoch_correct", to_text(at.epoch_correct)},
       {"cudamlp.run.epochs", to_text(run.epochs)},
       {"cudamlp.run.batch", to_text(run.batch)},
-      {"cudamlp.run.lr", to_text(run.sgd.lr)},
-      {"cudamlp.run.momentum", to_text(run.sgd.momentum)},
+      {"cudamlp.run.lr", to_text(run.lr)},
+      {"cudamlp.run.momentum", to_text(run.optimizer.momentum)},
       {"cudamlp.run.seed", to_text(run.seed)},
       {"cudamlp.run.shuffle", run.shuffle ? "true" : "false"},
       {"cudamlp.run.limit", to_text(checkpoint.limit)},
@@ -147,47 +152,72 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 // ------------------------------------------------------------------------------------------------
 // Reader
 
-Checkpoint load_checkpoint(const std::string& path) {
-  SafetensorsFile file = read_safetensors(path);
+namespace {
+
+// The checkpoint's format version, after making sure the file is a checkpoint this cudamlp reads.
+std::string checkpoint_version(const std::string& path, const SafetensorsFile& file) {
   const auto version = file.metadata.find(kCheckpointKey);
   if (version == file.metadata.end())
     throw FileError(path, "is not a cudamlp checkpoint (no cudamlp.checkpoint metadata); to start from a "
                           "model's weights use --init");
-  if (version->second != kFormatVersion)
+  if (version->second != kFormatVersion && version->second != kVersion1)
     throw FileError(path, "is a checkpoint of format version '" + version->second.substr(0, 20) +
-                              "'; this cudamlp reads version " + kFormatVersion);
+                              "'; this cudamlp reads versions " + kVersion1 + " and " + kFormatVersion);
+  return version->second;
+}
 
-  // Split the tensors: the model's (checked by the model loader) and the momentum buffers.
-  SafetensorsFile weights, velocity;
+// The optimizer the run used: cudamlp.optimizer ("sgd"; version 1 files, SGD's only, have none) and its
+// settings from the run's metadata.
+OptimizerConfig read_optimizer(const std::string& version, const MetadataReader& meta) {
+  OptimizerConfig config;
+  if (version != kVersion1 && meta.text("cudamlp.optimizer") != optimizer_name(OptimizerKind::kSgd))
+    throw meta.bad("cudamlp.optimizer", "is not an optimizer this cudamlp knows (sgd)");
+  config.momentum = meta.number<float>("cudamlp.run.momentum");
+  if (!(config.momentum >= 0 && config.momentum < 1)) throw meta.bad("cudamlp.run.momentum", "is not in [0, 1)");
+  return config;
+}
+
+// Splits the file's tensors into the model (checked by the model loader) and the optimizer's slots, each
+// slot tensor shaped like the model tensor it belongs to, every slot of `optimizer` there, nothing else.
+void read_state(const std::string& path, SafetensorsFile file, const std::string& version,
+                const OptimizerConfig& optimizer, TrainSnapshot& state) {
+  SafetensorsFile weights;
+  std::map<std::string, Tensor> slot_tensors;  // by their names in this format
   weights.metadata = file.metadata;
   for (Tensor& tensor : file.tensors) {
-    if (tensor.name.starts_with(kOptimizerTensorPrefix)) {
-      tensor.name.erase(0, std::char_traits<char>::length(kOptimizerTensorPrefix));
-      velocity.tensors.push_back(std::move(tensor));
-    } else {
+    if (is_model_tensor_name(tensor.name)) {
       weights.tensors.push_back(std::move(tensor));
+    } else {
+      std::string name = tensor.name;
+      slot_tensors.emplace(std::move(name), std::move(tensor));
     }
   }
-  for (const Tensor& tensor : weights.tensors) {
-    const Tensor* buffer = velocity.find(tensor.name);
-    if (buffer == nullptr || buffer->shape != tensor.shape)
-      throw FileError(path, std::string("checkpoint has no momentum buffer '") + kOptimizerTensorPrefix + tensor.name +
-                                "' shaped like tensor '" + tensor.name + "'");
-  }
-  for (const Tensor& buffer : velocity.tensors)
-    if (weights.find(buffer.name) == nullptr)
-      throw FileError(path, std::string("checkpoint has a momentum buffer '") + kOptimizerTensorPrefix + buffer.name +
-                                "' for a tensor it does not hold");
-
-  Checkpoint checkpoint;
-  TrainSnapshot& state = checkpoint.state;
   state.model = model_from_safetensors(path, std::move(weights));
-  state.velocity = model_from_safetensors(path, std::move(velocity));  // same names and shapes: cannot fail
-  if (!all_finite(state.model) || !all_finite(state.velocity))
-    throw FileError(path, "checkpoint holds a NaN or infinite weight or momentum value");
+  const int64_t count = state.model.parameter_count();
+  for (const std::string& slot : optimizer_slots(optimizer)) {
+    const std::string prefix = version == kVersion1 ? kVersion1Prefix : slot + ".";
+    std::vector<float>& values = state.optimizer.slots[slot];
+    values.reserve(size_t(count));
+    for (const ParameterTensor& tensor : state.model.network.tensors()) {
+      const auto it = slot_tensors.find(prefix + tensor.name);
+      if (it == slot_tensors.end() || it->second.shape != tensor.shape)
+        throw FileError(path, "checkpoint has no optimizer tensor '" + prefix + tensor.name + "' shaped like tensor '" +
+                                  tensor.name + "' (" + optimizer_name(optimizer.kind) + " keeps " + slot + ")");
+      values.insert(values.end(), it->second.data.begin(), it->second.data.end());
+      slot_tensors.erase(it);
+    }
+  }
+  if (!slot_tensors.empty())
+    throw FileError(path, "checkpoint has a tensor '" + slot_tensors.begin()->first.substr(0, 80) + "' that is neither "
+                          "the model's nor one of its optimizer's");
+  bool finite = all_finite(state.model.parameters);
+  for (const auto& [slot, values] : state.optimizer.slots) finite = finite && all_finite(values);
+  if (!finite) throw FileError(path, "checkpoint holds a NaN or infinite weight or optimizer value");
+}
 
-  const MetadataReader meta(path, file.metadata);
-  TrainPosition& at = state.position;
+// The position, the run's options and the data's identity, each value on its own.
+void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
+  TrainPosition& at = checkpoint.state.position;
   TrainOptions& run = checkpoint.options;
   DataIdentity& data = checkpoint.data;
   at.epoch = meta.number<int64_t>("cudamlp.position.epoch");
@@ -197,8 +227,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   at.epoch_correct = meta.number<int64_t>("cudamlp.position.epoch_correct");
   run.epochs = meta.number<int>("cudamlp.run.epochs");
   run.batch = meta.number<int64_t>("cudamlp.run.batch");
-  run.sgd.lr = meta.number<float>("cudamlp.run.lr");
-  run.sgd.momentum = meta.number<float>("cudamlp.run.momentum");
+  run.lr = meta.number<float>("cudamlp.run.lr");
   run.seed = meta.number<uint64_t>("cudamlp.run.seed");
   run.shuffle = meta.boolean("cudamlp.run.shuffle");
   checkpoint.limit = meta.number<int64_t>("cudamlp.run.limit");
@@ -210,18 +239,24 @@ Checkpoint load_checkpoint(const std::string& path) {
   data.checksum = meta.number<uint64_t>("cudamlp.data.checksum", 16);
   checkpoint.device = meta.text("cudamlp.device");
 
-  // Each value on its own, then how they fit together: a position the run's options can reach.
   if (run.epochs < 1) throw meta.bad("cudamlp.run.epochs", "is not a positive epoch count");
   if (run.batch < 1) throw meta.bad("cudamlp.run.batch", "is not a positive batch size");
-  if (!std::isfinite(run.sgd.lr) || run.sgd.lr <= 0) throw meta.bad("cudamlp.run.lr", "is not positive and finite");
-  if (!(run.sgd.momentum >= 0 && run.sgd.momentum < 1)) throw meta.bad("cudamlp.run.momentum", "is not in [0, 1)");
+  if (!std::isfinite(run.lr) || run.lr <= 0) throw meta.bad("cudamlp.run.lr", "is not positive and finite");
   if (checkpoint.limit < 0) throw meta.bad("cudamlp.run.limit", "is negative");
   if (data.samples < 1) throw meta.bad("cudamlp.data.samples", "is not a positive sample count");
-  if (data.dim != state.model.input_size())
-    throw meta.bad("cudamlp.data.dim", "disagrees with the model's " + std::to_string(state.model.input_size()) + " inputs");
-  if (data.num_classes != state.model.output_size())
+}
+
+// How the values fit together: data the model takes, a position the run's options can reach.
+void check_run(const MetadataReader& meta, const Checkpoint& checkpoint) {
+  const TrainPosition& at = checkpoint.state.position;
+  const TrainOptions& run = checkpoint.options;
+  const DataIdentity& data = checkpoint.data;
+  const Model& model = checkpoint.state.model;
+  if (data.dim != model.input_size())
+    throw meta.bad("cudamlp.data.dim", "disagrees with the model's " + std::to_string(model.input_size()) + " inputs");
+  if (data.num_classes != model.output_size())
     throw meta.bad("cudamlp.data.classes",
-                   "disagrees with the model's " + std::to_string(state.model.output_size()) + " outputs");
+                   "disagrees with the model's " + std::to_string(model.output_size()) + " outputs");
   if (at.epoch < 0 || at.epoch > run.epochs)
     throw meta.bad("cudamlp.position.epoch", "is outside [0, " + std::to_string(run.epochs) + "] (cudamlp.run.epochs)");
   if (at.sample < 0 || at.sample > data.samples || (at.sample % run.batch != 0 && at.sample != data.samples))
@@ -240,6 +275,20 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw meta.bad("cudamlp.position.epoch_correct", "is outside [0, position.sample]");
   if (!std::isfinite(at.epoch_loss_sum) || at.epoch_loss_sum < 0)
     throw meta.bad("cudamlp.position.epoch_loss_sum", "is not a finite non-negative sum");
+}
+
+}  // namespace
+
+Checkpoint load_checkpoint(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  const std::string version = checkpoint_version(path, file);
+  const std::map<std::string, std::string> metadata = file.metadata;
+  const MetadataReader meta(path, metadata);
+  Checkpoint checkpoint;
+  checkpoint.options.optimizer = read_optimizer(version, meta);
+  read_state(path, std::move(file), version, checkpoint.options.optimizer, checkpoint.state);
+  read_run(meta, checkpoint);
+  check_run(meta, checkpoint);
   return checkpoint;
 }
 

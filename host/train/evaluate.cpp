@@ -8,10 +8,6 @@
 
 namespace cudamlp {
 
-namespace {
-constexpr int64_t kPredictChunk = 1024;  // samples per predict call: bounds the float copy of the input
-}
-
 double EvalResult::class_accuracy(int c) const {
   int64_t total = 0;
   for (int p = 0; p < num_classes; ++p) total += confusion[size_t(c) * num_classes + p];
@@ -19,16 +15,16 @@ double EvalResult::class_accuracy(int c) const {
 }
 
 std::vector<float> predict_probabilities(Backend& backend, const Dataset& data, int64_t begin, int64_t n) {
-  const Mlp model = backend.model();
-  if (data.dim() != model.input_size())
+  const Network network = backend.model().network;
+  if (data.dim() != network.input_size())
     throw UsageError("the data has " + std::to_string(data.dim()) + " values per sample, the model expects " +
-                     std::to_string(model.input_size()));
+                     std::to_string(network.input_size()));
   if (begin < 0 || n < 0 || begin + n > data.count) throw UsageError("sample range outside the data");
-  const int64_t D = data.dim(), C = model.output_size();
+  const int64_t D = data.dim(), C = network.output_size();
   std::vector<float> probs(size_t(n * C));
   std::vector<float> x;
   for (int64_t first = 0; first < n; first += kPredictChunk) {
-    const int64_t size = std::min(kPredictChunk, n - first);
+    const int64_t size = std::min(kPredictChunk, n - first);  // kPredictChunk bounds the float copy of x
     x.resize(size_t(size * D));  // x: [size, D]
     const uint8_t* pixels = data.pixels.data() + (begin + first) * D;
     std::transform(pixels, pixels + size * D, x.begin(), scale_pixel);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cudamlp/errors.h"
@@ -21,16 +22,18 @@ std::string number_text(double value) {
   return text;
 }
 
-// "layer 1's bias[3] is nan": the first value of model that is NaN or infinite (after `what`, which
-// names the buffer), or "" when all are finite.
-std::string first_non_finite(const Mlp& model, const std::string& what) {
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    const DenseLayer& layer = model.layers[l];
-    for (const auto& [name, values] : {std::pair{"weight", &layer.weight}, std::pair{"bias", &layer.bias}})
-      for (size_t i = 0; i < values->size(); ++i)
-        if (!std::isfinite((*values)[i]))
+// "layer 1's bias[3] is nan": the first value of a flat buffer in network's layout that is NaN or
+// infinite (after `what`, which names the buffer), or "" when all are finite.
+std::string first_non_finite(const Network& network, const std::vector<float>& values, const std::string& what) {
+  for (size_t l = 0; l < network.layers.size(); ++l) {
+    const LayerSpec& layer = network.layers[l];
+    const int64_t weights = int64_t(layer.out) * layer.in;
+    for (const auto& [name, offset, size] : {std::tuple{"weight", network.weight_offset(l), weights},
+                                             std::tuple{"bias", network.bias_offset(l), int64_t(layer.out)}})
+      for (int64_t i = 0; i < size; ++i)
+        if (const float value = values[size_t(offset + i)]; !std::isfinite(value))
           return what + "layer " + std::to_string(l) + "'s " + name + "[" + std::to_string(i) + "] is " +
-                 (std::isnan((*values)[i]) ? "nan" : "inf");
+                 (std::isnan(value) ? "nan" : "inf");
   }
   return {};
 }
@@ -49,21 +52,17 @@ uint64_t fnv1a(uint64_t hash, const T& value) {
 
 // A fingerprint of what must be the same on every rank of a data-parallel run: the options, the
 // starting position and the model.
-uint64_t run_fingerprint(const Mlp& model, const TrainOptions& options, const TrainPosition& start, int64_t samples) {
+uint64_t run_fingerprint(const Model& model, const TrainOptions& options, const TrainPosition& start, int64_t samples) {
   uint64_t hash = 0xcbf29ce484222325ull;
   for (const auto value : {int64_t(options.epochs), options.batch, int64_t(options.seed), int64_t(options.shuffle),
                            options.snapshot_every_steps, options.snapshot_every_epochs, options.finite_check_every,
                            start.epoch, start.sample, start.step, samples})
     hash = fnv1a(hash, value);
-  hash = fnv1a(hash, options.sgd.lr);
-  hash = fnv1a(hash, options.sgd.momentum);
-  for (const DenseLayer& layer : model.layers) {
-    hash = fnv1a(hash, layer.in);
-    hash = fnv1a(hash, layer.out);
-    hash = fnv1a(hash, layer.weight.data(), layer.weight.size() * sizeof(float));
-    hash = fnv1a(hash, layer.bias.data(), layer.bias.size() * sizeof(float));
-  }
-  return hash;
+  hash = fnv1a(hash, options.lr);
+  hash = fnv1a(hash, options.optimizer.kind);
+  hash = fnv1a(hash, options.optimizer.momentum);
+  for (const LayerSpec& layer : model.network.layers) hash = fnv1a(hash, layer);
+  return fnv1a(hash, model.parameters.data(), model.parameters.size() * sizeof(float));
 }
 
 // Runs one training run: the state the steps share, and the guard and snapshot logic around them.
@@ -77,7 +76,7 @@ class TrainLoop {
     if (comm != nullptr && comm->size() > 1) comm_ = comm;
     check_every_ = options_.finite_check_every;
     if (check_every_ == 0)
-      check_every_ = backend_.epoch_stats_waits_for_device() || comm_ != nullptr ? kGuardEveryStepsWhenCostly : 1;
+      check_every_ = backend_.traits().metrics_on_device || comm_ != nullptr ? kGuardEveryStepsWhenCostly : 1;
   }
 
   TrainResult run() {
@@ -93,7 +92,7 @@ class TrainLoop {
           return {at_, true};
         }
         const int64_t count = std::min(options_.batch, N - at_.sample);
-        backend_.train_batch(at_.sample, count, options_.sgd);
+        backend_.train_batch(at_.sample, count, step_values(options_, at_.step));
         at_.sample += count;
         ++at_.step;
         if (hooks_.on_step) report_progress(first_sample, start);
@@ -143,7 +142,8 @@ class TrainLoop {
     const double loss_sum = carried_.epoch_loss_sum + stats.loss * double(stats.count);
     const int64_t correct = carried_.epoch_correct + stats.correct;
     check_loss(loss_sum);
-    check_values(backend_.model(), "");
+    const Model model = backend_.model();
+    check_values(model.network, model.parameters, "");
 
     const double N = double(train_.count);
     EpochReport report;
@@ -178,9 +178,10 @@ class TrainLoop {
       check_loss(snapshot.position.epoch_loss_sum);
     }
     snapshot.model = backend_.model();
-    check_values(snapshot.model, "");
-    snapshot.velocity = backend_.optimizer_state();
-    check_values(snapshot.velocity, "the momentum buffer of ");
+    check_values(snapshot.model.network, snapshot.model.parameters, "");
+    snapshot.optimizer = backend_.optimizer_state();
+    for (const auto& [slot, values] : snapshot.optimizer.slots)
+      check_values(snapshot.model.network, values, "the optimizer's " + slot + " of ");
     if (hooks_.on_snapshot) hooks_.on_snapshot(snapshot);
     last_snapshot_ = at_;
     snapshot_taken_ = true;
@@ -222,16 +223,16 @@ class TrainLoop {
     diverged("the loss became " + std::string(std::isnan(loss_sum) ? "nan" : "inf") + " " + when);
   }
 
-  void check_values(const Mlp& values, const std::string& what) {
-    const std::string bad = first_non_finite(values, what);
+  void check_values(const Network& network, const std::vector<float>& values, const std::string& what) {
+    const std::string bad = first_non_finite(network, values, what);
     if (!bad.empty()) diverged(bad + " after step " + std::to_string(at_.step));
   }
 
   [[noreturn]] void diverged(const std::string& what) {
-    const std::string lr = number_text(options_.sgd.lr);
+    const std::string lr = number_text(options_.lr);
     throw TrainingDiverged("training diverged: " + what + " (epoch " + std::to_string(at_.epoch + 1) +
                                "); the learning rate " + lr + " is probably too high: try a lower one, e.g. --lr " +
-                               number_text(options_.sgd.lr / 10),
+                               number_text(options_.lr / 10),
                            at_.step);
   }
 
@@ -251,6 +252,8 @@ class TrainLoop {
 };
 
 }  // namespace
+
+StepValues step_values(const TrainOptions& options, int64_t step) { return {options.lr, step}; }
 
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
                   const TrainHooks& hooks, const TrainPosition& start) {

@@ -1,30 +1,27 @@
-// The backend interface: everything that computes. `reference` (host/backends/reference) is the oracle, plain
-// loops in double; the fast `cpu` and `gpu` backends of later work implement the same interface, and the
-// trainer, CLI and tests never ask which one they hold.
+// The backend contract: everything that computes, as the trainer sees it. Three backends implement it as
+// peers: `reference` (host/backends/reference), the oracle, plain loops in double; `cpu`
+// (host/backends/cpu), BLAS + OpenMP; `gpu` (host/backends/gpu), CUDA kernels and cuBLAS on a GPU or on
+// the SIMT emulator. The trainer, the CLI and the tests never ask which one they hold: what differs
+// between them that a caller must know is data (BackendTraits).
 //
-// A backend owns the whole training step (gather the batch, forward, softmax-xent, backward, update) so
-// that a GPU backend can keep everything on the device. The phases are also callable one by one, so
-// tests compare every backend with the reference phase by phase.
+// A backend owns the whole training step (gather the batch, forward, softmax-xent, backward, the
+// optimizer's update) so that a GPU keeps everything on the device. Each backend keeps its parameters,
+// gradients and every optimizer slot as flat buffers in the network's layout (network.h). The phases of
+// a step, one by one, are a separate, test-facing interface (host/backends/step_phases.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
-#include <vector>
 
 #include "cudamlp/communicator.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/model.h"
+#include "cudamlp/optimizer.h"
 
 namespace cudamlp {
 
-struct SgdOptions {
-  float lr = 0.1f;        // learning rate
-  float momentum = 0.0f;  // PyTorch semantics: v = momentum * v + g; w -= lr * v (v starts at zero)
-};
-
-// Metrics of one batch: mean cross-entropy over its samples and how many were classified right.
+// Metrics of a batch or an epoch: mean cross-entropy over its samples and how many were classified right.
 struct BatchStats {
   double loss = 0.0;
   int64_t correct = 0;
@@ -39,80 +36,66 @@ struct EpochPlan {
   bool shuffle = true;  // false: file order
 };
 
+// The order of an epoch as every backend must visit it: shuffled_indices(), or file order.
+std::vector<int64_t> epoch_order(const EpochPlan& plan);
+
+// What a caller must know about a backend, as data.
+struct BackendTraits {
+  // epoch_stats() waits for a device (a GPU copies its metrics to the host once the queued steps are
+  // done): the trainer reads them seldom, so that steps stay queued.
+  bool metrics_on_device = false;
+  // optimizer_state() and set_optimizer_state() work: the backend can write checkpoints and resume them.
+  bool can_checkpoint = true;
+  // It trains with a communicator of several ranks (data parallelism).
+  bool can_train_distributed = true;
+};
+
+// predict() is called with at most this many samples at a time: what evaluation and prediction hand a
+// backend per call, bounding the host's float copy of the input and a backend's buffers for it.
+inline constexpr int64_t kPredictChunk = 1024;
+
 class Backend {
  public:
   // communicator: the ranks this backend trains with (data parallelism; not owned); nullptr: alone.
   explicit Backend(Communicator* communicator = nullptr) : communicator_(communicator) {}
   virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
   virtual std::string name() const = 0;
+  virtual BackendTraits traits() const = 0;
   Communicator* communicator() const { return communicator_; }
 
-  // Copies the parameters in and zeroes the momentum buffers.
-  virtual void set_model(const Mlp& model) = 0;
-  virtual Mlp model() const = 0;
+  // The model and the optimizer of a run: copies the parameters in and zeroes every slot of optimizer.
+  virtual void set_model(const Model& model, const OptimizerConfig& optimizer = {}) = 0;
+  virtual Model model() const = 0;
+  // The optimizer's state, every slot named (optimizer.h). Checkpoints save it and resume restores it
+  // after set_model(), so that a resumed run continues bitwise as if never stopped.
+  virtual OptimizerState optimizer_state() const = 0;
+  virtual void set_optimizer_state(const OptimizerState& state) = 0;
 
-  // The training set, kept where the backend computes. `data` must outlive the backend's use of it
-  // only until this call returns.
+  // The training set, kept where the backend computes (a GPU uploads it once). `data` need outlive
+  // only this call.
   virtual void set_training_data(const Dataset& data) = 0;
+  // Starts an epoch over the training set in plan's order (epoch_order(plan); a GPU computes the same
+  // order on its device) and zeroes the epoch's metrics.
+  virtual void begin_epoch(const EpochPlan& plan) = 0;
+  // One training step on the samples order[first, first + count) of the current epoch, with this step's
+  // values (learning rate, step number). With a communicator of N ranks, count is the global batch: rank
+  // r trains its shard_of(count, r, N), and the gradients are summed over the ranks before the update, so
+  // that every rank takes the step one process would take on the whole batch.
+  virtual void train_batch(int64_t first, int64_t count, const StepValues& step) = 0;
+  // Metrics of the epoch so far, as trained. Separate from train_batch so that a GPU copies metrics to
+  // the host only when they are reported. With a communicator, this rank's samples only.
+  virtual BatchStats epoch_stats() = 0;
 
-  // --- the phases of one training step, in order ---
-  // Gathers samples `indices` of the training set (pixels scaled by scale_pixel) and runs the layers.
-  virtual void forward(std::span<const int64_t> indices) = 0;
-  // Softmax + cross-entropy of the last forward's logits against its labels; keeps dLoss/dLogits.
-  virtual BatchStats loss() = 0;
-  // Gradients of the batch's mean loss with respect to every weight and bias.
-  virtual void backward() = 0;
-  // The last backward's gradients, shaped like the model.
-  virtual Mlp gradients() const = 0;
-  // One SGD (with momentum) update from the last backward's gradients.
-  virtual void update(const SgdOptions& sgd) = 0;
-
-  // The optimizer's state: SGD's momentum buffers v, shaped like the model (zero until a step with
-  // momentum). Checkpoints save it and resume restores it after set_model(), so that a resumed run
-  // continues bitwise as if never stopped. The defaults throw Error: a backend that cannot hand out its
-  // state cannot checkpoint.
-  virtual Mlp optimizer_state() const;
-  virtual void set_optimizer_state(const Mlp& velocity);
-
-  // Data parallelism, between backward and update: scales the last backward's gradients by `scale`
-  // (this rank's share of the global batch) and sums them over the communicator's ranks, so that every
-  // rank holds the global batch's mean gradient. scale 0: this rank contributes zeros (an empty shard,
-  // no backward ran). The default throws Error: a backend must implement it to train distributed.
-  virtual void sum_gradients(float scale);
-
-  // forward, loss, backward, update. A backend may override it with something faster that does the same.
-  virtual BatchStats train_step(std::span<const int64_t> indices, const SgdOptions& sgd);
-
-  // --- whole epochs: what the trainer uses ---
-  // Starts an epoch over the training set's samples in plan's order (shuffled_indices(), or file order).
-  // The default keeps that order on the host; a GPU backend computes the same order on its device.
-  virtual void begin_epoch(const EpochPlan& plan);
-  // One training step on the samples order[first, first + count) of the current epoch. With a
-  // communicator of N ranks, count is the global batch: rank r trains its shard_of(count, r, N) of it,
-  // and the gradients are summed over the ranks (sum_gradients) before the update, so that every rank
-  // takes the step one process would take on the whole batch.
-  virtual void train_batch(int64_t first, int64_t count, const SgdOptions& sgd);
-  // Metrics of the epoch so far, as trained: loss = mean over its samples, correct, count. Separate from
-  // train_batch so that a GPU backend copies metrics to the host only when they are reported. With a
-  // communicator, this rank's samples only (the trainer sums them over the ranks where it needs to).
-  virtual BatchStats epoch_stats();
-  // Whether epoch_stats() has to wait for the device (a GPU: it copies the metrics to the host once the
-  // queued steps are done). The trainer then reads them less often, so that steps stay queued.
-  virtual bool epoch_stats_waits_for_device() const { return false; }
-
-  // Inference: x is [n, D] (already scaled), probs is [n, C] softmax probabilities.
+  // Inference: x is [n, D] (already scaled), probs [n, C] softmax probabilities; n <= kPredictChunk.
+  // Leaves a training run's state (buffers, captured graphs, metrics) as it was.
   virtual void predict(const float* x, int64_t n, float* probs) = 0;
 
  private:
   Communicator* communicator_;
-  std::vector<int64_t> epoch_order_;  // the default begin_epoch's order
-  double epoch_loss_sum_ = 0.0;       // sum of per-sample losses since begin_epoch
-  int64_t epoch_correct_ = 0;
-  int64_t epoch_count_ = 0;
 };
-
-// The order of an epoch as every backend must visit it.
-std::vector<int64_t> epoch_order(const EpochPlan& plan);
 
 // How a backend should run, beyond its name. Backends ignore what does not apply to them.
 struct BackendOptions {
@@ -126,9 +109,9 @@ struct BackendOptions {
 };
 
 // Device names accepted by --device, and what each means in this build.
-//   reference: the oracle (always built).  cpu: BLAS + OpenMP (host/backends/cpu; UsageError when not built).
-//   gpu: CUDA on the first GPU (Error when there is none).  gpu-emulated: the same GPU backend on the
-//   SIMT emulator (slow; checks the GPU code path on any machine).
+//   reference: the oracle (always built).  cpu: BLAS + OpenMP (host/backends/cpu; UsageError when not
+//   built).  gpu: CUDA on the first GPU (Error when there is none).  gpu-emulated: the same GPU backend
+//   on the SIMT emulator (slow; checks the GPU code path on any machine).
 //   auto: gpu when a GPU is usable, else cpu when built, else reference.
 std::unique_ptr<Backend> make_backend(const std::string& device, const BackendOptions& options = {});
 

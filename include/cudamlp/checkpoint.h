@@ -4,10 +4,12 @@
 //
 // A checkpoint is a model file (model_file.h: PyTorch's state_dict names "0.weight", "0.bias", ...; so
 // `cudamlp info/eval/predict`, `train --init` and PyTorch read its weights) that also holds
-//   - the optimizer state, SGD's momentum buffers: "velocity.0.weight", "velocity.0.bias", ... F32, the
-//     shapes of the weights they belong to;
+//   - the optimizer state, every slot of the run's optimizer (optimizer.h) by its PyTorch name, one tensor
+//     per parameter tensor: "momentum_buffer.0.weight", "momentum_buffer.0.bias", ... F32, the shapes of
+//     the tensors they belong to;
 //   - in __metadata__ (strings; numbers in decimal, floats in their shortest exact form):
-//       cudamlp.checkpoint          "1"  (this format's version; marks the file as a checkpoint)
+//       cudamlp.checkpoint          "2"  (this format's version; marks the file as a checkpoint)
+//       cudamlp.optimizer           "sgd"
 //       cudamlp.position.epoch      epochs completed; the run goes on in epoch + 1
 //       cudamlp.position.sample     samples of that epoch already trained (a multiple of the batch)
 //       cudamlp.position.step       optimizer steps so far
@@ -16,6 +18,8 @@
 //       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
 //       cudamlp.device              the backend that wrote it (informational)
 // The random state is (seed, epoch): the shuffle of epoch e is a pure function of them (rng.h).
+// Version 1 (before 2026-12) still loads: its SGD momentum buffers were "velocity.0.weight", ..., and it
+// had no cudamlp.optimizer (SGD was the only one).
 #pragma once
 
 #include <cstdint>
@@ -39,8 +43,8 @@ struct DataIdentity {
 DataIdentity identify_data(const Dataset& data);
 
 struct Checkpoint {
-  TrainSnapshot state;   // position, model, momentum buffers
-  TrainOptions options;  // epochs, batch, sgd, seed, shuffle (snapshot and guard intervals are not kept)
+  TrainSnapshot state;   // position, model, optimizer state
+  TrainOptions options;  // epochs, batch, lr, optimizer, seed, shuffle (not the snapshot and guard intervals)
   int64_t limit = 0;     // --limit of the run (0: the whole training set); data says what it amounted to
   DataIdentity data;
   std::string device;    // the backend that wrote it; a resume may use another one
@@ -49,7 +53,7 @@ struct Checkpoint {
 // Writes atomically (write_file_atomically): a kill at any moment leaves the old checkpoint or the new.
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
-// Reads and checks everything: the model as load_model does, momentum buffers shaped like it, every
+// Reads and checks everything: the model as load_model does, every optimizer slot shaped like it, every
 // metadata key present and well-formed, a position that the run's options can reach, finite values.
 // Throws FileError naming the file and the problem.
 Checkpoint load_checkpoint(const std::string& path);

@@ -11,6 +11,7 @@
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
+#include "cudamlp/optimizer.h"
 
 namespace cudamlp {
 
@@ -22,7 +23,8 @@ inline constexpr int64_t kGuardEveryStepsWhenCostly = 50;
 struct TrainOptions {
   int epochs = 1;
   int64_t batch = 64;
-  SgdOptions sgd;
+  float lr = 0.1f;            // the learning rate of every step (step_values)
+  OptimizerConfig optimizer;  // SGD without momentum unless set
   uint64_t seed = 1;     // weights (when not --init) and the per-epoch shuffles
   bool shuffle = true;   // false: every epoch visits the samples in file order
   // Snapshots (what checkpoints are made of, see TrainHooks) every this many optimizer steps and every
@@ -40,6 +42,10 @@ struct TrainOptions {
   double progress_every_seconds = 0.1;
 };
 
+// The values of step `step` (0-based, all epochs) of a run: its learning rate and step number. A pure
+// function of the step, so that a resumed or data-parallel run takes exactly the same ones.
+StepValues step_values(const TrainOptions& options, int64_t step);
+
 // Where a run stands between two steps. With the model and the optimizer state, this is all it takes to
 // go on later exactly as if never stopped: an epoch's sample order is a pure function of (seed, epoch).
 struct TrainPosition {
@@ -54,8 +60,8 @@ struct TrainPosition {
 // A position with the state that goes with it: what a checkpoint holds.
 struct TrainSnapshot {
   TrainPosition position;
-  Mlp model;
-  Mlp velocity;  // the optimizer state: SGD's momentum buffers
+  Model model;
+  OptimizerState optimizer;  // every slot of the run's optimizer
 };
 
 struct EpochReport;
@@ -119,7 +125,8 @@ struct EpochReport {
   double samples_per_second = 0.0;
 };
 
-// Trains `train` with backend (whose model must already be set), one callback per epoch. Each epoch
+// Trains `train` with backend (whose model and options.optimizer must already be set: set_model), one
+// callback per epoch. Each epoch
 // visits every sample once in batches of options.batch; the last partial batch is trained too, its loss
 // averaged over its own size.
 void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,

@@ -98,49 +98,69 @@ std::vector<float> absolute(std::span<const float> values) {
   return ::testing::AssertionSuccess();
 }
 
-::testing::AssertionResult models_near(const Mlp& actual, const Mlp& expected, double tolerance,
-                                       const std::string& what) {
-  if (actual.sizes() != expected.sizes()) return ::testing::AssertionFailure() << what << ": shapes differ";
-  for (size_t l = 0; l < actual.layers.size(); ++l) {
-    const std::string layer = what + " layer " + std::to_string(l);
-    auto w = near_relative_to_max(actual.layers[l].weight, expected.layers[l].weight, tolerance, layer + " weight");
-    if (!w) return w;
-    auto b = near_relative_to_max(actual.layers[l].bias, expected.layers[l].bias, tolerance, layer + " bias");
-    if (!b) return b;
+::testing::AssertionResult tensors_near(const Network& network, std::span<const float> actual,
+                                        std::span<const float> expected, double tolerance, const std::string& what) {
+  if (int64_t(actual.size()) != network.parameter_count() || int64_t(expected.size()) != network.parameter_count())
+    return ::testing::AssertionFailure() << what << ": " << actual.size() << " and " << expected.size()
+                                         << " values, the network has " << network.parameter_count();
+  for (const ParameterTensor& tensor : network.tensors()) {
+    auto near = near_relative_to_max(actual.subspan(size_t(tensor.offset), size_t(tensor.size)),
+                                     expected.subspan(size_t(tensor.offset), size_t(tensor.size)), tolerance,
+                                     what + " " + tensor.name);
+    if (!near) return near;
   }
   return ::testing::AssertionSuccess();
 }
 
-void expect_step_matches_reference(Backend& backend, const std::vector<int>& sizes, int64_t batch) {
+::testing::AssertionResult models_near(const Model& actual, const Model& expected, double tolerance,
+                                       const std::string& what) {
+  if (!(actual.network == expected.network)) return ::testing::AssertionFailure() << what << ": networks differ";
+  return tensors_near(actual.network, actual.parameters, expected.parameters, tolerance, what);
+}
+
+::testing::AssertionResult states_near(const Network& network, const OptimizerState& actual,
+                                       const OptimizerState& expected, double tolerance, const std::string& what) {
+  if (actual.slots.size() != expected.slots.size()) return ::testing::AssertionFailure() << what << ": slots differ";
+  for (const auto& [slot, values] : expected.slots) {
+    const auto it = actual.slots.find(slot);
+    if (it == actual.slots.end()) return ::testing::AssertionFailure() << what << ": no " << slot;
+    auto near = tensors_near(network, it->second, values, tolerance, what + " " + slot);
+    if (!near) return near;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch) {
   SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + " batch " + std::to_string(batch));
   const int D = sizes.front(), C = sizes.back();
   const Dataset data = random_dataset(2 * batch + 5, D, C, uint64_t(batch) * 31 + uint64_t(D));
-  Mlp model = make_mlp(sizes, 7);
+  Model model = make_mlp(sizes, 7);
   Rng rng(8);  // non-zero biases, so a wrong bias path shows
-  for (DenseLayer& layer : model.layers)
-    for (float& b : layer.bias) b = float(0.2 * rng.uniform() - 0.1);
+  for (size_t l = 0; l < model.network.layers.size(); ++l)
+    for (float& b : model.bias(l)) b = float(0.2 * rng.uniform() - 0.1);
+  const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
   ReferenceBackend reference;
   for (Backend* b : {&backend, static_cast<Backend*>(&reference)}) {
-    b->set_model(model);
+    b->set_model(model, sgd);
     b->set_training_data(data);
   }
-  const SgdOptions sgd{0.1f, 0.9f};
   for (int step = 0; step < 2; ++step) {
     // Samples in a scrambled order, so a gather that ignores the indices shows.
     std::vector<int64_t> indices(static_cast<size_t>(batch));
     for (int64_t n = 0; n < batch; ++n) indices[size_t(n)] = (n * 7 + step * batch + 3) % data.count;
-    backend.forward(indices);
+    phases.forward(indices);
     reference.forward(indices);
-    const BatchStats got = backend.loss(), want = reference.loss();
+    const BatchStats got = phases.loss(), want = reference.loss();
     EXPECT_NEAR(got.loss, want.loss, kLossTolerance * std::max(1.0, std::abs(want.loss))) << "step " << step;
     EXPECT_EQ(got.correct, want.correct) << "step " << step;
     EXPECT_EQ(got.count, want.count) << "step " << step;
-    backend.backward();
+    phases.backward();
     reference.backward();
     const std::string after = " of step " + std::to_string(step);
-    EXPECT_TRUE(models_near(backend.gradients(), reference.gradients(), kStepTolerance, "gradients" + after));
-    backend.update(sgd);
-    reference.update(sgd);
+    EXPECT_TRUE(tensors_near(model.network, phases.gradients(), reference.gradients(), kStepTolerance,
+                             "gradients" + after));
+    phases.update({0.1f, step});
+    reference.update({0.1f, step});
     EXPECT_TRUE(models_near(backend.model(), reference.model(), kStepTolerance, "weights after update" + after));
   }
   // predict() on the first samples, with the (nearly equal) trained weights of each backend.

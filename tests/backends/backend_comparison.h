@@ -21,6 +21,7 @@
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/model.h"
+#include "step_phases.h"
 
 namespace cudamlp::testing {
 
@@ -66,13 +67,21 @@ std::vector<float> absolute(std::span<const float> values);
 ::testing::AssertionResult near_relative_to_max(std::span<const float> actual, std::span<const float> expected,
                                                 double tolerance, const std::string& what);
 
-// Same shapes, and every weight and bias tensor near_relative_to_max.
-::testing::AssertionResult models_near(const Mlp& actual, const Mlp& expected, double tolerance,
+// Flat buffers in network's layout (parameters, gradients, an optimizer slot): the same size, and every
+// tensor of the layout near_relative_to_max.
+::testing::AssertionResult tensors_near(const Network& network, std::span<const float> actual,
+                                        std::span<const float> expected, double tolerance, const std::string& what);
+// The same network, and tensors_near over the parameters.
+::testing::AssertionResult models_near(const Model& actual, const Model& expected, double tolerance,
                                        const std::string& what);
+// The same slots, each tensors_near.
+::testing::AssertionResult states_near(const Network& network, const OptimizerState& actual,
+                                       const OptimizerState& expected, double tolerance, const std::string& what);
 
-// Runs one training step phase by phase on `backend` and on a ReferenceBackend from the same model and
-// data (batch `batch`, momentum 0.9, two steps so the momentum buffers matter) and compares the loss,
-// the count of right answers, every gradient, the updated weights and predict()'s probabilities.
-void expect_step_matches_reference(Backend& backend, const std::vector<int>& sizes, int64_t batch);
+// Runs one training step phase by phase on `backend` (whose phases are `phases`: the same object) and on
+// a ReferenceBackend from the same model and data (batch `batch`, SGD with momentum 0.9, two steps so the
+// momentum buffers matter) and compares the loss, the count of right answers, every gradient, the updated
+// weights and predict()'s probabilities.
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch);
 
 }  // namespace cudamlp::testing

@@ -78,41 +78,45 @@ TEST(CpuDenseForward, MatchesReferenceOnAwkwardShapes) {
   }
 }
 
-TEST(CpuDenseBackward, MatchesReferenceWeightBiasAndInputGradientsOnAwkwardShapes) {
+TEST(CpuDenseBackwardWeights, MatchesReferenceWeightAndBiasGradientsOnAwkwardShapes) {
   for (const DenseShape& s : dense_shape_grid()) {
     SCOPED_TRACE(shape_name(s));
     const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
     const std::vector<float> x = random_floats(size_t(s.batch * s.in), 0, 1, 5);
-    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
-    std::vector<float> dW_mag(W.size()), db_mag(size_t(s.out)), dx_mag(x.size());
-    reference::dense_backward(absolute(dy).data(), absolute(x).data(), absolute(W).data(), dW_mag.data(),
-                              db_mag.data(), dx_mag.data(), s.batch, s.in, s.out);
-    std::vector<float> dW(W.size()), db(size_t(s.out)), dx(x.size());
-    std::vector<float> want_dW(W.size()), want_db(size_t(s.out)), want_dx(x.size());
-    cpu::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), dx.data(), s.batch, s.in, s.out);
-    reference::dense_backward(dy.data(), x.data(), W.data(), want_dW.data(), want_db.data(), want_dx.data(),
-                              s.batch, s.in, s.out);
+    std::vector<float> dW_mag(size_t(s.out) * s.in), db_mag(size_t(s.out));
+    reference::dense_backward_weights(absolute(dy).data(), absolute(x).data(), dW_mag.data(), db_mag.data(), s.batch,
+                                      s.in, s.out);
+    std::vector<float> dW(dW_mag.size()), db(db_mag.size()), want_dW(dW_mag.size()), want_db(db_mag.size());
+    cpu::dense_backward_weights(dy.data(), x.data(), dW.data(), db.data(), s.batch, s.in, s.out);
+    reference::dense_backward_weights(dy.data(), x.data(), want_dW.data(), want_db.data(), s.batch, s.in, s.out);
     EXPECT_TRUE(near_dot_products(dW, want_dW, dW_mag, s.batch, kZeroFloor, "dW"));
     EXPECT_TRUE(near_dot_products(db, want_db, db_mag, s.batch, kZeroFloor, "db"));
-    EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, "dx"));
-
-    // The first layer passes dx = null: dW and db are still computed.
-    std::fill(dW.begin(), dW.end(), 0.0f);
-    cpu::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), nullptr, s.batch, s.in, s.out);
-    EXPECT_TRUE(near_dot_products(dW, want_dW, dW_mag, s.batch, kZeroFloor, "dW without dx"));
   }
 }
 
-TEST(CpuReluBackward, MatchesReferenceExactly) {
-  for (const int size : kAwkwardSizes) {
-    const int64_t n = 257 * int64_t(size);  // past the parallel threshold for the larger sizes
-    std::vector<float> y = random_floats(size_t(n), -1, 1, 7);
-    for (int64_t i = 0; i < n; i += 5) y[size_t(i)] = 0.0f;  // exact zeros: no gradient either
-    const std::vector<float> dy = random_floats(size_t(n), -1, 1, 8);
-    std::vector<float> got = dy, want = dy;
-    cpu::relu_backward(y.data(), got.data(), n);
-    reference::relu_backward(y.data(), want.data(), n);
-    EXPECT_EQ(got, want) << "n=" << n;
+TEST(CpuDenseBackwardInput, MatchesReferenceWithAndWithoutTheReluMaskOnAwkwardShapes) {
+  for (const DenseShape& s : dense_shape_grid()) {
+    SCOPED_TRACE(shape_name(s));
+    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
+    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
+    // x: a ReLU's output, a third of it exactly zero (no gradient passes there).
+    std::vector<float> x = random_floats(size_t(s.batch * s.in), -0.5f, 1, 5);
+    for (float& v : x) v = std::max(v, 0.0f);
+    std::vector<float> dx_mag(x.size());
+    reference::dense_backward_input(absolute(dy).data(), absolute(W).data(), x.data(), dx_mag.data(), s.batch, s.in,
+                                    s.out, false);
+    for (const bool relu_mask : {false, true}) {
+      std::vector<float> dx(x.size()), want_dx(x.size());
+      cpu::dense_backward_input(dy.data(), W.data(), x.data(), dx.data(), s.batch, s.in, s.out, relu_mask);
+      reference::dense_backward_input(dy.data(), W.data(), x.data(), want_dx.data(), s.batch, s.in, s.out, relu_mask);
+      EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, relu_mask ? "masked dx" : "dx"));
+      if (!relu_mask) continue;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i] == 0.0f) {
+          ASSERT_EQ(dx[i], 0.0f) << "dx[" << i << "] where the ReLU was off";
+        }
+      }
+    }
   }
 }
 
@@ -157,19 +161,19 @@ TEST(CpuSgdUpdate, MatchesReferenceWithAndWithoutMomentum) {
     const int64_t n = int64_t(size) * 129;  // up to 129,000: past the parallel threshold
     const std::vector<float> w0 = random_floats(size_t(n), -1, 1, 9);
     const std::vector<float> g1 = random_floats(size_t(n), -1, 1, 10), g2 = random_floats(size_t(n), -1, 1, 11);
-    for (const double momentum : {0.0, 0.9}) {
+    for (const float momentum : {0.0f, 0.9f}) {
       SCOPED_TRACE("n=" + std::to_string(n) + " momentum=" + std::to_string(momentum));
       std::vector<float> w = w0, v(size_t(n), 0.0f), want_w = w0, want_v(size_t(n), 0.0f);
       for (const std::vector<float>* g : {&g1, &g2}) {  // two steps: the second uses the velocity
-        cpu::sgd_update(w.data(), g->data(), v.data(), n, 0.1, momentum);
-        reference::sgd_update(want_w.data(), g->data(), want_v.data(), n, 0.1, momentum);
+        cpu::sgd_update(w.data(), g->data(), v.data(), n, 0.1f, momentum);
+        reference::sgd_update(want_w.data(), g->data(), want_v.data(), n, 0.1f, momentum);
       }
       // |g| < 1, so |v| < 1 + 0.9 = 1.9 and each step moves w by less than lr * 1.9.
       const double largest_v = 1.9, largest_step = 0.1 * largest_v;
       for (int64_t i = 0; i < n; ++i) {
         const double bound = kUpdateUlps * kFloatEps * (std::abs(want_w[size_t(i)]) + 2 * largest_step);
         ASSERT_NEAR(w[size_t(i)], want_w[size_t(i)], bound) << "w[" << i << "]";
-        if (momentum != 0.0) {
+        if (momentum != 0.0f) {
           ASSERT_NEAR(v[size_t(i)], want_v[size_t(i)], kUpdateUlps * kFloatEps * largest_v) << "v[" << i << "]";
         }
       }
@@ -180,7 +184,7 @@ TEST(CpuSgdUpdate, MatchesReferenceWithAndWithoutMomentum) {
 TEST(CpuBackend, TrainingStepsMatchReferenceOnNetworkGrid) {
   CpuBackend backend;
   for (const std::vector<int>& sizes : network_grid())
-    for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, sizes, batch);
+    for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, backend, sizes, batch);
 }
 
 TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
@@ -189,10 +193,11 @@ TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
   TrainOptions options;
   options.epochs = 10;
   options.batch = 128;
-  options.sgd = {0.1f, 0.9f};
-  const Mlp start = make_mlp(std::vector<int>{784, 33, 10}, 3);
+  options.lr = 0.1f;
+  options.optimizer.momentum = 0.9f;
+  const Model start = make_mlp(std::vector<int>{784, 33, 10}, 3);
   auto run = [&](Backend& backend) {
-    backend.set_model(start);
+    backend.set_model(start, options.optimizer);
     int64_t steps = 0;
     train(backend, data, nullptr, options, [&](const EpochReport& r) { steps = r.steps; });
     EXPECT_EQ(steps, 100);
@@ -200,8 +205,8 @@ TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
   };
   ReferenceBackend reference;
   CpuBackend one_thread(1), two_threads(2);
-  const Mlp want = run(reference);
-  const Mlp got_1 = run(one_thread), got_2 = run(two_threads);
+  const Model want = run(reference);
+  const Model got_1 = run(one_thread), got_2 = run(two_threads);
   EXPECT_TRUE(models_near(got_1, want, kTrainingRunTolerance, "1 thread vs reference"));
   EXPECT_TRUE(models_near(got_2, want, kTrainingRunTolerance, "2 threads vs reference"));
   EXPECT_TRUE(models_near(got_2, got_1, kTrainingRunTolerance, "2 threads vs 1 thread"));
@@ -212,7 +217,7 @@ TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
 TEST(CpuBackend, PredictLeavesTheTrainingStepStateAlone) {
   const Dataset data = random_dataset(40, 31, 5, 2);
   CpuBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{31, 9, 5}, 4));
+  backend.set_model(make_mlp(std::vector<int>{31, 9, 5}, 4), {});
   backend.set_training_data(data);
   const std::vector<int64_t> indices = {3, 1, 4, 1, 5, 9, 2, 6};
   backend.forward(indices);
@@ -228,7 +233,7 @@ TEST(CpuBackend, PredictLeavesTheTrainingStepStateAlone) {
 TEST(CpuBackend, RejectsSampleIndicesOutsideTheTrainingSet) {
   const Dataset data = random_dataset(10, 7, 3, 2);
   CpuBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{7, 3}, 4));
+  backend.set_model(make_mlp(std::vector<int>{7, 3}, 4), {});
   backend.set_training_data(data);
   const std::vector<int64_t> indices = {0, 10};
   EXPECT_THROW(backend.forward(indices), Error);

@@ -4,6 +4,7 @@
 // (`Emulated/...`, always) and on a real GPU (`Gpu/...`, skipped with the reason when there is none).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,9 @@ class GpuBackendTest : public ::testing::TestWithParam<GpuCase> {
 // Trains `backend` and a ReferenceBackend from the same model for `epochs` through the trainer.
 void train_both(Backend& backend, ReferenceBackend& reference, const std::vector<int>& sizes, const Dataset& data,
                 const TrainOptions& options) {
-  const Mlp model = make_mlp(sizes, options.seed);
+  const Model model = make_mlp(sizes, options.seed);
   for (Backend* b : {&backend, static_cast<Backend*>(&reference)}) {
-    b->set_model(model);
+    b->set_model(model, options.optimizer);
     train(*b, data, nullptr, options, [](const EpochReport&) {});
   }
 }
@@ -67,7 +68,7 @@ TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnNetworkGrid) {
   for (const std::vector<int>& sizes : network_grid()) {
     for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{64}}) {
       GpuBackend backend = make();
-      expect_step_matches_reference(backend, sizes, batch);
+      expect_step_matches_reference(backend, backend, sizes, batch);
       if (HasFailure()) return;
     }
   }
@@ -88,7 +89,8 @@ TEST_P(GpuBackendTest, HundredTrainingStepsEndNearTheReference) {
     TrainOptions options;
     options.epochs = int((100 + steps_per_epoch - 1) / steps_per_epoch);
     options.batch = run.batch;
-    options.sgd = {0.05f, run.momentum};
+    options.lr = 0.05f;
+    options.optimizer.momentum = run.momentum;
     options.seed = 3;
     const Dataset data = random_dataset(run.samples, run.sizes.front(), run.sizes.back(), 11);
     GpuBackend backend = make();
@@ -108,18 +110,16 @@ TEST_P(GpuBackendTest, SameSeedGivesBitwiseTheSameWeights) {
   TrainOptions options;
   options.epochs = 3;
   options.batch = 16;
-  options.sgd = {0.1f, 0.9f};
-  std::vector<Mlp> runs;
+  options.lr = 0.1f;
+  options.optimizer.momentum = 0.9f;
+  std::vector<Model> runs;
   for (int run = 0; run < 2; ++run) {
     GpuBackend backend = make();
-    backend.set_model(make_mlp(sizes, 1));
+    backend.set_model(make_mlp(sizes, 1), options.optimizer);
     train(backend, data, nullptr, options, [](const EpochReport&) {});
     runs.push_back(backend.model());
   }
-  for (size_t l = 0; l < runs[0].layers.size(); ++l) {
-    EXPECT_EQ(runs[0].layers[l].weight, runs[1].layers[l].weight) << "layer " << l;
-    EXPECT_EQ(runs[0].layers[l].bias, runs[1].layers[l].bias) << "layer " << l;
-  }
+  EXPECT_EQ(runs[0].parameters, runs[1].parameters);
 }
 
 TEST_P(GpuBackendTest, GraphReplayTrainsBitwiseLikeEagerLaunches) {
@@ -130,18 +130,16 @@ TEST_P(GpuBackendTest, GraphReplayTrainsBitwiseLikeEagerLaunches) {
   TrainOptions options;
   options.epochs = 3;
   options.batch = 32;
-  options.sgd = {0.1f, 0.9f};
-  std::vector<Mlp> models;
+  options.lr = 0.1f;
+  options.optimizer.momentum = 0.9f;
+  std::vector<Model> models;
   for (bool graphs : {false, true}) {
     GpuBackend backend(*ops, GetParam().engine, false, graphs);
-    backend.set_model(make_mlp(sizes, 2));
+    backend.set_model(make_mlp(sizes, 2), options.optimizer);
     train(backend, data, nullptr, options, [](const EpochReport&) {});
     models.push_back(backend.model());
   }
-  for (size_t l = 0; l < models[0].layers.size(); ++l) {
-    EXPECT_EQ(models[0].layers[l].weight, models[1].layers[l].weight) << "layer " << l;
-    EXPECT_EQ(models[0].layers[l].bias, models[1].layers[l].bias) << "layer " << l;
-  }
+  EXPECT_EQ(models[0].parameters, models[1].parameters);
 }
 
 TEST_P(GpuBackendTest, StartsAnEpochMidwayLikeTheReference) {
@@ -151,15 +149,17 @@ TEST_P(GpuBackendTest, StartsAnEpochMidwayLikeTheReference) {
   GpuBackend backend = make();
   ReferenceBackend reference;
   for (Backend* b : {static_cast<Backend*>(&backend), static_cast<Backend*>(&reference)}) {
-    b->set_model(make_mlp(sizes, 5));
+    b->set_model(make_mlp(sizes, 5), {OptimizerKind::kSgd, 0.9f});
     b->set_training_data(data);
     b->begin_epoch({200, 5, 2, true});
-    for (int64_t first : {64, 96, 128, 160}) b->train_batch(first, 32, {0.1f, 0.9f});
+    int64_t step = 0;
+    for (int64_t first : {64, 96, 128, 160}) b->train_batch(first, 32, {0.1f, step++});
     b->set_optimizer_state(b->optimizer_state());  // the checkpoint round trip leaves training unchanged
-    b->train_batch(192, 8, {0.1f, 0.9f});
+    b->train_batch(192, 8, {0.1f, step});
   }
   EXPECT_TRUE(models_near(backend.model(), reference.model(), kTrainingTolerance, "weights"));
-  EXPECT_TRUE(models_near(backend.optimizer_state(), reference.optimizer_state(), kTrainingTolerance, "momentum"));
+  EXPECT_TRUE(states_near(backend.model().network, backend.optimizer_state(), reference.optimizer_state(),
+                          kTrainingTolerance, "optimizer"));
   EXPECT_EQ(backend.epoch_stats().count, 136);
 }
 
@@ -192,10 +192,10 @@ TEST_P(GpuBackendTest, TrainingCopiesMetricsToTheHostOnlyEveryFiftyStepsByDefaul
     options.batch = 4;
     options.finite_check_every = check_every;
     GpuBackend backend(counted, GetParam().engine);
-    backend.set_model(make_mlp(sizes, 1));
+    backend.set_model(make_mlp(sizes, 1), {});
     g_copies_to_host = 0;
     train(backend, data, nullptr, options, [](const EpochReport&) {});
-    // Besides the guard: the epoch's metrics and the model's 4 tensors for the end-of-epoch checks.
+    // Besides the guard: the epoch's metrics and the model's parameters for the end-of-epoch checks.
     const int guard_reads = check_every == 0 ? 100 / int(kGuardEveryStepsWhenCostly) : 100;
     EXPECT_LE(g_copies_to_host, guard_reads + 5);
     EXPECT_GE(g_copies_to_host, guard_reads);
@@ -203,11 +203,12 @@ TEST_P(GpuBackendTest, TrainingCopiesMetricsToTheHostOnlyEveryFiftyStepsByDefaul
   // A jump back to the start of the epoch (what `cudamlp bench` does when it wraps around, and a resumed
   // run) moves the device's cursor in stream order: no copy, so the queued steps need not finish.
   GpuBackend backend(counted, GetParam().engine);
-  backend.set_model(make_mlp(sizes, 1));
+  backend.set_model(make_mlp(sizes, 1), {});
   backend.set_training_data(data);
   backend.begin_epoch({data.count, 1, 0, true});
   g_copies_to_host = 0;
-  for (int64_t first : {0, 4, 8, 0, 4, 8, 0, 200}) backend.train_batch(first, 4, {0.1f, 0.0f});
+  int64_t step = 0;
+  for (int64_t first : {0, 4, 8, 0, 4, 8, 0, 200}) backend.train_batch(first, 4, {0.1f, step++});
   EXPECT_EQ(g_copies_to_host, 0);
   EXPECT_EQ(backend.epoch_stats().count, 32);
 }
@@ -221,6 +222,84 @@ TEST_P(GpuBackendTest, EvaluatesLikeTheReference) {
   const EvalResult got = evaluate(backend, data), want = evaluate(reference, data);
   EXPECT_EQ(got.correct, want.correct);
   EXPECT_NEAR(got.loss, want.loss, 1e-5 * want.loss);
+}
+
+namespace {
+
+// The executor's ops with a count of graph captures.
+int g_captures = 0;
+DeviceGraph* (*g_graph_capture)(DeviceStream*, void (*)(void*), void*) = nullptr;
+DeviceOps counting_captures(const DeviceOps& ops) {
+  DeviceOps counted = ops;
+  g_graph_capture = ops.graph_capture;
+  counted.graph_capture = [](DeviceStream* stream, void (*record)(void*), void* context) {
+    ++g_captures;
+    return g_graph_capture(stream, record, context);
+  };
+  return counted;
+}
+
+// Trains epochs of data in batches of `batch` through train_batch, the learning rate of step s being
+// lr(s): what a schedule does.
+void train_with_schedule(Backend& backend, const Dataset& data, int epochs, int64_t batch, float (*lr)(int64_t)) {
+  backend.set_training_data(data);
+  int64_t step = 0;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    backend.begin_epoch({data.count, 3, epoch, true});
+    for (int64_t first = 0; first < data.count; first += batch, ++step)
+      backend.train_batch(first, std::min(batch, data.count - first), {lr(step), step});
+  }
+}
+
+float changing_lr(int64_t step) { return 0.2f / float(1 + step % 7); }
+
+}  // namespace
+
+TEST_P(GpuBackendTest, OneGraphPerBatchSizeServesALearningRateThatChangesEveryStep) {
+  // The step's learning rate reaches the device in stream order, so a captured graph is replayed with each
+  // step's value: 20 steps of changing lr, in batches of 16 and a last batch of 4, capture two graphs.
+  if (ops->graph_capture == nullptr) GTEST_SKIP() << "this executor has no graphs";
+  const std::vector<int> sizes = {49, 12, 10};
+  const Dataset data = random_dataset(68, 49, 10, 4);  // 4 batches of 16 and one of 4 per epoch
+  const DeviceOps counted = counting_captures(*ops);
+  const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
+  GpuBackend replayed(counted, GetParam().engine), eager(*ops, GetParam().engine, false, false);
+  ReferenceBackend reference;
+  g_captures = 0;
+  for (Backend* b : {static_cast<Backend*>(&replayed), static_cast<Backend*>(&eager), static_cast<Backend*>(&reference)}) {
+    b->set_model(make_mlp(sizes, 6), sgd);
+    train_with_schedule(*b, data, 4, 16, changing_lr);
+  }
+  EXPECT_EQ(g_captures, 2);
+  EXPECT_EQ(replayed.model().parameters, eager.model().parameters);  // each replay took its own step's lr
+  EXPECT_TRUE(models_near(replayed.model(), reference.model(), kTrainingTolerance, "weights"));
+}
+
+TEST_P(GpuBackendTest, PredictLeavesTheTrainingStepAndItsGraphsAlone) {
+  // Evaluating between epochs (as the trainer does) must not drop the captured graphs or touch the step's
+  // buffers, even with more samples than the training batch.
+  const std::vector<int> sizes = {49, 9, 10};
+  const Dataset data = random_dataset(64, 49, 10, 7);
+  const std::vector<float> x = random_floats(size_t(kPredictChunk) * 49, 0, 1, 8);
+  std::vector<float> probs(size_t(kPredictChunk) * 10);
+  const DeviceOps counted = counting_captures(*ops);
+  std::vector<std::vector<float>> runs;
+  for (const bool predict_between : {false, true}) {
+    GpuBackend backend(counted, GetParam().engine);
+    backend.set_model(make_mlp(sizes, 3), {OptimizerKind::kSgd, 0.5f});
+    backend.set_training_data(data);
+    g_captures = 0;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      backend.begin_epoch({data.count, 1, epoch, true});
+      for (int64_t first = 0; first < data.count; first += 16) backend.train_batch(first, 16, {0.1f, 4 * epoch + first / 16});
+      if (predict_between) backend.predict(x.data(), kPredictChunk, probs.data());
+    }
+    if (ops->graph_capture != nullptr) {
+      EXPECT_EQ(g_captures, 1);
+    }
+    runs.push_back(backend.model().parameters);
+  }
+  EXPECT_EQ(runs[0], runs[1]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Emulated, GpuBackendTest,

@@ -58,28 +58,28 @@ double loss_in_double(const std::vector<std::vector<double>>& weights, const std
 
 void expect_gradients_match_finite_differences(const std::vector<int>& sizes, int64_t batch, uint64_t seed) {
   const Dataset data = random_dataset(batch + 3, 1, sizes[0], sizes.back(), seed);
-  Mlp model = make_mlp(sizes, seed);
+  Model model = make_mlp(sizes, seed);
   // Non-zero biases: with zero biases a sample whose previous layer is all dead sits exactly on the
   // ReLU kink, where finite differences see half a slope.
   Rng rng(seed + 100);
-  for (DenseLayer& layer : model.layers)
-    for (float& b : layer.bias) b = float(0.2 * rng.uniform() - 0.1);
+  for (size_t l = 0; l < model.network.layers.size(); ++l)
+    for (float& b : model.bias(l)) b = float(0.2 * rng.uniform() - 0.1);
   ReferenceBackend backend;
-  backend.set_model(model);
+  backend.set_model(model, {});
   backend.set_training_data(data);
   std::vector<int64_t> indices(static_cast<size_t>(batch));
   std::iota(indices.begin(), indices.end(), int64_t{2});  // not starting at 0: gather must use indices
   backend.forward(indices);
   backend.loss();
   backend.backward();
-  const Mlp grads = backend.gradients();
+  const std::vector<float> gradients = backend.gradients();
 
   std::vector<std::vector<double>> weights, biases;
-  for (const DenseLayer& layer : model.layers) {
-    weights.emplace_back(layer.weight.begin(), layer.weight.end());
-    biases.emplace_back(layer.bias.begin(), layer.bias.end());
+  for (size_t l = 0; l < model.network.layers.size(); ++l) {
+    weights.emplace_back(model.weight(l).begin(), model.weight(l).end());
+    biases.emplace_back(model.bias(l).begin(), model.bias(l).end());
   }
-  auto check = [&](std::vector<double>& param, const std::vector<float>& grad, const std::string& what) {
+  auto check = [&](std::vector<double>& param, const float* grad, const std::string& what) {
     for (size_t i = 0; i < param.size(); ++i) {
       const double saved = param[i];
       param[i] = saved + kFiniteDifferenceStep;
@@ -92,9 +92,9 @@ void expect_gradients_match_finite_differences(const std::vector<int>& sizes, in
           << what << "[" << i << "]";
     }
   };
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    check(weights[l], grads.layers[l].weight, "layer " + std::to_string(l) + " weight");
-    check(biases[l], grads.layers[l].bias, "layer " + std::to_string(l) + " bias");
+  for (size_t l = 0; l < model.network.layers.size(); ++l) {
+    check(weights[l], gradients.data() + model.network.weight_offset(l), "layer " + std::to_string(l) + " weight");
+    check(biases[l], gradients.data() + model.network.bias_offset(l), "layer " + std::to_string(l) + " bias");
   }
 }
 
@@ -136,7 +136,8 @@ TEST(DenseBackward, ComputesWeightBiasAndInputGradients) {
   const float W[3 * 2] = {1, 2, 3, 4, 5, 6};  // [out=3, in=2]
   const float dy[2 * 3] = {1, 0, -1, 2, 1, 0};  // [B=2, out=3]
   float dW[6], db[3], dx[4];
-  reference::dense_backward(dy, x, W, dW, db, dx, 2, 2, 3);
+  reference::dense_backward_weights(dy, x, dW, db, 2, 2, 3);
+  reference::dense_backward_input(dy, W, x, dx, 2, 2, 3, false);
   // dW = dy^T x
   const float expected_dW[6] = {1 * 1 + 2 * 3, 1 * 2 + 2 * 4, 0 + 3, 0 + 4, -1, -2};
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(dW[i], expected_dW[i]) << i;
@@ -150,14 +151,16 @@ TEST(DenseBackward, ComputesWeightBiasAndInputGradients) {
   EXPECT_FLOAT_EQ(dx[3], 2 * 2 + 4);
 }
 
-TEST(ReluBackward, PassesGradientOnlyWherePositive) {
-  const float y[4] = {0, 2, 0, 0.5f};
-  float dy[4] = {1, 2, 3, 4};
-  reference::relu_backward(y, dy, 4);
-  EXPECT_EQ(dy[0], 0);
-  EXPECT_EQ(dy[1], 2);
-  EXPECT_EQ(dy[2], 0);
-  EXPECT_EQ(dy[3], 4);
+TEST(DenseBackward, TheInputGradientPassesThePreviousReluOnlyWhereItsOutputIsPositive) {
+  const float x[1 * 4] = {0, 2, -0.0f, 0.5f};  // [B=1, in=4]: the previous layer's ReLU output
+  const float W[1 * 4] = {1, 2, 3, 4};         // [out=1, in=4]
+  const float dy[1] = {1};
+  float dx[4];
+  reference::dense_backward_input(dy, W, x, dx, 1, 4, 1, true);
+  EXPECT_EQ(dx[0], 0);
+  EXPECT_EQ(dx[1], 2);
+  EXPECT_EQ(dx[2], 0);
+  EXPECT_EQ(dx[3], 4);
 }
 
 TEST(SoftmaxXent, MatchesHandComputedValues) {
@@ -198,18 +201,18 @@ TEST(SgdUpdate, FollowsPyTorchMomentumSemantics) {
   // PyTorch SGD(momentum=mu): v1 = g1; w1 = w0 - lr v1; v2 = mu v1 + g2; w2 = w1 - lr v2.
   float w[1] = {1.0f}, v[1] = {0.0f};
   const float g1[1] = {0.5f}, g2[1] = {-0.25f};
-  reference::sgd_update(w, g1, v, 1, 0.1, 0.9);
+  reference::sgd_update(w, g1, v, 1, 0.1f, 0.9f);
   EXPECT_FLOAT_EQ(v[0], 0.5f);
   EXPECT_FLOAT_EQ(w[0], 0.95f);
-  reference::sgd_update(w, g2, v, 1, 0.1, 0.9);
+  reference::sgd_update(w, g2, v, 1, 0.1f, 0.9f);
   EXPECT_FLOAT_EQ(v[0], 0.9f * 0.5f - 0.25f);
   EXPECT_FLOAT_EQ(w[0], 0.95f - 0.1f * 0.2f);
 }
 
 TEST(ReferenceBackend, PredictGivesRowsOfProbabilities) {
-  const Mlp model = make_mlp(std::vector<int>{5, 4, 3}, 9);
+  const Model model = make_mlp(std::vector<int>{5, 4, 3}, 9);
   ReferenceBackend backend;
-  backend.set_model(model);
+  backend.set_model(model, {});
   const float x[2 * 5] = {0, 0.1f, 0.2f, 0.3f, 1, 1, 1, 1, 1, 1};
   float probs[6];
   backend.predict(x, 2, probs);

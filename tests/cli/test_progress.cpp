@@ -84,7 +84,7 @@ TEST(TrainProgress, OnStepFollowsEveryStepWhenNotThrottled) {
   for (int i = 0; i < 50; ++i) data.labels.push_back(uint8_t(i % 3));
   data.num_classes = 3;
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{4, 5, 3}, 1));
+  backend.set_model(make_mlp(std::vector<int>{4, 5, 3}, 1), {});
   TrainOptions options;
   options.epochs = 2;
   options.batch = 16;
@@ -120,7 +120,7 @@ TEST(TrainProgress, OnStepIsThrottled) {
   data.labels.assign(64, 1);
   data.num_classes = 2;
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{2, 2}, 1));
+  backend.set_model(make_mlp(std::vector<int>{2, 2}, 1), {});
   TrainOptions options;
   options.epochs = 3;
   options.batch = 1;

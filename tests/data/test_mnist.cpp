@@ -36,11 +36,11 @@ TEST(Mnist, ShortReferenceRunReachesNinetyPercent) {
   if (!have_mnist()) GTEST_SKIP() << "MNIST not found in " << kMnistDir << " (run data/fetch-mnist.sh)";
   const TrainTestSplit mnist = load_mnist_dir(kMnistDir);
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{784, 32, 10}, 1));
+  backend.set_model(make_mlp(std::vector<int>{784, 32, 10}, 1), {});
   TrainOptions options;
   options.epochs = 1;
   options.batch = 32;
-  options.sgd.lr = 0.1f;
+  options.lr = 0.1f;
   std::optional<EpochReport> last;
   const Dataset subset = mnist.train.first(20000);
   train(backend, subset, &mnist.test, options, [&](const EpochReport& r) { last = r; });

@@ -28,16 +28,11 @@ using testing::CommandResult;
 using testing::TempDir;
 
 // The largest difference between two models' values, over every layer.
-float max_difference(const Mlp& a, const Mlp& b) {
-  EXPECT_TRUE(same_shape(a, b));
-  if (!same_shape(a, b)) return INFINITY;
+float max_difference(const Model& a, const Model& b) {
+  EXPECT_TRUE(a.network == b.network);
+  if (!(a.network == b.network)) return INFINITY;
   float worst = 0.0f;
-  for (size_t l = 0; l < a.layers.size(); ++l) {
-    for (size_t i = 0; i < a.layers[l].weight.size(); ++i)
-      worst = std::max(worst, std::abs(a.layers[l].weight[i] - b.layers[l].weight[i]));
-    for (size_t i = 0; i < a.layers[l].bias.size(); ++i)
-      worst = std::max(worst, std::abs(a.layers[l].bias[i] - b.layers[l].bias[i]));
-  }
+  for (size_t i = 0; i < a.parameters.size(); ++i) worst = std::max(worst, std::abs(a.parameters[i] - b.parameters[i]));
   return worst;
 }
 

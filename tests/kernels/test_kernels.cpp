@@ -122,9 +122,8 @@ TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithFusedReluMask) {
     const auto dy = random_floats(size_t(s.B) * s.out, 4), W = random_floats(size_t(s.out) * s.in, 5, 0.1);
     auto x = random_floats(size_t(s.B) * s.in, 6);  // about half negative: the mask matters
     for (float& v : x) v = v < 0 ? 0.0f : v;         // as a ReLU output: zeros and positives
-    std::vector<float> expected(size_t(s.B) * s.in), dW(size_t(s.out) * s.in), db(size_t(s.out));
-    reference::dense_backward(dy.data(), x.data(), W.data(), dW.data(), db.data(), expected.data(), s.B, s.in, s.out);
-    reference::relu_backward(x.data(), expected.data(), int64_t(expected.size()));
+    std::vector<float> expected(size_t(s.B) * s.in);
+    reference::dense_backward_input(dy.data(), W.data(), x.data(), expected.data(), s.B, s.in, s.out, true);
     for (GemmEngine engine : kEngines) {
       SCOPED_TRACE(engine_name(engine));
       DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
@@ -146,8 +145,7 @@ TEST_P(Kernels, DenseBackwardWeightsMatchesReferenceOnAwkwardShapes) {
     SCOPED_TRACE(describe(s));
     const auto dy = random_floats(size_t(s.B) * s.out, 7), x = random_floats(size_t(s.B) * s.in, 8);
     std::vector<float> dW(size_t(s.out) * s.in), db(size_t(s.out));
-    const std::vector<float> W(size_t(s.out) * s.in, 0.0f);
-    reference::dense_backward<float>(dy.data(), x.data(), W.data(), dW.data(), db.data(), nullptr, s.B, s.in, s.out);
+    reference::dense_backward_weights(dy.data(), x.data(), dW.data(), db.data(), s.B, s.in, s.out);
     for (GemmEngine engine : kEngines) {
       SCOPED_TRACE(engine_name(engine));
       DeviceArray<float> d_dy(*ops, dy), d_x(*ops, x), d_dW(*ops, dW.size()), d_db(*ops, db.size());
@@ -222,8 +220,13 @@ TEST_P(Kernels, SgdUpdateMatchesReferenceWithAndWithoutMomentum) {
       SCOPED_TRACE("n=" + std::to_string(n) + " momentum=" + std::to_string(momentum));
       auto w = random_floats(size_t(n), 11), g = random_floats(size_t(n), 12), v = random_floats(size_t(n), 13);
       DeviceArray<float> d_w(*ops, w), d_g(*ops, g), d_v(*ops, v);
-      ops->sgd_update(d_w.get(), d_g.get(), d_v.get(), n, 0.05f, momentum, nullptr);
-      reference::sgd_update(w.data(), g.data(), v.data(), n, 0.05f, momentum);
+      const StepValues step{0.05f, 3};
+      DeviceArray<StepValues> d_step(*ops, 1);
+      ops->set_step_values(d_step.get(), step, nullptr);  // the learning rate comes from device memory
+      OptimizerSlots slots;
+      slots.slot[0] = d_v.get();
+      ops->optimizer_update({OptimizerKind::kSgd, momentum}, d_w.get(), d_g.get(), slots, n, d_step.get(), nullptr);
+      reference::sgd_update(w.data(), g.data(), v.data(), n, step.lr, momentum);
       const auto got_w = d_w.values(), got_v = d_v.values();
       for (size_t i = 0; i < size_t(n); ++i) {
         ASSERT_NEAR(got_v[i], v[i], kUpdateUlps * FLT_EPSILON * (std::abs(v[i]) + std::abs(g[i]) + 1e-30)) << i;

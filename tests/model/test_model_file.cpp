@@ -1,10 +1,12 @@
-// Tests for model files (host/model/model_file.cpp): an Mlp saved as PyTorch nn.Sequential state_dict
-// tensors in safetensors, loaded back bitwise, and every way a file can disagree with that layout.
+// Tests for model files (host/model/model_file.cpp): a Model saved as PyTorch nn.Sequential state_dict
+// tensors in safetensors, loaded back bitwise with its layer list, files of older cudamlp versions, and
+// every way a file can disagree with that layout.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,9 +22,9 @@ namespace {
 using testing::TempDir;
 using testing::throws_file_error;
 
-// An Mlp of the given sizes whose values are arbitrary 32-bit patterns (NaNs, infinities, subnormals,
+// An MLP of the given sizes whose values are arbitrary 32-bit patterns (NaNs, infinities, subnormals,
 // -0 included), so a round trip that is not bit-exact cannot pass by luck.
-Mlp patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
+Model patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
   uint32_t state = seed;
   auto next_bits = [&] {  // xorshift32: any full-period generator would do
     state ^= state << 13;
@@ -30,19 +32,14 @@ Mlp patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
     state ^= state << 5;
     return state;
   };
-  Mlp model;
-  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
-    DenseLayer layer{sizes[l], sizes[l + 1], {}, {}};
-    layer.weight.resize(static_cast<size_t>(layer.out) * static_cast<size_t>(layer.in));  // [out, in]
-    layer.bias.resize(static_cast<size_t>(layer.out));                                     // [out]
-    for (float& w : layer.weight) w = std::bit_cast<float>(next_bits());
-    for (float& b : layer.bias) b = std::bit_cast<float>(next_bits());
-    model.layers.push_back(std::move(layer));
-  }
+  Model model;
+  model.network = mlp_network(sizes);
+  model.parameters.resize(size_t(model.parameter_count()));
+  for (float& value : model.parameters) value = std::bit_cast<float>(next_bits());
   return model;
 }
 
-std::vector<uint32_t> bits_of(const std::vector<float>& values) {
+std::vector<uint32_t> bits_of(std::span<const float> values) {
   std::vector<uint32_t> bits;
   for (float v : values) bits.push_back(std::bit_cast<uint32_t>(v));
   return bits;
@@ -78,30 +75,23 @@ TEST(ModelFile, SaveThenLoadIsBitwiseForSeveralArchitectures) {
   const std::vector<std::vector<int>> architectures = {{784, 10, 10, 10}, {3, 1}, {5, 7, 2}};
   for (const auto& sizes : architectures) {
     TempDir dir;
-    const Mlp model = patterned_mlp(sizes, 12345);
+    const Model model = patterned_mlp(sizes, 12345);
     save_model(dir.file("m.safetensors"), model);
-    const Mlp back = load_model(dir.file("m.safetensors"));
+    const Model back = load_model(dir.file("m.safetensors"));
     EXPECT_EQ(back.sizes(), sizes);
-    ASSERT_EQ(back.layers.size(), model.layers.size());
-    for (size_t l = 0; l < model.layers.size(); ++l) {
-      EXPECT_EQ(back.layers[l].in, model.layers[l].in);
-      EXPECT_EQ(back.layers[l].out, model.layers[l].out);
-      EXPECT_EQ(bits_of(back.layers[l].weight), bits_of(model.layers[l].weight)) << "layer " << l;
-      EXPECT_EQ(bits_of(back.layers[l].bias), bits_of(model.layers[l].bias)) << "layer " << l;
-    }
+    EXPECT_TRUE(back.network == model.network);
+    EXPECT_EQ(bits_of(back.parameters), bits_of(model.parameters));
   }
 }
 
 TEST(ModelFile, SaveThenLoadKeepsAnInitialisedNetwork) {
   TempDir dir;
   const std::vector<int> sizes = {784, 32, 10};
-  const Mlp model = make_mlp(sizes, 7);
+  const Model model = make_mlp(sizes, 7);
   save_model(dir.file("m.safetensors"), model);
-  const Mlp back = load_model(dir.file("m.safetensors"));
-  ASSERT_EQ(back.layers.size(), 2u);
-  EXPECT_EQ(back.layers[0].weight, model.layers[0].weight);
-  EXPECT_EQ(back.layers[1].bias, model.layers[1].bias);
-  EXPECT_EQ(back.parameter_count(), model.parameter_count());
+  const Model back = load_model(dir.file("m.safetensors"));
+  ASSERT_EQ(back.network.layers.size(), 2u);
+  EXPECT_EQ(back.parameters, model.parameters);
 }
 
 TEST(ModelFile, UsesPyTorchSequentialStateDictNamesAndShapes) {
@@ -118,11 +108,14 @@ TEST(ModelFile, UsesPyTorchSequentialStateDictNamesAndShapes) {
   EXPECT_EQ(file.find("4.bias")->shape, (std::vector<int64_t>{2}));
 }
 
-TEST(ModelFile, RecordsArchitectureActivationAndInputScaleInMetadata) {
+TEST(ModelFile, RecordsLayersArchitectureActivationAndInputScaleInMetadata) {
   TempDir dir;
   save_model(dir.file("m.safetensors"), patterned_mlp({784, 128, 64, 10}, 1));
   const std::map<std::string, std::string> expected = {
       {"format", "pt"},
+      {"cudamlp.layers", "[{\"activation\":\"relu\",\"in\":784,\"out\":128},"
+                         "{\"activation\":\"relu\",\"in\":128,\"out\":64},"
+                         "{\"activation\":\"none\",\"in\":64,\"out\":10}]"},
       {"cudamlp.sizes", "784,128,64,10"},
       {"cudamlp.activation", "relu"},
       {"cudamlp.output", "softmax"},
@@ -135,18 +128,42 @@ TEST(ModelFile, RecordsArchitectureActivationAndInputScaleInMetadata) {
 TEST(ModelFile, LoadsAPyTorchStateDictWithoutMetadata) {
   TempDir dir;
   write_safetensors(dir.file("torch.safetensors"), pytorch_state_dict());
-  const Mlp model = load_model(dir.file("torch.safetensors"));
-  EXPECT_EQ(model.sizes(), (std::vector<int>{3, 4, 2}));
-  EXPECT_EQ(model.layers[0].bias, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
-  EXPECT_EQ(model.layers[1].weight, std::vector<float>(8, -0.25f));
+  const Model model = load_model(dir.file("torch.safetensors"));
+  EXPECT_TRUE(model.network == mlp_network(std::vector<int>{3, 4, 2}));
+  EXPECT_EQ(std::vector<float>(model.bias(0).begin(), model.bias(0).end()), (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
+  EXPECT_EQ(std::vector<float>(model.weight(1).begin(), model.weight(1).end()), std::vector<float>(8, -0.25f));
+}
+
+TEST(ModelFile, LoadsAFileWrittenBeforeTheLayerListWasRecorded) {
+  // What cudamlp wrote before 2026-12: the same tensors and keys, no cudamlp.layers.
+  TempDir dir;
+  const Model model = patterned_mlp({5, 7, 2}, 3);
+  SafetensorsFile file = model_to_safetensors(dir.file("old.safetensors"), model);
+  ASSERT_EQ(file.metadata.erase("cudamlp.layers"), 1u);
+  write_safetensors(dir.file("old.safetensors"), file);
+  const Model back = load_model(dir.file("old.safetensors"));
+  EXPECT_TRUE(back.network == model.network);
+  EXPECT_EQ(bits_of(back.parameters), bits_of(model.parameters));
+}
+
+TEST(ModelFile, RejectsALayerListThatIsNotTheTensorsMlp) {
+  for (const auto& [layers, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "cudamlp.layers is not JSON"},
+           {R"([{"in":3,"out":4,"activation":"none"},{"in":4,"out":2,"activation":"none"}])", "cudamlp.layers is"},
+           {R"([{"in":3,"out":4,"activation":"relu"}])", "but the tensors make"},
+           {R"([{"in":3,"out":5,"activation":"relu"},{"in":5,"out":2,"activation":"none"}])", "but the tensors make"}}) {
+    SafetensorsFile file = pytorch_state_dict();
+    file.metadata["cudamlp.layers"] = layers;
+    EXPECT_TRUE(load_rejects(file, problem)) << layers;
+  }
 }
 
 TEST(ModelFile, SaveRefusesAnInconsistentModel) {
   TempDir dir;
-  Mlp model = patterned_mlp({3, 4, 2}, 1);
-  model.layers[1].bias.pop_back();
+  Model model = patterned_mlp({3, 4, 2}, 1);
+  model.parameters.pop_back();
   EXPECT_THROW(save_model(dir.file("m.safetensors"), model), FileError);
-  EXPECT_THROW(save_model(dir.file("m.safetensors"), Mlp{}), FileError);
+  EXPECT_THROW(save_model(dir.file("m.safetensors"), Model{}), FileError);
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
 }
 

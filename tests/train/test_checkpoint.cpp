@@ -59,12 +59,22 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
-void expect_bitwise_equal(const Mlp& a, const Mlp& b) {
-  ASSERT_TRUE(same_shape(a, b));
-  for (size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_TRUE(bitwise_equal(a.layers[l].weight, b.layers[l].weight)) << "layer " << l << " weight";
-    EXPECT_TRUE(bitwise_equal(a.layers[l].bias, b.layers[l].bias)) << "layer " << l << " bias";
+void expect_bitwise_equal(const Model& a, const Model& b) {
+  ASSERT_TRUE(a.network == b.network);
+  EXPECT_TRUE(bitwise_equal(a.parameters, b.parameters));
+}
+
+void expect_bitwise_equal(const OptimizerState& a, const OptimizerState& b) {
+  ASSERT_EQ(a.slots.size(), b.slots.size());
+  for (const auto& [slot, values] : a.slots) {
+    ASSERT_EQ(b.slots.count(slot), 1u) << slot;
+    EXPECT_TRUE(bitwise_equal(values, b.slots.at(slot))) << slot;
   }
+}
+
+// An SGD state whose momentum buffer holds the parameters of a model made from `seed`: arbitrary values.
+OptimizerState momentum_state(const std::vector<int>& sizes, uint64_t seed) {
+  return {{{"momentum_buffer", make_mlp(sizes, seed).parameters}}};
 }
 
 // The MNIST folder layout with generated data: what `train --data DIR` reads.
@@ -89,11 +99,12 @@ class CheckpointFile : public ::testing::Test {
  protected:
   void SetUp() override {
     checkpoint.state.model = make_mlp(std::vector<int>{6, 5, 3}, 4);
-    checkpoint.state.velocity = make_mlp(std::vector<int>{6, 5, 3}, 5);
+    checkpoint.state.optimizer = momentum_state({6, 5, 3}, 5);
     checkpoint.state.position = {1, 8, 5, 3.25, 5};  // epoch 2 of 3, 8 of 10 samples in batches of 4: step 3 + 2
     checkpoint.options.epochs = 3;
     checkpoint.options.batch = 4;
-    checkpoint.options.sgd = {0.05f, 0.9f};
+    checkpoint.options.lr = 0.05f;
+    checkpoint.options.optimizer = {OptimizerKind::kSgd, 0.9f};
     checkpoint.options.seed = 18446744073709551615ull;  // the largest seed survives the text round trip
     checkpoint.options.shuffle = false;
     checkpoint.limit = 10;
@@ -109,7 +120,7 @@ TEST_F(CheckpointFile, SavesAndLoadsEveryField) {
   save_checkpoint(path, checkpoint);
   const Checkpoint loaded = load_checkpoint(path);
   expect_bitwise_equal(loaded.state.model, checkpoint.state.model);
-  expect_bitwise_equal(loaded.state.velocity, checkpoint.state.velocity);
+  expect_bitwise_equal(loaded.state.optimizer, checkpoint.state.optimizer);
   const TrainPosition& at = loaded.state.position;
   EXPECT_EQ(at.epoch, 1);
   EXPECT_EQ(at.sample, 8);
@@ -118,8 +129,9 @@ TEST_F(CheckpointFile, SavesAndLoadsEveryField) {
   EXPECT_EQ(at.epoch_correct, 5);
   EXPECT_EQ(loaded.options.epochs, 3);
   EXPECT_EQ(loaded.options.batch, 4);
-  EXPECT_EQ(loaded.options.sgd.lr, 0.05f);
-  EXPECT_EQ(loaded.options.sgd.momentum, 0.9f);
+  EXPECT_EQ(loaded.options.lr, 0.05f);
+  EXPECT_EQ(loaded.options.optimizer.kind, OptimizerKind::kSgd);
+  EXPECT_EQ(loaded.options.optimizer.momentum, 0.9f);
   EXPECT_EQ(loaded.options.seed, 18446744073709551615ull);
   EXPECT_FALSE(loaded.options.shuffle);
   EXPECT_EQ(loaded.limit, 10);
@@ -133,8 +145,30 @@ TEST_F(CheckpointFile, IsAModelFileToEveryModelReader) {
   expect_bitwise_equal(load_model(path), checkpoint.state.model);  // so info, eval, predict and --init work
   const SafetensorsFile file = read_safetensors(path);
   ASSERT_NE(file.find("0.weight"), nullptr);  // PyTorch's names, for load_state_dict
-  ASSERT_NE(file.find("velocity.0.weight"), nullptr);
+  ASSERT_NE(file.find("momentum_buffer.0.weight"), nullptr);  // PyTorch's name of SGD's slot
   EXPECT_EQ(file.metadata.at("cudamlp.sizes"), "6,5,3");
+  EXPECT_EQ(file.metadata.at("cudamlp.optimizer"), "sgd");
+}
+
+TEST_F(CheckpointFile, LoadsAVersionOneCheckpointWithItsVelocityTensors) {
+  // What cudamlp wrote before 2026-12: version "1", SGD's buffers as "velocity.<tensor>", no
+  // cudamlp.optimizer. It resumes as the same SGD state.
+  const std::string path = dir.file("v1.safetensors");
+  save_checkpoint(path, checkpoint);
+  SafetensorsFile file = read_safetensors(path);
+  for (Tensor& tensor : file.tensors)
+    if (tensor.name.starts_with("momentum_buffer.")) tensor.name = "velocity." + tensor.name.substr(16);
+  file.metadata["cudamlp.checkpoint"] = "1";
+  file.metadata.erase("cudamlp.optimizer");
+  write_safetensors(path, file);
+  const Checkpoint loaded = load_checkpoint(path);
+  expect_bitwise_equal(loaded.state.model, checkpoint.state.model);
+  expect_bitwise_equal(loaded.state.optimizer, checkpoint.state.optimizer);
+  EXPECT_EQ(loaded.options.optimizer.momentum, 0.9f);
+  // Marked version 2, the same tensors are damaged: version 2 names them momentum_buffer.*
+  file.metadata["cudamlp.checkpoint"] = "2";
+  write_safetensors(path, file);
+  EXPECT_THROW(load_checkpoint(path), FileError);
 }
 
 TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
@@ -150,7 +184,8 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
     std::string key, value, words;
   };
   const std::vector<Damage> damages = {
-      {"cudamlp.checkpoint", "2", "version"},
+      {"cudamlp.checkpoint", "3", "version"},
+      {"cudamlp.optimizer", "adamw", "cudamlp.optimizer"},
       {"cudamlp.position.step", "6", "cudamlp.position.step"},  // disagrees with epoch 1, sample 8
       {"cudamlp.position.sample", "6", "cudamlp.position.sample"},  // not a batch boundary
       {"cudamlp.position.sample", "11", "cudamlp.position.sample"},
@@ -185,24 +220,25 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
       EXPECT_NE(std::string(e.what()).find(damage.words), std::string::npos) << e.what();
     }
   }
-  for (const char* key : {"cudamlp.run.epochs", "cudamlp.device", "cudamlp.data.checksum"}) {
+  for (const char* key : {"cudamlp.run.epochs", "cudamlp.device", "cudamlp.data.checksum", "cudamlp.optimizer"}) {
     SafetensorsFile file = original;
     file.metadata.erase(key);
     write_safetensors(dir.file("missing.safetensors"), file);
     EXPECT_THROW(load_checkpoint(dir.file("missing.safetensors")), FileError) << key;
   }
-  // Momentum buffers: one missing, one misshapen, one NaN.
-  for (int variant = 0; variant < 3; ++variant) {
+  // The optimizer's tensors: one missing, one misshapen, one NaN, one that belongs to nothing.
+  for (int variant = 0; variant < 4; ++variant) {
     SafetensorsFile file = original;
     for (auto it = file.tensors.begin(); it != file.tensors.end(); ++it) {
-      if (it->name != "velocity.2.bias") continue;
+      if (it->name != "momentum_buffer.2.bias") continue;
       if (variant == 0) file.tensors.erase(it);
       if (variant == 1) it->shape = {1, 3};
       if (variant == 2) it->data[1] = std::nanf("");
+      if (variant == 3) it->name = "momentum_buffer.4.bias";
       break;
     }
-    write_safetensors(dir.file("velocity.safetensors"), file);
-    EXPECT_THROW(load_checkpoint(dir.file("velocity.safetensors")), FileError) << "variant " << variant;
+    write_safetensors(dir.file("optimizer.safetensors"), file);
+    EXPECT_THROW(load_checkpoint(dir.file("optimizer.safetensors")), FileError) << "variant " << variant;
   }
 }
 
@@ -229,10 +265,11 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   TrainOptions options;
   options.epochs = 3;
   options.batch = 7;
-  options.sgd = {0.2f, 0.9f};
+  options.lr = 0.2f;
+  options.optimizer.momentum = 0.9f;
   options.seed = 9;
   options.snapshot_every_steps = 2;
-  const Mlp initial = make_mlp(std::vector<int>{16, 8, 3}, options.seed);
+  const Model initial = make_mlp(std::vector<int>{16, 8, 3}, options.seed);
 
   std::vector<TrainSnapshot> snapshots;
   std::vector<EpochReport> reports;
@@ -240,9 +277,9 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   hooks.on_snapshot = [&](const TrainSnapshot& s) { snapshots.push_back(s); };
   hooks.on_epoch = [&](const EpochReport& r) { reports.push_back(r); };
   const auto backend = make_backend(GetParam());
-  backend->set_model(initial);
+  backend->set_model(initial, options.optimizer);
   const TrainResult full = train(*backend, data, nullptr, options, hooks);
-  const Mlp expected = backend->model();
+  const Model expected = backend->model();
   EXPECT_FALSE(full.stopped);
   EXPECT_EQ(full.position.epoch, 3);
   EXPECT_EQ(full.position.step, 21);
@@ -253,8 +290,8 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   for (const TrainSnapshot& snapshot : snapshots) {
     SCOPED_TRACE("resumed at step " + std::to_string(snapshot.position.step));
     const auto resumed = make_backend(GetParam());
-    resumed->set_model(snapshot.model);
-    resumed->set_optimizer_state(snapshot.velocity);
+    resumed->set_model(snapshot.model, options.optimizer);
+    resumed->set_optimizer_state(snapshot.optimizer);
     std::vector<EpochReport> resumed_reports;
     TrainHooks resumed_hooks;
     resumed_hooks.on_epoch = [&](const EpochReport& r) { resumed_reports.push_back(r); };
@@ -278,9 +315,9 @@ TEST(TrainerStop, StopsBetweenStepsWithASnapshotOfThatPlace) {
   TrainOptions options;
   options.epochs = 2;
   options.batch = 4;
-  options.sgd.momentum = 0.5f;
+  options.optimizer.momentum = 0.5f;
   const auto backend = make_backend("reference");
-  backend->set_model(make_mlp(std::vector<int>{16, 3}, 1));
+  backend->set_model(make_mlp(std::vector<int>{16, 3}, 1), options.optimizer);
   int polls = 0;
   std::vector<TrainSnapshot> snapshots;
   TrainHooks hooks;
@@ -293,7 +330,7 @@ TEST(TrainerStop, StopsBetweenStepsWithASnapshotOfThatPlace) {
   ASSERT_EQ(snapshots.size(), 1u);
   EXPECT_EQ(snapshots[0].position.step, 5);
   expect_bitwise_equal(snapshots[0].model, backend->model());
-  expect_bitwise_equal(snapshots[0].velocity, backend->optimizer_state());
+  expect_bitwise_equal(snapshots[0].optimizer, backend->optimizer_state());
 }
 
 TEST(TrainerDivergence, AHugeLearningRateStopsAtTheStepWithoutASnapshotOfIt) {
@@ -301,7 +338,7 @@ TEST(TrainerDivergence, AHugeLearningRateStopsAtTheStepWithoutASnapshotOfIt) {
   TrainOptions options;
   options.epochs = 5;
   options.batch = 8;
-  options.sgd.lr = 1e30f;
+  options.lr = 1e30f;
   options.snapshot_every_steps = 1;
   const auto backend = make_backend("reference");
   backend->set_model(make_mlp(std::vector<int>{16, 8, 3}, 1));
@@ -329,7 +366,7 @@ TEST(TrainerDivergence, ACheckIntervalNamesTheStepsBetweenChecks) {
   TrainOptions options;
   options.epochs = 5;
   options.batch = 8;
-  options.sgd.lr = 1e30f;
+  options.lr = 1e30f;
   options.finite_check_every = 4;
   const auto backend = make_backend("reference");
   backend->set_model(make_mlp(std::vector<int>{16, 8, 3}, 1));
@@ -357,15 +394,22 @@ TEST(TrainerResume, RejectsAStartThatIsNotABatchBoundary) {
 }
 
 TEST(BackendOptimizerState, RoundTripsAndRejectsOtherShapes) {
-  for (const std::string& device : deterministic_devices()) {
+  for (const std::string device : {"reference", "cpu", "gpu-emulated"}) {
+    if (device == "cpu" && !cpu_backend_info().built) continue;
     SCOPED_TRACE(device);
     const auto backend = make_backend(device);
-    backend->set_model(make_mlp(std::vector<int>{5, 4, 2}, 1));
-    expect_bitwise_equal(backend->optimizer_state(), zeros_like(make_mlp(std::vector<int>{5, 4, 2}, 1)));
-    const Mlp velocity = make_mlp(std::vector<int>{5, 4, 2}, 2);
-    backend->set_optimizer_state(velocity);
-    expect_bitwise_equal(backend->optimizer_state(), velocity);
-    EXPECT_THROW(backend->set_optimizer_state(make_mlp(std::vector<int>{5, 3, 2}, 2)), Error);
+    ASSERT_TRUE(backend->traits().can_checkpoint);
+    const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
+    backend->set_model(make_mlp(std::vector<int>{5, 4, 2}, 1), sgd);
+    expect_bitwise_equal(backend->optimizer_state(), zero_state(sgd, make_mlp(std::vector<int>{5, 4, 2}, 1).parameter_count()));
+    const OptimizerState state = momentum_state({5, 4, 2}, 2);
+    backend->set_optimizer_state(state);
+    expect_bitwise_equal(backend->optimizer_state(), state);
+    EXPECT_THROW(backend->set_optimizer_state(momentum_state({5, 3, 2}, 2)), Error);  // another shape
+    EXPECT_THROW(backend->set_optimizer_state(OptimizerState{}), Error);              // no momentum_buffer
+    OptimizerState extra = state;
+    extra.slots["exp_avg"] = extra.slots["momentum_buffer"];
+    EXPECT_THROW(backend->set_optimizer_state(extra), Error);  // a slot SGD does not keep
   }
 }
 

@@ -36,21 +36,18 @@ Dataset quadrant_dataset(int64_t n, uint64_t seed) {
   return data;
 }
 
-Mlp train_quadrants(const TrainOptions& options, const Dataset& data, std::vector<EpochReport>* reports = nullptr) {
+Model train_quadrants(const TrainOptions& options, const Dataset& data, std::vector<EpochReport>* reports = nullptr) {
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed));
+  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed), options.optimizer);
   train(backend, data, nullptr, options, [&](const EpochReport& r) {
     if (reports) reports->push_back(r);
   });
   return backend.model();
 }
 
-void expect_same_weights(const Mlp& a, const Mlp& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_EQ(a.layers[l].weight, b.layers[l].weight) << "layer " << l;
-    EXPECT_EQ(a.layers[l].bias, b.layers[l].bias) << "layer " << l;
-  }
+void expect_same_weights(const Model& a, const Model& b) {
+  ASSERT_TRUE(a.network == b.network);
+  EXPECT_EQ(a.parameters, b.parameters);
 }
 
 }  // namespace
@@ -58,11 +55,12 @@ void expect_same_weights(const Mlp& a, const Mlp& b) {
 TEST(Training, LearnsAGeneratedProblemToNearPerfectAccuracy) {
   const Dataset train_set = quadrant_dataset(400, 1), test_set = quadrant_dataset(200, 2);
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, 5));
   TrainOptions options;
   options.epochs = 5;
   options.batch = 16;
-  options.sgd = {0.2f, 0.5f};
+  options.lr = 0.2f;
+  options.optimizer.momentum = 0.5f;
+  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, 5), options.optimizer);
   std::vector<EpochReport> reports;
   train(backend, train_set, &test_set, options, [&](const EpochReport& r) { reports.push_back(r); });
   ASSERT_EQ(reports.size(), 5u);
@@ -81,13 +79,14 @@ TEST(Training, TrainsThePartialLastBatchAveragedOverItsOwnSize) {
   options.batch = 4;
   options.shuffle = false;
   std::vector<EpochReport> reports;
-  const Mlp trained = train_quadrants(options, data, &reports);
+  const Model trained = train_quadrants(options, data, &reports);
   EXPECT_EQ(reports.at(0).steps, 3);
 
   ReferenceBackend manual;
-  manual.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed));
+  manual.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed), options.optimizer);
   manual.set_training_data(data);
   double loss_sum = 0;
+  int64_t step = 0;
   for (const std::vector<int64_t>& batch : {std::vector<int64_t>{0, 1, 2, 3}, std::vector<int64_t>{4, 5, 6, 7},
                                             std::vector<int64_t>{8, 9}}) {
     manual.forward(batch);
@@ -95,7 +94,7 @@ TEST(Training, TrainsThePartialLastBatchAveragedOverItsOwnSize) {
     EXPECT_EQ(stats.count, int64_t(batch.size()));
     loss_sum += stats.loss * double(batch.size());
     manual.backward();
-    manual.update(options.sgd);
+    manual.update(step_values(options, step++));
   }
   expect_same_weights(trained, manual.model());
   EXPECT_NEAR(reports[0].train_loss, loss_sum / 10, 1e-12);
@@ -106,21 +105,25 @@ TEST(Training, ShufflesEachEpochFromTheSeed) {
   TrainOptions options;
   options.epochs = 2;
   options.batch = 7;
-  const Mlp shuffled = train_quadrants(options, data);
+  const Model shuffled = train_quadrants(options, data);
   options.shuffle = false;
-  const Mlp in_order = train_quadrants(options, data);
-  EXPECT_NE(shuffled.layers[0].weight, in_order.layers[0].weight);
+  const Model in_order = train_quadrants(options, data);
+  EXPECT_NE(shuffled.parameters, in_order.parameters);
 
   // Epoch e visits shuffled_indices(N, seed, e): replay that by hand.
   options.shuffle = true;
   ReferenceBackend manual;
-  manual.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed));
+  manual.set_model(make_mlp(std::vector<int>{36, 8, 4}, options.seed), options.optimizer);
   manual.set_training_data(data);
+  int64_t step = 0;
   for (int epoch = 0; epoch < 2; ++epoch) {
     const std::vector<int64_t> order = shuffled_indices(50, options.seed, epoch);
-    for (size_t first = 0; first < order.size(); first += 7)
-      manual.train_step(std::span<const int64_t>(order.data() + first, std::min<size_t>(7, order.size() - first)),
-                        options.sgd);
+    for (size_t first = 0; first < order.size(); first += 7) {
+      manual.forward(std::span<const int64_t>(order.data() + first, std::min<size_t>(7, order.size() - first)));
+      manual.loss();
+      manual.backward();
+      manual.update(step_values(options, step++));
+    }
   }
   expect_same_weights(shuffled, manual.model());
 }
@@ -130,17 +133,18 @@ TEST(Training, SameSeedGivesBitwiseSameWeightsDifferentSeedDoesNot) {
   TrainOptions options;
   options.epochs = 2;
   options.batch = 9;
-  options.sgd = {0.1f, 0.9f};
-  const Mlp a = train_quadrants(options, data), b = train_quadrants(options, data);
+  options.lr = 0.1f;
+  options.optimizer.momentum = 0.9f;
+  const Model a = train_quadrants(options, data), b = train_quadrants(options, data);
   expect_same_weights(a, b);
   options.seed = 2;
-  EXPECT_NE(train_quadrants(options, data).layers[0].weight, a.layers[0].weight);
+  EXPECT_NE(train_quadrants(options, data).parameters, a.parameters);
 }
 
 TEST(Evaluate, CountsConfusionMatrixAndPerClassAccuracy) {
   const Dataset data = quadrant_dataset(60, 6);
   ReferenceBackend backend;
-  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, 1));
+  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, 1), {});
   const EvalResult result = evaluate(backend, data);
   EXPECT_EQ(result.count, 60);
   int64_t total = 0, diagonal = 0;

@@ -1,16 +1,17 @@
-// The `cpu` backend (--device cpu): the reference's ops computed fast on the host, from cpu_ops.h:
-// BLAS SGEMM for the matrix products, vectorised OpenMP passes for the rest. Buffers are sized once per
-// batch size (the first step, or a larger batch than any before, allocates; no other step does), and
-// the training set stays uint8 until a batch is gathered.
+// The `cpu` backend (--device cpu): the reference's ops computed fast on the host, from cpu_ops.h: BLAS
+// SGEMM for the matrix products, vectorised OpenMP passes for the rest. Step buffers are sized once per
+// batch size (the first step, or a larger batch than any before, allocates; no other step does), and the
+// training set stays uint8 until a batch is gathered. The buffers, the epoch and the training step around
+// the ops are HostBackend's (host_backend.h).
 #pragma once
 
 #include <vector>
 
-#include "cudamlp/backend.h"
+#include "host_backend.h"
 
 namespace cudamlp {
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public HostBackend {
  public:
   // threads: OpenMP and BLAS threads; 0 takes cpu::default_threads() (OMP_NUM_THREADS, else all cores).
   explicit CpuBackend(int threads = 0, Communicator* communicator = nullptr);
@@ -18,35 +19,23 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
   int threads() const { return threads_; }
 
-  void set_model(const Mlp& model) override;
-  Mlp model() const override { return model_; }
-  void set_training_data(const Dataset& data) override;
-
   void forward(std::span<const int64_t> indices) override;
   BatchStats loss() override;
   void backward() override;
-  Mlp gradients() const override { return gradients_; }
-  void sum_gradients(float scale) override;
-  void update(const SgdOptions& sgd) override;
-  Mlp optimizer_state() const override { return velocity_; }
-  void set_optimizer_state(const Mlp& velocity) override;
+  void update(const StepValues& step) override;
 
   void predict(const float* x, int64_t n, float* probs) override;
 
  private:
+  void model_changed() override;
   // Grows the step's buffers to hold `batch` samples: the only allocation of a training step.
   void reserve_batch(int64_t batch);
 
   int threads_ = 1;
-  Mlp model_;
-  Mlp gradients_;  // same shapes as model_
-  Mlp velocity_;   // momentum buffers, same shapes as model_
-  std::vector<float> packed_gradients_;  // sum_gradients' buffer for the collective
-  Dataset data_;   // the training set, pixels still uint8
 
   // State of the current step, each buffer holding capacity_ samples of which batch_ are in use.
   // activations_[0] is the input x [B, D]; activations_[l + 1] is layer l's output [B, sizes[l + 1]]
-  // (after ReLU for hidden layers; the logits for the last).
+  // (after its activation; the logits for the last).
   int64_t batch_ = 0;
   int64_t capacity_ = 0;
   std::vector<std::vector<float>> activations_;

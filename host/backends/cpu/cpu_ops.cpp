@@ -56,9 +56,10 @@ void column_sums(const float* dy, float* db, int64_t B, int out, int first, int 
   for (int o = 0; o < count; ++o) db[first + o] = sum[o];
 }
 
+// dx[begin..end) = 0 where the previous layer's ReLU output x is not > 0.
 CUDAMLP_VECTOR_CLONES
-void relu_mask(const float* __restrict y, float* __restrict dy, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+void relu_mask_range(const float* __restrict x, float* __restrict dx, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) dx[i] = x[i] > 0.0f ? dx[i] : 0.0f;
 }
 
 CUDAMLP_VECTOR_CLONES
@@ -108,8 +109,7 @@ void dense_forward(const float* x, const float* W, const float* b, float* y, int
   parallel_for(B, B * out, [&](int64_t begin, int64_t end) { add_bias_rows(y, b, out, relu, begin, end); });
 }
 
-void dense_backward(const float* dy, const float* x, const float* W, float* dW, float* db, float* dx,
-                    int64_t B, int in, int out) {
+void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out) {
   // dW [out, in] = dy^T [out, B] . x [B, in]
   gemm(true, false, out, in, int(B), 1.0f, dy, out, x, in, 0.0f, dW, in);
   // db [out] = column sums of dy [B, out], kColumnBlock columns at a time.
@@ -120,12 +120,16 @@ void dense_backward(const float* dy, const float* x, const float* W, float* dW, 
       column_sums(dy, db, B, out, first, std::min(kColumnBlock, out - first));
     }
   });
-  // dx [B, in] = dy [B, out] . W [out, in]
-  if (dx != nullptr && B > 0) gemm(false, false, int(B), in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
 }
 
-void relu_backward(const float* y, float* dy, int64_t n) {
-  parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask(y, dy, begin, end); });
+void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in, int out,
+                          bool relu_mask) {
+  if (B == 0) return;
+  // dx [B, in] = dy [B, out] . W [out, in]
+  gemm(false, false, int(B), in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
+  if (!relu_mask) return;
+  const int64_t n = B * in;
+  parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask_range(x, dx, begin, end); });
 }
 
 void softmax(const float* logits, float* probs, int64_t B, int C) {
@@ -174,11 +178,16 @@ BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs
   return stats;
 }
 
-void sgd_update(float* w, const float* g, float* v, int64_t n, double lr, double momentum) {
-  float* velocity = momentum == 0.0 ? nullptr : v;
-  parallel_for(n, n, [&](int64_t begin, int64_t end) {
-    sgd_range(w, g, velocity, float(lr), float(momentum), begin, end);
-  });
+void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum) {
+  float* velocity = momentum == 0.0f ? nullptr : v;
+  parallel_for(n, n, [&](int64_t begin, int64_t end) { sgd_range(w, g, velocity, lr, momentum, begin, end); });
+}
+
+void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
+                      const StepValues& step) {
+  switch (config.kind) {
+    case OptimizerKind::kSgd: return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum);
+  }
 }
 
 }  // namespace cudamlp::cpu

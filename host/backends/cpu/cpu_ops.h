@@ -13,6 +13,7 @@
 
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
+#include "cudamlp/optimizer.h"
 
 namespace cudamlp::cpu {
 
@@ -23,13 +24,14 @@ void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* 
 void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out,
                    bool relu);
 
-// Given dy = dLoss/dy [B, out]: dW = dy^T x [out, in], db = column sums of dy [out], and, unless dx is
-// null (the first layer needs no input gradient), dx = dy W [B, in]. Two SGEMMs and one pass.
-void dense_backward(const float* dy, const float* x, const float* W, float* dW, float* db, float* dx,
-                    int64_t B, int in, int out);
+// Given dy = dLoss/dy [B, out] and the layer's input x [B, in]: dW = dy^T x [out, in] and db = column
+// sums of dy [out]. One SGEMM and one pass.
+void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out);
 
-// Backward of y = max(0, z) given the forward's output y: dy is zeroed where y is not > 0.
-void relu_backward(const float* y, float* dy, int64_t n);
+// Given dy = dLoss/dy [B, out]: dx = dy W [B, in]; with relu_mask (x is the previous layer's ReLU output)
+// then zeroed where x is not > 0. One SGEMM and, with the mask, one pass.
+void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in, int out,
+                          bool relu_mask);
 
 // probs [B, C] = softmax of each row of logits [B, C] (max-subtracted).
 void softmax(const float* logits, float* probs, int64_t B, int C);
@@ -42,6 +44,10 @@ BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs
 // SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g
 // and v is neither read nor written, a third less memory traffic (PyTorch keeps no momentum buffer then
 // either; the reference writes v = g, which differs only if momentum became non-zero within a run).
-void sgd_update(float* w, const float* g, float* v, int64_t n, double lr, double momentum);
+void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum);
+
+// The update of `config`'s optimizer over n parameters w from gradients g, with its slots.
+void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
+                      const StepValues& step);
 
 }  // namespace cudamlp::cpu

@@ -12,6 +12,7 @@
 
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
+#include "cudamlp/optimizer.h"
 
 namespace cudamlp::reference {
 
@@ -39,11 +40,10 @@ void dense_forward(const T* x, const T* W, const T* b, T* y, int64_t B, int in, 
   }
 }
 
-// Given dy = dLoss/dy [B, out]: dW = dy^T x [out, in], db = column sums of dy [out], and, unless dx is
-// null (the first layer needs no input gradient), dx = dy W [B, in].
+// Given dy = dLoss/dy [B, out] and the layer's input x [B, in]: dW = dy^T x [out, in] and db = column
+// sums of dy [out].
 template <typename T>
-void dense_backward(const T* dy, const T* x, const T* W, T* dW, T* db, T* dx, int64_t B, int in,
-                    int out) {
+void dense_backward_weights(const T* dy, const T* x, T* dW, T* db, int64_t B, int in, int out) {
   for (int o = 0; o < out; ++o) {
     for (int i = 0; i < in; ++i) {
       double sum = 0.0;
@@ -54,21 +54,19 @@ void dense_backward(const T* dy, const T* x, const T* W, T* dW, T* db, T* dx, in
     for (int64_t n = 0; n < B; ++n) sum += double(dy[n * out + o]);
     db[o] = T(sum);
   }
-  if (dx == nullptr) return;
+}
+
+// Given dy = dLoss/dy [B, out]: dx = dy W [B, in], the gradient with respect to the layer's input x.
+// relu_mask: x is the previous layer's ReLU output, whose backward passes the gradient only where x > 0.
+template <typename T>
+void dense_backward_input(const T* dy, const T* W, const T* x, T* dx, int64_t B, int in, int out, bool relu_mask) {
   for (int64_t n = 0; n < B; ++n) {
     for (int i = 0; i < in; ++i) {
       double sum = 0.0;
       for (int o = 0; o < out; ++o) sum += double(dy[n * out + o]) * double(W[int64_t(o) * in + i]);
-      dx[n * in + i] = T(sum);
+      dx[n * in + i] = relu_mask && !(x[n * in + i] > T(0)) ? T(0) : T(sum);
     }
   }
-}
-
-// Backward of y = max(0, z) given the forward's output y: the gradient passes where y > 0.
-template <typename T>
-void relu_backward(const T* y, T* dy, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!(y[i] > T(0))) dy[i] = T(0);
 }
 
 // probs [B, C] = softmax of each row of logits [B, C], max-subtracted so exp never overflows.
@@ -113,10 +111,18 @@ BatchStats softmax_xent(const T* logits, const uint8_t* labels, T* probs, T* dlo
 
 // SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g.
 template <typename T>
-void sgd_update(T* w, const T* g, T* v, int64_t n, double lr, double momentum) {
+void sgd_update(T* w, const T* g, T* v, int64_t n, float lr, float momentum) {
   for (int64_t i = 0; i < n; ++i) {
-    v[i] = T(momentum * double(v[i]) + double(g[i]));
-    w[i] = T(double(w[i]) - lr * double(v[i]));
+    v[i] = T(double(momentum) * double(v[i]) + double(g[i]));
+    w[i] = T(double(w[i]) - double(lr) * double(v[i]));
+  }
+}
+
+// The update of `config`'s optimizer over n parameters w from gradients g, with its slots.
+inline void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
+                             const StepValues& step) {
+  switch (config.kind) {
+    case OptimizerKind::kSgd: return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum);
   }
 }
 

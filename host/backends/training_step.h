@@ -1,0 +1,34 @@
+// The training step, written once for every backend: one process trains the whole batch; in a
+// data-parallel run each rank trains its shard, its mean gradient is weighted by the shard's share of
+// the batch and summed over the ranks (so every rank holds the batch's mean gradient), and every rank
+// applies the same update. Backends supply the phases; train_batch calls run_training_step.
+#pragma once
+
+#include <cstdint>
+
+#include "cudamlp/communicator.h"
+#include "cudamlp/optimizer.h"
+
+namespace cudamlp {
+
+class TrainingPhases {
+ public:
+  // Forward, loss, the epoch's metrics and backward on the samples of the batch order[first, first +
+  // count) that `shard` names (offsets into the batch). An empty shard trains nothing, but the epoch
+  // still moves on by `count` samples.
+  virtual void train_shard(int64_t first, const Shard& shard, int64_t count) = 0;
+  // values = the sum over the ranks of scale * gradients (scale 0: this rank adds zeros).
+  virtual void sum_gradients(float scale) = 0;
+  // The optimizer's update from the gradients.
+  virtual void apply_update(const StepValues& step) = 0;
+
+ protected:
+  ~TrainingPhases() = default;
+};
+
+// One optimizer step on the batch order[first, first + count), alone (comm null or of one rank) or as
+// one rank of comm.
+void run_training_step(TrainingPhases& phases, Communicator* comm, int64_t first, int64_t count,
+                       const StepValues& step);
+
+}  // namespace cudamlp

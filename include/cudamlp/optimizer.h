@@ -1,0 +1,61 @@
+// The optimizer, a concept of its own (tiny-cuda-nn's Optimizer, llm.c's adamw_update): a configuration
+// fixed for the whole run, values that change from step to step (the learning rate a schedule gives, the
+// step number), and a state of named slots, each a flat buffer in the parameters' layout (network.h),
+// named as in PyTorch's optimizer state. A backend runs the update as one elementwise op over all its
+// parameters; this header decides what the update is.
+//
+// SGD (PyTorch's torch.optim.SGD): v = momentum * v + g; w -= lr * v, with the slot v "momentum_buffer"
+// (zero at the start; with momentum 0 the update is w -= lr * g).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cudamlp {
+
+enum class OptimizerKind { kSgd };
+
+// Fixed for a run: what every step of it does.
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  float momentum = 0.0f;  // SGD, in [0, 1)
+};
+
+// What changes from step to step. A GPU keeps them in device memory, written in stream order before
+// each step, so that one captured CUDA graph serves any learning-rate schedule.
+struct StepValues {
+  float lr = 0.1f;    // the learning rate of this step
+  int64_t step = 0;   // optimizer steps taken before this one, all epochs
+};
+
+// "sgd": the name flags and files use.
+const char* optimizer_name(OptimizerKind kind);
+
+// The names of config's slots, in the order backends keep them: SGD {"momentum_buffer"}.
+std::vector<std::string> optimizer_slots(const OptimizerConfig& config);
+
+// The most slots an optimizer keeps (Adam's exp_avg and exp_avg_sq).
+inline constexpr int kMaxOptimizerSlots = 2;
+
+// The operands of an update besides parameters and gradients: a backend's slot buffers (host or device
+// memory) in optimizer_slots() order, unused entries null. Passed by value, to a GPU kernel too.
+struct OptimizerSlots {
+  float* slot[kMaxOptimizerSlots] = {};
+};
+
+// The state: each of the config's slots, [parameter_count] values in the parameters' layout.
+struct OptimizerState {
+  std::map<std::string, std::vector<float>> slots;
+};
+
+// A state of config's slots, all zero: what a run starts from.
+OptimizerState zero_state(const OptimizerConfig& config, int64_t parameter_count);
+
+// Throws Error unless state holds exactly config's slots, each of parameter_count values; `who` ("cpu
+// backend") names the caller in the message.
+void check_state(const OptimizerState& state, const OptimizerConfig& config, int64_t parameter_count,
+                 const std::string& who);
+
+}  // namespace cudamlp
