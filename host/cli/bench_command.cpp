@@ -271,35 +271,13 @@ nlohmann::json result_json(const BenchResult& r) {
   return row;
 }
 
-int run_bench(const BenchArgs& args) {
-  if (args.dist.enabled)
-    return run_maybe_distributed(args.dist, [&](Communicator* comm) { return run_distributed_bench(args, *comm); });
-  if (args.app->get_option("--scaling")->count() > 0) throw UsageError("--scaling needs --distributed");
-  const std::vector<std::vector<int>> networks = parse_networks(args.networks);
-  const std::vector<int64_t> batches = parse_batches(args.batches);
-  if (!args.json_path.empty()) check_output_path("--json", args.json_path);
-  if (!args.plot_path.empty()) check_output_path("--plot", args.plot_path);
-
-  // The backends: those asked for (each must be buildable here), or every one that is.
+// The backends to measure: those --backends asks for (each must be buildable here), or every one that
+// is; those left out, with why, go to left_out.
+std::vector<BenchBackend> bench_backends(const BenchArgs& args, std::vector<std::string>& left_out) {
   std::vector<BenchBackend> backends;
-  std::vector<std::string> left_out;
   BackendOptions options;
   options.threads = args.threads;
-  if (!args.backends.empty()) {
-    for (const std::string& label : split_list(args.backends, ',')) {
-      if (std::find(kBenchBackends.begin(), kBenchBackends.end(), label) == kBenchBackends.end() &&
-          std::find(kOtherBenchBackends.begin(), kOtherBenchBackends.end(), label) == kOtherBenchBackends.end())
-        throw UsageError("--backends " + args.backends + ": unknown backend '" + label +
-                         "' (expected a comma-separated list of reference, cpu, gpu, gpu:custom, gpu:cublas)");
-      if (std::any_of(backends.begin(), backends.end(), [&](const BenchBackend& b) { return b.label == label; }))
-        continue;
-      try {
-        backends.push_back({label, make_bench_backend(label, options)});
-      } catch (const Error& e) {
-        throw UsageError("--backends " + label + ": " + e.what());
-      }
-    }
-  } else {
+  if (args.backends.empty()) {
     for (const std::string& label : kBenchBackends) {
       try {
         backends.push_back({label, make_bench_backend(label, options)});
@@ -307,21 +285,28 @@ int run_bench(const BenchArgs& args) {
         left_out.push_back(label + " (" + e.what() + ")");
       }
     }
+    return backends;
   }
+  for (const std::string& label : split_list(args.backends, ',')) {
+    if (std::find(kBenchBackends.begin(), kBenchBackends.end(), label) == kBenchBackends.end() &&
+        std::find(kOtherBenchBackends.begin(), kOtherBenchBackends.end(), label) == kOtherBenchBackends.end())
+      throw UsageError("--backends " + args.backends + ": unknown backend '" + label +
+                       "' (expected a comma-separated list of reference, cpu, gpu, gpu:custom, gpu:cublas)");
+    if (std::any_of(backends.begin(), backends.end(), [&](const BenchBackend& b) { return b.label == label; }))
+      continue;
+    try {
+      backends.push_back({label, make_bench_backend(label, options)});
+    } catch (const Error& e) {
+      throw UsageError("--backends " + label + ": " + e.what());
+    }
+  }
+  return backends;
+}
 
-  const CpuBackendInfo cpu = cpu_backend_info();
-  int threads = args.threads;
-  if (threads == 0) threads = cpu.default_threads;
-  const std::string blas = cpu.built ? cpu.blas : "none (no cpu backend in this build)";
-  std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
-                      "%d repeats after warm-up, budget %g s per cell\n",
-                      double(kBenchLearningRate), args.repeats, args.budget);
-  std::cout << "host: " << cpu_model() << ", " << threads << (threads == 1 ? " thread" : " threads") << ", BLAS "
-            << blas << "\n";
-  for (const std::string& name : left_out) std::cout << "not measured: " << name << "\n";
-  std::cout << format("\n%-20s %6s  %-10s %10s %14s  %s\n", "network", "batch", "backend", "ms/step", "samples/s",
-                      "gpu/cpu");
-
+// Every cell of the grid, network by network and batch by batch, each row printed as it is measured.
+std::vector<BenchResult> measure_grid(const BenchArgs& args, const std::vector<BenchBackend>& backends,
+                                      const std::vector<std::vector<int>>& networks,
+                                      const std::vector<int64_t>& batches) {
   std::vector<BenchResult> results;
   std::vector<double> rates;  // the highest FLOP/s measured so far, per backend
   for (const BenchBackend& b : backends)
@@ -351,7 +336,12 @@ int run_bench(const BenchArgs& args) {
       }
     }
   }
+  return results;
+}
 
+// --json and --plot.
+void write_bench_files(const BenchArgs& args, const std::vector<BenchResult>& results, int threads,
+                       const std::string& blas) {
   const std::string title = format("cudamlp bench: training samples/s (%s, %d thread%s)", cpu_model().c_str(), threads,
                                    threads == 1 ? "" : "s");
   if (!args.json_path.empty()) {
@@ -374,6 +364,33 @@ int run_bench(const BenchArgs& args) {
     write_file_atomically(args.plot_path, bench_svg(results, title));
     std::cout << "wrote " << args.plot_path << "\n";
   }
+}
+
+int run_bench(const BenchArgs& args) {
+  if (args.dist.enabled)
+    return run_maybe_distributed(args.dist, [&](Communicator* comm) { return run_distributed_bench(args, *comm); });
+  if (args.app->get_option("--scaling")->count() > 0) throw UsageError("--scaling needs --distributed");
+  const std::vector<std::vector<int>> networks = parse_networks(args.networks);
+  const std::vector<int64_t> batches = parse_batches(args.batches);
+  if (!args.json_path.empty()) check_output_path("--json", args.json_path);
+  if (!args.plot_path.empty()) check_output_path("--plot", args.plot_path);
+  std::vector<std::string> left_out;
+  const std::vector<BenchBackend> backends = bench_backends(args, left_out);
+
+  const CpuBackendInfo cpu = cpu_backend_info();
+  const int threads = args.threads != 0 ? args.threads : cpu.default_threads;
+  const std::string blas = cpu.built ? cpu.blas : "none (no cpu backend in this build)";
+  std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
+                      "%d repeats after warm-up, budget %g s per cell\n",
+                      double(kBenchLearningRate), args.repeats, args.budget);
+  std::cout << "host: " << cpu_model() << ", " << threads << (threads == 1 ? " thread" : " threads") << ", BLAS "
+            << blas << "\n";
+  for (const std::string& name : left_out) std::cout << "not measured: " << name << "\n";
+  std::cout << format("\n%-20s %6s  %-10s %10s %14s  %s\n", "network", "batch", "backend", "ms/step", "samples/s",
+                      "gpu/cpu");
+
+  const std::vector<BenchResult> results = measure_grid(args, backends, networks, batches);
+  write_bench_files(args, results, threads, blas);
   return 0;
 }
 
