@@ -58,7 +58,7 @@ stage_check() {
   missing=$(ours ldd "$bin"/* | grep 'not found')
   if [[ -n $missing ]]; then echo "gpu-validate: unresolved libraries:"; echo "$missing"; return 1; fi
   echo "every library resolves"
-  gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter='Gpu/Kernels.SgdUpdate*'
+  gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter='Gpu/OptimizerUpdateOnDevice.*'
 }
 
 stage_tests() {

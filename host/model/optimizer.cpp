@@ -13,6 +13,20 @@ const char* optimizer_name(OptimizerKind kind) {
   return "?";
 }
 
+std::optional<OptimizerKind> optimizer_kind(const std::string& name) {
+  for (const OptimizerKind kind : {OptimizerKind::kSgd})
+    if (name == optimizer_name(kind)) return kind;
+  return std::nullopt;
+}
+
+std::vector<HyperParameter> hyper_parameters(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::kSgd:
+      return {{"momentum", &OptimizerConfig::momentum, [](float m) { return m >= 0 && m < 1; }, "[0, 1)"}};
+  }
+  return {};
+}
+
 std::vector<std::string> optimizer_slots(const OptimizerConfig& config) {
   switch (config.kind) {
     case OptimizerKind::kSgd: return {"momentum_buffer"};

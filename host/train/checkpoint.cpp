@@ -136,7 +136,6 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       {"cudamlp.run.epochs", to_text(run.epochs)},
       {"cudamlp.run.batch", to_text(run.batch)},
       {"cudamlp.run.lr", to_text(run.lr)},
-      {"cudamlp.run.momentum", to_text(run.optimizer.momentum)},
       {"cudamlp.run.seed", to_text(run.seed)},
       {"cudamlp.run.shuffle", run.shuffle ? "true" : "false"},
       {"cudamlp.run.limit", to_text(checkpoint.limit)},
@@ -146,6 +145,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
       {"cudamlp.data.checksum", hex64(data.checksum)},
       {"cudamlp.device", checkpoint.device},
   });
+  for (const HyperParameter& hyper : hyper_parameters(run.optimizer.kind))
+    file.metadata[std::string("cudamlp.run.") + hyper.name] = to_text(run.optimizer.*hyper.value);
   write_safetensors(path, file);
 }
 
@@ -167,13 +168,19 @@ std::string checkpoint_version(const std::string& path, const SafetensorsFile& f
 }
 
 // The optimizer the run used: cudamlp.optimizer ("sgd"; version 1 files, SGD's only, have none) and its
-// settings from the run's metadata.
+// hyper-parameters, cudamlp.run.<name>.
 OptimizerConfig read_optimizer(const std::string& version, const MetadataReader& meta) {
   OptimizerConfig config;
-  if (version != kVersion1 && meta.text("cudamlp.optimizer") != optimizer_name(OptimizerKind::kSgd))
-    throw meta.bad("cudamlp.optimizer", "is not an optimizer this cudamlp knows (sgd)");
-  config.momentum = meta.number<float>("cudamlp.run.momentum");
-  if (!(config.momentum >= 0 && config.momentum < 1)) throw meta.bad("cudamlp.run.momentum", "is not in [0, 1)");
+  if (version != kVersion1) {
+    const std::optional<OptimizerKind> kind = optimizer_kind(meta.text("cudamlp.optimizer"));
+    if (!kind) throw meta.bad("cudamlp.optimizer", "is not an optimizer this cudamlp knows");
+    config.kind = *kind;
+  }
+  for (const HyperParameter& hyper : hyper_parameters(config.kind)) {
+    const std::string key = std::string("cudamlp.run.") + hyper.name;
+    config.*hyper.value = meta.number<float>(key);
+    if (!hyper.valid(config.*hyper.value)) throw meta.bad(key, std::string("is not in ") + hyper.range);
+  }
   return config;
 }
 

@@ -60,7 +60,8 @@ uint64_t run_fingerprint(const Model& model, const TrainOptions& options, const 
     hash = fnv1a(hash, value);
   hash = fnv1a(hash, options.lr);
   hash = fnv1a(hash, options.optimizer.kind);
-  hash = fnv1a(hash, options.optimizer.momentum);
+  for (const HyperParameter& hyper : hyper_parameters(options.optimizer.kind))
+    hash = fnv1a(hash, options.optimizer.*hyper.value);
   for (const LayerSpec& layer : model.network.layers) hash = fnv1a(hash, layer);
   return fnv1a(hash, model.parameters.data(), model.parameters.size() * sizeof(float));
 }

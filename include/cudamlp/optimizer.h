@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,20 @@ struct StepValues {
   int64_t step = 0;   // optimizer steps taken before this one, all epochs
 };
 
-// "sgd": the name flags and files use.
+// "sgd": the name flags and files use; optimizer_kind is its inverse (nullopt for an unknown name).
 const char* optimizer_name(OptimizerKind kind);
+std::optional<OptimizerKind> optimizer_kind(const std::string& name);
+
+// One hyper-parameter of an optimizer's config, by the name files and logs use (checkpoints store it as
+// cudamlp.run.<name>), with its valid range.
+struct HyperParameter {
+  const char* name;                 // "momentum"
+  float OptimizerConfig::*value;    // where it lives in the config
+  bool (*valid)(float value);       // its range, as a test
+  const char* range;                // ... and as text, for messages: "[0, 1)"
+};
+// The hyper-parameters of kind, in a fixed order: SGD {momentum}.
+std::vector<HyperParameter> hyper_parameters(OptimizerKind kind);
 
 // The names of config's slots, in the order backends keep them: SGD {"momentum_buffer"}.
 std::vector<std::string> optimizer_slots(const OptimizerConfig& config);

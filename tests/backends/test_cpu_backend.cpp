@@ -1,5 +1,6 @@
-// The cpu backend against the reference: every op over the awkward shape grid of backend_comparison.h,
-// whole training steps through the Backend interface, a 100-step training run, and thread counts.
+// The cpu backend against the reference: every op over the awkward shape grid of backend_comparison.h
+// (the optimizers' updates: test_optimizers.cpp), whole training steps phase by phase, a 100-step training
+// run, and thread counts.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,9 +28,6 @@ constexpr double kZeroFloor = 1e-30;
 // reference in double: a few ulps of relative error per probability, on values at most 1.
 constexpr double kProbabilityTolerance = 2e-6;
 constexpr double kLossTolerance = 1e-6;  // relative: log of a float sum, averaged over the batch in double
-// sgd_update: float arithmetic against double, each result rounded once more: a few ulps of the
-// largest term (w, or lr * v).
-constexpr double kUpdateUlps = 4;
 // A 100-step training run (momentum 0.9, lr 0.1): every step adds float-vs-double differences of about
 // sqrt(K) * eps relative and SGD carries them forward without damping them much. Relative to each
 // tensor's largest value the measured difference is below 1e-6 (OpenBLAS, 1 or 2 threads); the bound
@@ -154,31 +152,6 @@ TEST(CpuSoftmaxXent, IsStableForHugeLogits) {
   EXPECT_NEAR(stats.loss, (2e4 + std::log(3.0) + std::log1p(std::exp(-1.0))) / 3, 1e-2);
   EXPECT_EQ(stats.correct, 1);
   for (const float p : probs) EXPECT_TRUE(std::isfinite(p));
-}
-
-TEST(CpuSgdUpdate, MatchesReferenceWithAndWithoutMomentum) {
-  for (const int size : kAwkwardSizes) {
-    const int64_t n = int64_t(size) * 129;  // up to 129,000: past the parallel threshold
-    const std::vector<float> w0 = random_floats(size_t(n), -1, 1, 9);
-    const std::vector<float> g1 = random_floats(size_t(n), -1, 1, 10), g2 = random_floats(size_t(n), -1, 1, 11);
-    for (const float momentum : {0.0f, 0.9f}) {
-      SCOPED_TRACE("n=" + std::to_string(n) + " momentum=" + std::to_string(momentum));
-      std::vector<float> w = w0, v(size_t(n), 0.0f), want_w = w0, want_v(size_t(n), 0.0f);
-      for (const std::vector<float>* g : {&g1, &g2}) {  // two steps: the second uses the velocity
-        cpu::sgd_update(w.data(), g->data(), v.data(), n, 0.1f, momentum);
-        reference::sgd_update(want_w.data(), g->data(), want_v.data(), n, 0.1f, momentum);
-      }
-      // |g| < 1, so |v| < 1 + 0.9 = 1.9 and each step moves w by less than lr * 1.9.
-      const double largest_v = 1.9, largest_step = 0.1 * largest_v;
-      for (int64_t i = 0; i < n; ++i) {
-        const double bound = kUpdateUlps * kFloatEps * (std::abs(want_w[size_t(i)]) + 2 * largest_step);
-        ASSERT_NEAR(w[size_t(i)], want_w[size_t(i)], bound) << "w[" << i << "]";
-        if (momentum != 0.0f) {
-          ASSERT_NEAR(v[size_t(i)], want_v[size_t(i)], kUpdateUlps * kFloatEps * largest_v) << "v[" << i << "]";
-        }
-      }
-    }
-  }
 }
 
 TEST(CpuBackend, TrainingStepsMatchReferenceOnNetworkGrid) {

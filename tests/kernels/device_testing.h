@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "device_buffer.h"
 #include "device_ops.h"
 
 namespace cudamlp::testing {
@@ -19,35 +20,27 @@ inline double dot_tolerance(int64_t K, double magnitude) {
   return double(K + 2) * (FLT_EPSILON / 2) * magnitude + 1e-30;
 }
 
-// A device array owned through the executor's alloc/free.
+// A device array of n T owned through the executor's alloc/free (a typed DeviceBuffer), filled from
+// and read back to the host.
 template <typename T>
 class DeviceArray {
  public:
-  DeviceArray(const DeviceOps& ops, size_t n)
-      : ops_(ops), n_(n), data_(static_cast<T*>(ops.alloc(std::max<size_t>(n, 1) * sizeof(T)))) {}
+  DeviceArray(const DeviceOps& ops, size_t n) : ops_(&ops), n_(n), buffer_(ops, n * sizeof(T)) {}
   DeviceArray(const DeviceOps& ops, const std::vector<T>& values) : DeviceArray(ops, values.size()) {
-    ops_.to_device(data_, values.data(), values.size() * sizeof(T));
+    ops_->to_device(get(), values.data(), values.size() * sizeof(T));
   }
-  ~DeviceArray() {
-    try {
-      ops_.free(data_);
-    } catch (...) {
-    }
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() { return data_; }
+  T* get() const { return buffer_.as<T>(); }
   std::vector<T> values() const {
     std::vector<T> host(n_);
-    ops_.synchronize();
-    ops_.to_host(host.data(), data_, n_ * sizeof(T));
+    ops_->synchronize();
+    ops_->to_host(host.data(), get(), n_ * sizeof(T));
     return host;
   }
 
  private:
-  const DeviceOps& ops_;
+  const DeviceOps* ops_;
   size_t n_;
-  T* data_;
+  DeviceBuffer buffer_;
 };
 
 }  // namespace cudamlp::testing
