@@ -9,9 +9,10 @@
 #   the library (every part but the command line) -> CLI11: only host/cli parses flags, prints and exits
 #   core -> any other part: everything builds on it, it builds on nothing of ours
 #
-# tests/architecture/ shows both halves working: a made-up arrow fails this check, and the reference
-# backend's sources cannot include the cpu backend's, the GPU backend's, the kernels' or the emulator's
-# headers.
+# tests/architecture/ shows it working: a made-up arrow fails this check; the reference backend's sources
+# cannot include the cpu backend's, the GPU backend's, the kernels' or the emulator's headers; the
+# reference links and trains with nothing but its own closure; every source names the headers of other
+# parts by name only (no "cpu/..." or "../"), and every public header compiles with include/ alone.
 
 # The forbidden arrows, one "FROM -> TO..." per entry; a FROM that is not a target in this build (the cpu
 # backend with CUDAMLP_CPU=OFF) is left out, a TO that is not one cannot be reached anyway.
@@ -97,15 +98,17 @@ function(cudamlp_forbid_arrows)
         message(FATAL_ERROR "architecture: ${from} links ${to} (directly or through another part); that arrow "
                             "must not exist (cmake/architecture.cmake)")
       endif()
-      # Our own parts' folders; an imported library's (CLI11's) is a system folder everyone has.
+      # An include folder that is a forbidden part's folder, or holds it ("cpu/cpu_ops.h" from
+      # host/backends/), reaches its headers. Imported libraries (CLI11) are linked, not included.
       if(TARGET ${to})
         get_target_property(imported ${to} IMPORTED)
-        get_target_property(to_dirs ${to} INTERFACE_INCLUDE_DIRECTORIES)
-        if(to_dirs AND NOT imported)
-          foreach(dir IN LISTS to_dirs)
-            if(dir IN_LIST includes)
-              message(FATAL_ERROR "architecture: ${from} compiles with ${to}'s include folder ${dir}; that arrow "
-                                  "must not exist (cmake/architecture.cmake)")
+        get_target_property(to_folder ${to} SOURCE_DIR)
+        if(NOT imported)
+          foreach(dir IN LISTS includes)
+            cmake_path(IS_PREFIX dir "${to_folder}" NORMALIZE holds)
+            if(holds)
+              message(FATAL_ERROR "architecture: ${from} compiles with the include folder ${dir}, which holds "
+                                  "${to}'s headers; that arrow must not exist (cmake/architecture.cmake)")
             endif()
           endforeach()
         endif()
