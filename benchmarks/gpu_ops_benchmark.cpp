@@ -45,6 +45,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/rng.h"
+#include "device_buffer.h"
 #include "device_ops.h"
 
 using namespace cudamlp;
@@ -104,30 +105,6 @@ std::span<const float> random_floats(size_t n) {
   return {pool.data(), n};
 }
 
-// A device array of n T, from the executor's alloc, freed by its free.
-template <typename T>
-class DeviceBuffer {
- public:
-  DeviceBuffer(const DeviceOps& ops, size_t n) : ops_(ops), data_(static_cast<T*>(ops.alloc(n * sizeof(T)))) {}
-  DeviceBuffer(const DeviceOps& ops, std::span<const T> values) : DeviceBuffer(ops, values.size()) {
-    ops_.to_device(data_, values.data(), values.size_bytes());
-  }
-  ~DeviceBuffer() {
-    try {
-      ops_.free(data_);
-    } catch (const std::exception&) {
-      // After a failed launch CUDA repeats the error on every call; the benchmark has reported it.
-    }
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  T* get() const { return data_; }
-
- private:
-  const DeviceOps& ops_;
-  T* data_;
-};
-
 // --- timing --------------------------------------------------------------------------------------
 
 // Runs body(ops) on the executor, or reports why it cannot. An Error from an op (a failed launch, out
@@ -172,7 +149,7 @@ void report_gemm_rate(benchmark::State& state, int64_t B, int in, int out) {
 void dense_forward(benchmark::State& state, const Executor& executor, GemmEngine engine) {
   const int B = int(state.range(0)), in = int(state.range(1)), out = int(state.range(2));
   run_on(state, executor, [&](const DeviceOps& ops) {
-    const DeviceBuffer<float> x(ops, random_floats(size_t(B) * in)), W(ops, random_floats(size_t(out) * in)),
+    const DeviceArray<float> x(ops, random_floats(size_t(B) * in)), W(ops, random_floats(size_t(out) * in)),
         b(ops, random_floats(size_t(out))), y(ops, size_t(B) * out);
     time_launches(state, ops, [&] {
       ops.dense_forward(x.get(), W.get(), b.get(), y.get(), B, in, out, true, engine, nullptr);
@@ -185,7 +162,7 @@ void dense_forward(benchmark::State& state, const Executor& executor, GemmEngine
 void dense_backward_input(benchmark::State& state, const Executor& executor, GemmEngine engine) {
   const int B = int(state.range(0)), in = int(state.range(1)), out = int(state.range(2));
   run_on(state, executor, [&](const DeviceOps& ops) {
-    const DeviceBuffer<float> dy(ops, random_floats(size_t(B) * out)), W(ops, random_floats(size_t(out) * in)),
+    const DeviceArray<float> dy(ops, random_floats(size_t(B) * out)), W(ops, random_floats(size_t(out) * in)),
         x(ops, random_floats(size_t(B) * in)), dx(ops, size_t(B) * in);
     time_launches(state, ops, [&] {
       ops.dense_backward_input(dy.get(), W.get(), x.get(), dx.get(), B, in, out, true, engine, nullptr);
@@ -198,7 +175,7 @@ void dense_backward_input(benchmark::State& state, const Executor& executor, Gem
 void dense_backward_weights(benchmark::State& state, const Executor& executor, GemmEngine engine) {
   const int B = int(state.range(0)), in = int(state.range(1)), out = int(state.range(2));
   run_on(state, executor, [&](const DeviceOps& ops) {
-    const DeviceBuffer<float> dy(ops, random_floats(size_t(B) * out)), x(ops, random_floats(size_t(B) * in)),
+    const DeviceArray<float> dy(ops, random_floats(size_t(B) * out)), x(ops, random_floats(size_t(B) * in)),
         dW(ops, size_t(out) * in), db(ops, size_t(out));
     time_launches(state, ops, [&] {
       ops.dense_backward_weights(dy.get(), x.get(), dW.get(), db.get(), B, in, out, engine, nullptr);
@@ -213,10 +190,10 @@ void softmax_xent(benchmark::State& state, const Executor& executor) {
   run_on(state, executor, [&](const DeviceOps& ops) {
     std::vector<uint8_t> host_labels(static_cast<size_t>(B));
     for (int n = 0; n < B; ++n) host_labels[size_t(n)] = uint8_t(n % kClasses);
-    const DeviceBuffer<float> logits(ops, random_floats(size_t(B) * kClasses)), probs(ops, size_t(B) * kClasses),
+    const DeviceArray<float> logits(ops, random_floats(size_t(B) * kClasses)), probs(ops, size_t(B) * kClasses),
         dlogits(ops, size_t(B) * kClasses), loss(ops, 1);
-    const DeviceBuffer<uint8_t> labels(ops, std::span<const uint8_t>(host_labels));
-    const DeviceBuffer<int> correct(ops, 1);
+    const DeviceArray<uint8_t> labels(ops, std::span<const uint8_t>(host_labels));
+    const DeviceArray<int> correct(ops, 1);
     time_launches(state, ops, [&] {
       ops.softmax_xent(logits.get(), labels.get(), probs.get(), dlogits.get(), loss.get(), correct.get(), B,
                        kClasses, nullptr);
@@ -230,10 +207,10 @@ void softmax_xent(benchmark::State& state, const Executor& executor) {
 void sgd_update(benchmark::State& state, const Executor& executor) {
   const int64_t n = state.range(0);
   run_on(state, executor, [&](const DeviceOps& ops) {
-    const DeviceBuffer<float> w(ops, random_floats(size_t(n))), g(ops, random_floats(size_t(n))),
+    const DeviceArray<float> w(ops, random_floats(size_t(n))), g(ops, random_floats(size_t(n))),
         v(ops, random_floats(size_t(n)));
     // A tiny rate keeps w from drifting over thousands of launches (v stays below 10 |g|).
-    const DeviceBuffer<StepValues> step(ops, 1);
+    const DeviceArray<StepValues> step(ops, 1);
     ops.set_step_values(step.get(), {1e-6f, 0}, nullptr);
     OptimizerSlots slots;
     slots.slot[0] = v.get();
@@ -253,10 +230,10 @@ void gather_batch(benchmark::State& state, const Executor& executor) {
     for (size_t i = 0; i < host_pixels.size(); ++i) host_pixels[i] = uint8_t(i % 251);
     for (size_t i = 0; i < host_labels.size(); ++i) host_labels[i] = uint8_t(i % kClasses);
     const std::vector<int64_t> host_order = shuffled_indices(kSamples, 1, 0);
-    const DeviceBuffer<uint8_t> pixels(ops, std::span<const uint8_t>(host_pixels)),
+    const DeviceArray<uint8_t> pixels(ops, std::span<const uint8_t>(host_pixels)),
         labels(ops, std::span<const uint8_t>(host_labels)), batch_labels(ops, size_t(B));
-    const DeviceBuffer<int64_t> order(ops, std::span<const int64_t>(host_order));
-    const DeviceBuffer<float> x(ops, size_t(B) * kPixels);
+    const DeviceArray<int64_t> order(ops, std::span<const int64_t>(host_order));
+    const DeviceArray<float> x(ops, size_t(B) * kPixels);
     time_launches(state, ops, [&] {
       ops.gather_batch(pixels.get(), labels.get(), order.get(), nullptr, B, kPixels, x.get(), batch_labels.get(),
                        nullptr);

@@ -85,14 +85,19 @@ put("safetensors", "header-only", safetensors([], {"k": "v"}))
 
 # --- models and checkpoints ---------------------------------------------------------------------
 put("model", "model-4-3-2", safetensors(mlp_tensors([4, 3, 2]), MODEL_META))
+# What cudamlp writes since 2026-12: the layer list too.
+LAYERS_4_3_2 = json.dumps([{"activation": "relu", "in": 4, "out": 3}, {"activation": "none", "in": 3, "out": 2}],
+                          separators=(",", ":"))
+put("model", "model-4-3-2-layers", safetensors(mlp_tensors([4, 3, 2]), dict(MODEL_META, **{"cudamlp.layers": LAYERS_4_3_2})))
 put("model", "model-pytorch-f64", safetensors(mlp_tensors([4, 2], "F64")))
 
 
-def checkpoint(sizes, epoch, sample, batch, samples, epochs):
+def checkpoint(sizes, epoch, sample, batch, samples, epochs, version=1):
+    """Format 1 (velocity.* tensors) or 2 (momentum_buffer.* tensors, cudamlp.optimizer)."""
     steps_per_epoch = -(-samples // batch)
     meta = dict(MODEL_META, **{"cudamlp.sizes": ",".join(map(str, sizes))})
     meta.update({
-        "cudamlp.checkpoint": "1",
+        "cudamlp.checkpoint": str(version),
         "cudamlp.position.epoch": str(epoch),
         "cudamlp.position.sample": str(sample),
         "cudamlp.position.step": str(epoch * steps_per_epoch + -(-sample // batch)),
@@ -111,11 +116,15 @@ def checkpoint(sizes, epoch, sample, batch, samples, epochs):
         "cudamlp.data.checksum": "0123456789abcdef",
         "cudamlp.device": "reference",
     })
-    return safetensors(mlp_tensors(sizes) + mlp_tensors(sizes, prefix="velocity."), meta)
+    if version == 1:
+        return safetensors(mlp_tensors(sizes) + mlp_tensors(sizes, prefix="velocity."), meta)
+    meta["cudamlp.optimizer"] = "sgd"
+    return safetensors(mlp_tensors(sizes) + mlp_tensors(sizes, prefix="momentum_buffer."), meta)
 
 
 put("model", "checkpoint-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3))
 put("model", "checkpoint-epoch-end", checkpoint([4, 2], 2, 0, 3, 7, 2))
+put("model", "checkpoint-v2-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3, version=2))
 
 # --- regressions: inputs that once crashed a reader (kept as seeds so every run retries them) ---------
 # nlohmann::json throws out_of_range, not parse_error, for a number beyond double's range.

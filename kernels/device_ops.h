@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cudamlp/optimizer.h"
+#include "optimizer_slots.h"
 
 namespace cudamlp {
 

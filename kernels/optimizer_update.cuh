@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "cudamlp/optimizer.h"
+#include "optimizer_slots.h"
 #include "simt.h"
 
 namespace cudamlp::kernels {

@@ -110,7 +110,7 @@ void print_prediction(const std::string& source, int64_t index, const float* pro
 
 // Predicts every sample of data (or --index alone); for a CSV with --out, writes the submission file.
 void predict_dataset(Backend& backend, const PredictArgs& args, const std::string& path, const Dataset& data) {
-  const int C = backend.model().output_size();
+  const int C = backend.network().output_size();
   int64_t begin = 0, count = data.count;
   if (args.index >= 0) {
     if (args.index >= data.count)
@@ -142,7 +142,7 @@ void predict_dataset(Backend& backend, const PredictArgs& args, const std::strin
 // A picture's prediction: a bar chart of the probabilities (after its input with --show), or one JSON
 // object that also says whether the picture was inverted.
 void predict_picture(Backend& backend, const PredictArgs& args, const Input& picture) {
-  const int C = backend.model().output_size();
+  const int C = backend.network().output_size();
   const std::vector<float> probs = predict_probabilities(backend, picture.data, 0, 1);
   if (args.json) {
     nlohmann::json extra = {{"inverted", picture.digit->inverted}};

@@ -9,6 +9,7 @@ namespace cudamlp {
 
 namespace {
 
+// Never part of a graph capture: the gpu backend runs data-parallel steps eagerly.
 class HostMemoryAllReduce final : public DeviceAllReduce {
  public:
   explicit HostMemoryAllReduce(Communicator& host) : host_(host) {}

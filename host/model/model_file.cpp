@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cudamlp/errors.h"
+#include "cudamlp/optimizer.h"
 #include "cudamlp/safetensors.h"
 
 namespace cudamlp {
@@ -114,13 +115,21 @@ void check_layers(const std::string& path, const SafetensorsFile& file, const Ne
   }
   const nlohmann::json expected = layers_json(network);
   if (recorded != expected)
-    throw FileError(path, "metadata cudamlp.layers is " + recorded.dump().substr(0, 200) + " but the tensors make " +
+    // The file's own text, cut: re-serialising what an attacker nested 50,000 deep would recurse as deep.
+    throw FileError(path, "metadata cudamlp.layers is " + it->second.substr(0, 200) + " but the tensors make " +
                               expected.dump().substr(0, 200) + " (cudamlp reads MLPs with ReLU after every hidden layer)");
 }
 
 }  // namespace
 
 bool is_model_tensor_name(const std::string& name) { return sequential_index(name) >= 0; }
+
+bool is_optimizer_tensor_name(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot == std::string::npos || !is_model_tensor_name(name.substr(dot + 1))) return false;
+  const std::string slot = name.substr(0, dot);
+  return slot == "velocity" || is_optimizer_slot_name(slot);  // "velocity": checkpoints of format 1
+}
 
 void save_model(const std::string& path, const Model& model) { write_safetensors(path, model_to_safetensors(path, model)); }
 
@@ -136,6 +145,10 @@ SafetensorsFile model_to_safetensors(const std::string& path, const Model& model
       throw FileError(path, "cannot save layer " + std::to_string(l) + ": it takes " +
                                 std::to_string(model.network.layers[l].in) + " inputs, layer " + std::to_string(l - 1) +
                                 " has " + std::to_string(model.network.layers[l - 1].out) + " outputs");
+  // The file's names are nn.Sequential's with a ReLU between every two Linears: only that network.
+  if (!(model.network == mlp_network(model.sizes())))
+    throw FileError(path, "cannot save a network that is not an MLP with ReLU after every hidden layer and none after "
+                          "the last: model files hold PyTorch's nn.Sequential(Linear, ReLU, ..., Linear)");
   SafetensorsFile file;
   for (const ParameterTensor& tensor : model.network.tensors()) {
     const auto first = model.parameters.begin() + tensor.offset;
@@ -157,7 +170,7 @@ Model load_model(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   // A checkpoint is a model file plus the optimizer's tensors: its weights load like any model's.
   if (file.metadata.count(kCheckpointKey))
-    std::erase_if(file.tensors, [](const Tensor& tensor) { return !is_model_tensor_name(tensor.name); });
+    std::erase_if(file.tensors, [](const Tensor& tensor) { return is_optimizer_tensor_name(tensor.name); });
   return model_from_safetensors(path, std::move(file));
 }
 

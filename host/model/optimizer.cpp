@@ -6,6 +6,10 @@
 
 namespace cudamlp {
 
+namespace {
+constexpr OptimizerKind kEveryKind[] = {OptimizerKind::kSgd};
+}  // namespace
+
 const char* optimizer_name(OptimizerKind kind) {
   switch (kind) {
     case OptimizerKind::kSgd: return "sgd";
@@ -14,7 +18,7 @@ const char* optimizer_name(OptimizerKind kind) {
 }
 
 std::optional<OptimizerKind> optimizer_kind(const std::string& name) {
-  for (const OptimizerKind kind : {OptimizerKind::kSgd})
+  for (const OptimizerKind kind : kEveryKind)
     if (name == optimizer_name(kind)) return kind;
   return std::nullopt;
 }
@@ -32,6 +36,13 @@ std::vector<std::string> optimizer_slots(const OptimizerConfig& config) {
     case OptimizerKind::kSgd: return {"momentum_buffer"};
   }
   return {};
+}
+
+bool is_optimizer_slot_name(const std::string& name) {
+  for (const OptimizerKind kind : kEveryKind)
+    for (const std::string& slot : optimizer_slots({kind}))
+      if (slot == name) return true;
+  return false;
 }
 
 OptimizerState zero_state(const OptimizerConfig& config, int64_t parameter_count) {

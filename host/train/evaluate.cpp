@@ -15,7 +15,7 @@ double EvalResult::class_accuracy(int c) const {
 }
 
 std::vector<float> predict_probabilities(Backend& backend, const Dataset& data, int64_t begin, int64_t n) {
-  const Network network = backend.model().network;
+  const Network& network = backend.network();
   if (data.dim() != network.input_size())
     throw UsageError("the data has " + std::to_string(data.dim()) + " values per sample, the model expects " +
                      std::to_string(network.input_size()));
@@ -35,7 +35,7 @@ std::vector<float> predict_probabilities(Backend& backend, const Dataset& data, 
 
 EvalResult evaluate(Backend& backend, const Dataset& data) {
   if (!data.has_labels()) throw UsageError("the evaluation set has no labels");
-  const int C = backend.model().output_size();
+  const int C = backend.network().output_size();
   const std::vector<float> probs = predict_probabilities(backend, data, 0, data.count);
   EvalResult result;
   result.count = data.count;

@@ -274,9 +274,15 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
                 std::to_string(start.sample) + " of " + std::to_string(N) + " in batches of " +
                 std::to_string(options.batch));
 
-  if (Communicator* comm = backend.communicator(); comm != nullptr && comm->size() > 1)
+  if (!(backend.optimizer() == options.optimizer))
+    throw Error("train: the backend was given another optimizer than the options name: set_model(model, "
+                "options.optimizer)");
+  if (Communicator* comm = backend.communicator(); comm != nullptr && comm->size() > 1) {
+    if (!backend.traits().can_train_distributed)
+      throw UsageError("the " + backend.name() + " backend cannot train data-parallel");
     comm->check_same(run_fingerprint(backend.model(), options, start, N),
                      "the training run (options, starting point or initial weights)");
+  }
   backend.set_training_data(train);
   return TrainLoop(backend, train, test, options, hooks, start).run();
 }

@@ -50,8 +50,8 @@ struct BackendTraits {
   bool can_train_distributed = true;
 };
 
-// predict() is called with at most this many samples at a time: what evaluation and prediction hand a
-// backend per call, bounding the host's float copy of the input and a backend's buffers for it.
+// How many samples evaluation hands predict() at a time, and the most a GPU computes at once: bounds the
+// host's float copy of the input and a backend's buffers for it.
 inline constexpr int64_t kPredictChunk = 1024;
 
 class Backend {
@@ -67,8 +67,11 @@ class Backend {
   Communicator* communicator() const { return communicator_; }
 
   // The model and the optimizer of a run: copies the parameters in and zeroes every slot of optimizer.
+  // On an error the backend keeps what it had.
   virtual void set_model(const Model& model, const OptimizerConfig& optimizer = {}) = 0;
-  virtual Model model() const = 0;
+  virtual Model model() const = 0;            // the parameters copied out (from a device: a wait and a copy)
+  virtual const Network& network() const = 0; // the model's network, without its parameters: cheap
+  virtual OptimizerConfig optimizer() const = 0;
   // The optimizer's state, every slot named (optimizer.h). Checkpoints save it and resume restores it
   // after set_model(), so that a resumed run continues bitwise as if never stopped.
   virtual OptimizerState optimizer_state() const = 0;
@@ -89,8 +92,8 @@ class Backend {
   // the host only when they are reported. With a communicator, this rank's samples only.
   virtual BatchStats epoch_stats() = 0;
 
-  // Inference: x is [n, D] (already scaled), probs [n, C] softmax probabilities; n <= kPredictChunk.
-  // Leaves a training run's state (buffers, captured graphs, metrics) as it was.
+  // Inference: x is [n, D] (already scaled), probs [n, C] softmax probabilities. Leaves a training run's
+  // state (buffers, captured graphs, metrics) as it was.
   virtual void predict(const float* x, int64_t n, float* probs) = 0;
 
  private:

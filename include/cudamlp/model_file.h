@@ -26,9 +26,10 @@ Model load_model(const std::string& path);
 SafetensorsFile model_to_safetensors(const std::string& path, const Model& model);  // tensors and metadata
 Model model_from_safetensors(const std::string& path, SafetensorsFile file);      // every check of load_model
 
-// Whether a tensor name is one of a model's ("<index>.weight", "<index>.bias"); a checkpoint's other
-// tensors are its optimizer's.
+// Whether a tensor name is one of a model's ("<index>.weight", "<index>.bias"), or one of a checkpoint's
+// optimizer tensors ("<slot>.<model tensor>": "momentum_buffer.0.weight"; "velocity.0.weight" in format 1).
 bool is_model_tensor_name(const std::string& name);
+bool is_optimizer_tensor_name(const std::string& name);
 
 // A checkpoint is marked by this __metadata__ key (checkpoint.h).
 inline constexpr const char* kCheckpointKey = "cudamlp.checkpoint";

@@ -23,12 +23,16 @@ struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
   float momentum = 0.0f;  // SGD, in [0, 1)
 };
+// (By hand, not defaulted: nvcc compiles this header as C++17.)
+inline bool operator==(const OptimizerConfig& a, const OptimizerConfig& b) {
+  return a.kind == b.kind && a.momentum == b.momentum;
+}
 
 // What changes from step to step. A GPU keeps them in device memory, written in stream order before
 // each step, so that one captured CUDA graph serves any learning-rate schedule.
 struct StepValues {
-  float lr = 0.1f;    // the learning rate of this step
-  int64_t step = 0;   // optimizer steps taken before this one, all epochs
+  float lr;      // the learning rate of this step
+  int64_t step;  // optimizer steps taken before this one, all epochs
 };
 
 // "sgd": the name flags and files use; optimizer_kind is its inverse (nullopt for an unknown name).
@@ -48,15 +52,8 @@ std::vector<HyperParameter> hyper_parameters(OptimizerKind kind);
 
 // The names of config's slots, in the order backends keep them: SGD {"momentum_buffer"}.
 std::vector<std::string> optimizer_slots(const OptimizerConfig& config);
-
-// The most slots an optimizer keeps (Adam's exp_avg and exp_avg_sq).
-inline constexpr int kMaxOptimizerSlots = 2;
-
-// The operands of an update besides parameters and gradients: a backend's slot buffers (host or device
-// memory) in optimizer_slots() order, unused entries null. Passed by value, to a GPU kernel too.
-struct OptimizerSlots {
-  float* slot[kMaxOptimizerSlots] = {};
-};
+// Whether name is a slot of any optimizer.
+bool is_optimizer_slot_name(const std::string& name);
 
 // The state: each of the config's slots, [parameter_count] values in the parameters' layout.
 struct OptimizerState {

@@ -125,10 +125,9 @@ struct EpochReport {
   double samples_per_second = 0.0;
 };
 
-// Trains `train` with backend (whose model and options.optimizer must already be set: set_model), one
-// callback per epoch. Each epoch
-// visits every sample once in batches of options.batch; the last partial batch is trained too, its loss
-// averaged over its own size.
+// Trains `train` with backend (set_model(model, options.optimizer) first: Error when its optimizer is not
+// options.optimizer), one callback per epoch. Each epoch visits every sample once in batches of
+// options.batch; the last partial batch is trained too, its loss averaged over its own size.
 void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
            const std::function<void(const EpochReport&)>& on_epoch);
 

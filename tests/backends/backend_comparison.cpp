@@ -130,11 +130,25 @@ std::vector<float> absolute(std::span<const float> values) {
   return ::testing::AssertionSuccess();
 }
 
+Network network_with_a_linear_hidden_layer() {
+  Network network = mlp_network(std::vector<int>{784, 129, 31, 10});
+  network.layers[0].activation = Activation::kNone;
+  return network;
+}
+
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch) {
-  SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + " batch " + std::to_string(batch));
+  expect_step_matches_reference(backend, phases, mlp_network(sizes), batch);
+}
+
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch) {
+  const std::vector<int> sizes = network.sizes();
+  std::string activations;
+  for (const LayerSpec& layer : network.layers) activations += std::string(" ") + activation_name(layer.activation);
+  SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + activations + " batch " + std::to_string(batch));
   const int D = sizes.front(), C = sizes.back();
   const Dataset data = random_dataset(2 * batch + 5, D, C, uint64_t(batch) * 31 + uint64_t(D));
   Model model = make_mlp(sizes, 7);
+  model.network = network;  // the same layout: only the activations may differ
   Rng rng(8);  // non-zero biases, so a wrong bias path shows
   for (size_t l = 0; l < model.network.layers.size(); ++l)
     for (float& b : model.bias(l)) b = float(0.2 * rng.uniform() - 0.1);

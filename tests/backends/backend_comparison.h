@@ -83,5 +83,11 @@ std::vector<float> absolute(std::span<const float> values);
 // momentum buffers matter) and compares the loss, the count of right answers, every gradient, the updated
 // weights and predict()'s probabilities.
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch);
+// The same for any network, not only the MLP of its sizes: backends must walk its layer list.
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch);
+
+// A network whose first layer has no activation and whose second has a ReLU: what no MLP is, so a
+// backend that assumed "ReLU after every hidden layer" fails on it.
+Network network_with_a_linear_hidden_layer();
 
 }  // namespace cudamlp::testing

@@ -160,6 +160,12 @@ TEST(CpuBackend, TrainingStepsMatchReferenceOnNetworkGrid) {
     for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, backend, sizes, batch);
 }
 
+TEST(CpuBackend, TrainingStepsMatchReferenceOnANetworkThatIsNotAnMlp) {
+  CpuBackend backend;
+  for (const int64_t batch : kAwkwardBatches)
+    expect_step_matches_reference(backend, backend, network_with_a_linear_hidden_layer(), batch);
+}
+
 TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {
   // 1230 samples in batches of 128: 9 full batches and a partial one of 78 per epoch, 10 epochs.
   const Dataset data = random_dataset(1230, 784, 10, 21);

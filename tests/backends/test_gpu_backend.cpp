@@ -74,6 +74,13 @@ TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnNetworkGrid) {
   }
 }
 
+TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnANetworkThatIsNotAnMlp) {
+  for (const int64_t batch : {int64_t{3}, int64_t{64}}) {
+    GpuBackend backend = make();
+    expect_step_matches_reference(backend, backend, network_with_a_linear_hidden_layer(), batch);
+  }
+}
+
 TEST_P(GpuBackendTest, HundredTrainingStepsEndNearTheReference) {
   struct Run {
     std::vector<int> sizes;
@@ -158,7 +165,7 @@ TEST_P(GpuBackendTest, StartsAnEpochMidwayLikeTheReference) {
     b->train_batch(192, 8, {0.1f, step});
   }
   EXPECT_TRUE(models_near(backend.model(), reference.model(), kTrainingTolerance, "weights"));
-  EXPECT_TRUE(states_near(backend.model().network, backend.optimizer_state(), reference.optimizer_state(),
+  EXPECT_TRUE(states_near(backend.network(), backend.optimizer_state(), reference.optimizer_state(),
                           kTrainingTolerance, "optimizer"));
   EXPECT_EQ(backend.epoch_stats().count, 136);
 }

@@ -17,6 +17,7 @@
 #include "backend_comparison.h"
 #include "cudamlp/gpu_info.h"
 #include "cudamlp/optimizer.h"
+#include "optimizer_slots.h"
 #include "device_ops.h"
 #include "device_testing.h"
 #include "reference_ops.h"

@@ -125,8 +125,8 @@ TEST_F(Distributed, RanksEndWithTheWeightsOfOneProcessOnTheCpuBackends) {
   }
 }
 
-// The gpu backend's data-parallel step (device-side shard gather, cursor, metrics, the sum through
-// DeviceOps) on the emulator; with 4 ranks the last batch of 3 leaves one rank an empty shard.
+// The gpu backend's data-parallel step (device-side shard gather, cursor, metrics, the sum through its
+// DeviceAllReduce) on the emulator; with 4 ranks the last batch of 3 leaves one rank an empty shard.
 TEST_F(Distributed, RanksOfTheEmulatedGpuBackendEndLikeOneReferenceProcess) {
   const std::string alone = dir_.file("reference.safetensors");
   ASSERT_EQ(testing::run_cli(train_args({"--device", "reference", "--out", alone}, "1")).exit_code, 0);

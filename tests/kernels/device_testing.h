@@ -1,5 +1,5 @@
-// What the tests of the GPU kernels share: device arrays through a DeviceOps table (either executor),
-// and the error bound of a float dot product against an exact one.
+// What the tests of the GPU kernels share: device arrays through a DeviceOps table (either executor,
+// DeviceArray from device_buffer.h), and the error bound of a float dot product against an exact one.
 #pragma once
 
 #include <algorithm>
@@ -20,27 +20,6 @@ inline double dot_tolerance(int64_t K, double magnitude) {
   return double(K + 2) * (FLT_EPSILON / 2) * magnitude + 1e-30;
 }
 
-// A device array of n T owned through the executor's alloc/free (a typed DeviceBuffer), filled from
-// and read back to the host.
-template <typename T>
-class DeviceArray {
- public:
-  DeviceArray(const DeviceOps& ops, size_t n) : ops_(&ops), n_(n), buffer_(ops, n * sizeof(T)) {}
-  DeviceArray(const DeviceOps& ops, const std::vector<T>& values) : DeviceArray(ops, values.size()) {
-    ops_->to_device(get(), values.data(), values.size() * sizeof(T));
-  }
-  T* get() const { return buffer_.as<T>(); }
-  std::vector<T> values() const {
-    std::vector<T> host(n_);
-    ops_->synchronize();
-    ops_->to_host(host.data(), get(), n_ * sizeof(T));
-    return host;
-  }
-
- private:
-  const DeviceOps* ops_;
-  size_t n_;
-  DeviceBuffer buffer_;
-};
+using cudamlp::DeviceArray;  // device_buffer.h
 
 }  // namespace cudamlp::testing

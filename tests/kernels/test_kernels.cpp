@@ -114,26 +114,29 @@ TEST_P(Kernels, DenseForwardMatchesReferenceOnAwkwardShapes) {
   }
 }
 
-TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithFusedReluMask) {
+TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithAndWithoutTheFusedReluMask) {
   for (const DenseShape& s : kDenseShapes) {
     SCOPED_TRACE(describe(s));
     const auto dy = random_floats(size_t(s.B) * s.out, 4), W = random_floats(size_t(s.out) * s.in, 5, 0.1);
     auto x = random_floats(size_t(s.B) * s.in, 6);  // about half negative: the mask matters
     for (float& v : x) v = v < 0 ? 0.0f : v;         // as a ReLU output: zeros and positives
-    std::vector<float> expected(size_t(s.B) * s.in);
-    reference::dense_backward_input(dy.data(), W.data(), x.data(), expected.data(), s.B, s.in, s.out, true);
-    for (GemmEngine engine : kEngines) {
-      SCOPED_TRACE(engine_name(engine));
-      DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
-      ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, true, engine, nullptr);
-      const std::vector<float> got = d_dx.values();
-      for (int n = 0; n < s.B; ++n)
-        for (int i = 0; i < s.in; ++i) {
-          double magnitude = 0;
-          for (int o = 0; o < s.out; ++o) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
-          const size_t k = size_t(n) * s.in + i;
-          ASSERT_NEAR(got[k], expected[k], dot_tolerance(s.out, magnitude)) << "dx[" << n << "," << i << "]";
-        }
+    for (const bool relu_mask : {true, false}) {
+      for (GemmEngine engine : kEngines) {
+        SCOPED_TRACE(engine_name(engine) + (relu_mask ? " with the ReLU mask" : " without a mask"));
+        std::vector<float> expected(size_t(s.B) * s.in);
+        reference::dense_backward_input(dy.data(), W.data(), x.data(), expected.data(), s.B, s.in, s.out, relu_mask);
+        DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
+        ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, relu_mask, engine,
+                                  nullptr);
+        const std::vector<float> got = d_dx.values();
+        for (int n = 0; n < s.B; ++n)
+          for (int i = 0; i < s.in; ++i) {
+            double magnitude = 0;
+            for (int o = 0; o < s.out; ++o) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
+            const size_t k = size_t(n) * s.in + i;
+            ASSERT_NEAR(got[k], expected[k], dot_tolerance(s.out, magnitude)) << "dx[" << n << "," << i << "]";
+          }
+      }
     }
   }
 }

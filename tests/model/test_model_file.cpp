@@ -167,6 +167,28 @@ TEST(ModelFile, SaveRefusesAnInconsistentModel) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
 }
 
+TEST(ModelFile, SaveRefusesANetworkThatIsNotAnMlp) {
+  // Its names would be nn.Sequential's with a ReLU between every two Linears: it would load as another net.
+  TempDir dir;
+  Model model = patterned_mlp({3, 4, 2}, 1);
+  model.network.layers[0].activation = Activation::kNone;
+  EXPECT_THROW(save_model(dir.file("m.safetensors"), model), FileError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
+}
+
+TEST(ModelFile, ReadsACheckpointsWeightsAndOnlyItsOptimizerTensorsBesides) {
+  TempDir dir;
+  SafetensorsFile file = pytorch_state_dict();
+  file.metadata[kCheckpointKey] = "2";
+  file.tensors.push_back({"momentum_buffer.0.bias", {4}, std::vector<float>(4, 1.0f)});
+  file.tensors.push_back({"velocity.2.bias", {2}, std::vector<float>(2, 1.0f)});  // a format-1 checkpoint's
+  write_safetensors(dir.file("c.safetensors"), file);
+  EXPECT_EQ(load_model(dir.file("c.safetensors")).sizes(), (std::vector<int>{3, 4, 2}));
+  // Anything else in a checkpoint is a damage, not something to drop.
+  file.tensors.push_back({"junk", {1}, {0.0f}});
+  EXPECT_TRUE(load_rejects(file, "unexpected tensor 'junk'"));
+}
+
 // ------------------------------------------------------------------------------------------------
 // Files that do not describe a cudamlp network
 

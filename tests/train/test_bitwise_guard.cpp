@@ -144,75 +144,60 @@ const Hashes kRecorded = {
 };
 
 // The cpu runs' hashes per OpenBLAS kernel set (openblas_get_corename(), as blas_description() says).
+const Hashes kCpuPrescott = {
+    {"cpu1-momentum/checkpoint", "3e7ce72b63a7fc6381f26519195382edb1272b1738628da3071c30b8e803a8f8"},
+    {"cpu1-momentum/model", "d9435bb710fe36069b4bdd32f92b345f198c080cc7d6430b44e020575dbbafe9"},
+    {"cpu1-sgd/checkpoint", "0f4d45dcafa4a8b6393775c6b1e3d55effd2de56f50b62062ebb6f2e080b9b79"},
+    {"cpu1-sgd/model", "4b0de5588ffa40977bba311bd22ef9608aec17e181834fba4c652333ff04a440"},
+    {"cpu1-wide-momentum/checkpoint", "d929745f3a01840624a44f386aae848d28bb126d6210d56f4a2f600ce4638f7a"},
+    {"cpu1-wide-momentum/model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
+    {"cpu2-momentum/checkpoint", "3e7ce72b63a7fc6381f26519195382edb1272b1738628da3071c30b8e803a8f8"},
+    {"cpu2-momentum/model", "d9435bb710fe36069b4bdd32f92b345f198c080cc7d6430b44e020575dbbafe9"},
+    {"cpu2-sgd/checkpoint", "0f4d45dcafa4a8b6393775c6b1e3d55effd2de56f50b62062ebb6f2e080b9b79"},
+    {"cpu2-sgd/model", "4b0de5588ffa40977bba311bd22ef9608aec17e181834fba4c652333ff04a440"},
+    {"cpu2-wide-momentum/checkpoint", "d929745f3a01840624a44f386aae848d28bb126d6210d56f4a2f600ce4638f7a"},
+    {"cpu2-wide-momentum/model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
+    {"cpu2-wide-momentum/resumed-from", "3d5506ac3dee3f6b2027950e7cd697749beafe8be95610b50c5f413b87d444c1"},
+    {"cpu2-wide-momentum/resumed-model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
+};
+const Hashes kCpuHaswell = {
+    {"cpu1-momentum/checkpoint", "5da1419b4688c35f22e56d5c04b77f964ac8c3b45e626d76b599f9d56f112cb4"},
+    {"cpu1-momentum/model", "294e730ed2c071044b5e956c464302367bd8473b882d5ece855222f86f5e02bf"},
+    {"cpu1-sgd/checkpoint", "f91ddd6a6b32ddce38c673cd9321be58e45926e301ff6ed5a48196418c99610c"},
+    {"cpu1-sgd/model", "093201d757e6352c386e49465cf2e08ec683ca2c0bfe320070ed9d689ebdfc3f"},
+    {"cpu1-wide-momentum/checkpoint", "2529f88bedeb6a432e34d28f85c5caefcd997387e74c3ab1db1326c14e145300"},
+    {"cpu1-wide-momentum/model", "33aae27aa0dd56c55166518378268d0debe60acb38569694b6d429e131070005"},
+    {"cpu2-momentum/checkpoint", "5da1419b4688c35f22e56d5c04b77f964ac8c3b45e626d76b599f9d56f112cb4"},
+    {"cpu2-momentum/model", "294e730ed2c071044b5e956c464302367bd8473b882d5ece855222f86f5e02bf"},
+    {"cpu2-sgd/checkpoint", "f91ddd6a6b32ddce38c673cd9321be58e45926e301ff6ed5a48196418c99610c"},
+    {"cpu2-sgd/model", "093201d757e6352c386e49465cf2e08ec683ca2c0bfe320070ed9d689ebdfc3f"},
+    {"cpu2-wide-momentum/checkpoint", "f06e0a52961d6f0f98e892058fbd562edfaab4e7290479c0b2234f9a99ba57f9"},
+    {"cpu2-wide-momentum/model", "595f233e9bc5487d247fc97e4274a909f871801c5cdbfdbfcc729adae6ee52b1"},
+    {"cpu2-wide-momentum/resumed-from", "457f5fecdf446fed5d1c20b733901790535410e98b7fd2ae538782bd34fa5b72"},
+    {"cpu2-wide-momentum/resumed-model", "595f233e9bc5487d247fc97e4274a909f871801c5cdbfdbfcc729adae6ee52b1"},
+};
+// SkylakeX and Cooperlake (AVX-512) compute the same products.
+const Hashes kCpuAvx512 = {
+    {"cpu1-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
+    {"cpu1-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
+    {"cpu1-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
+    {"cpu1-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
+    {"cpu1-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
+    {"cpu1-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
+    {"cpu2-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
+    {"cpu2-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
+    {"cpu2-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
+    {"cpu2-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
+    {"cpu2-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
+    {"cpu2-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
+    {"cpu2-wide-momentum/resumed-from", "5bab3f4b38aee8192c02408c373f1ecf4575880a0853c6f1f74d967f53f67c9f"},
+    {"cpu2-wide-momentum/resumed-model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
+};
 const std::map<std::string, Hashes> kRecordedCpu = {
-    {"OpenBLAS 0.3.21 (OpenMP, Prescott kernels)",
-     {
-         {"cpu1-momentum/checkpoint", "3e7ce72b63a7fc6381f26519195382edb1272b1738628da3071c30b8e803a8f8"},
-         {"cpu1-momentum/model", "d9435bb710fe36069b4bdd32f92b345f198c080cc7d6430b44e020575dbbafe9"},
-         {"cpu1-sgd/checkpoint", "0f4d45dcafa4a8b6393775c6b1e3d55effd2de56f50b62062ebb6f2e080b9b79"},
-         {"cpu1-sgd/model", "4b0de5588ffa40977bba311bd22ef9608aec17e181834fba4c652333ff04a440"},
-         {"cpu1-wide-momentum/checkpoint", "d929745f3a01840624a44f386aae848d28bb126d6210d56f4a2f600ce4638f7a"},
-         {"cpu1-wide-momentum/model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
-         {"cpu2-momentum/checkpoint", "3e7ce72b63a7fc6381f26519195382edb1272b1738628da3071c30b8e803a8f8"},
-         {"cpu2-momentum/model", "d9435bb710fe36069b4bdd32f92b345f198c080cc7d6430b44e020575dbbafe9"},
-         {"cpu2-sgd/checkpoint", "0f4d45dcafa4a8b6393775c6b1e3d55effd2de56f50b62062ebb6f2e080b9b79"},
-         {"cpu2-sgd/model", "4b0de5588ffa40977bba311bd22ef9608aec17e181834fba4c652333ff04a440"},
-         {"cpu2-wide-momentum/checkpoint", "d929745f3a01840624a44f386aae848d28bb126d6210d56f4a2f600ce4638f7a"},
-         {"cpu2-wide-momentum/model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
-         {"cpu2-wide-momentum/resumed-from", "3d5506ac3dee3f6b2027950e7cd697749beafe8be95610b50c5f413b87d444c1"},
-         {"cpu2-wide-momentum/resumed-model", "88e046b41bf772592849e907d0715ff6f410e44c7890fb2fb4c6da0eff97efe7"},
-     }},
-    {"OpenBLAS 0.3.21 (OpenMP, Haswell kernels)",
-     {
-         {"cpu1-momentum/checkpoint", "5da1419b4688c35f22e56d5c04b77f964ac8c3b45e626d76b599f9d56f112cb4"},
-         {"cpu1-momentum/model", "294e730ed2c071044b5e956c464302367bd8473b882d5ece855222f86f5e02bf"},
-         {"cpu1-sgd/checkpoint", "f91ddd6a6b32ddce38c673cd9321be58e45926e301ff6ed5a48196418c99610c"},
-         {"cpu1-sgd/model", "093201d757e6352c386e49465cf2e08ec683ca2c0bfe320070ed9d689ebdfc3f"},
-         {"cpu1-wide-momentum/checkpoint", "2529f88bedeb6a432e34d28f85c5caefcd997387e74c3ab1db1326c14e145300"},
-         {"cpu1-wide-momentum/model", "33aae27aa0dd56c55166518378268d0debe60acb38569694b6d429e131070005"},
-         {"cpu2-momentum/checkpoint", "5da1419b4688c35f22e56d5c04b77f964ac8c3b45e626d76b599f9d56f112cb4"},
-         {"cpu2-momentum/model", "294e730ed2c071044b5e956c464302367bd8473b882d5ece855222f86f5e02bf"},
-         {"cpu2-sgd/checkpoint", "f91ddd6a6b32ddce38c673cd9321be58e45926e301ff6ed5a48196418c99610c"},
-         {"cpu2-sgd/model", "093201d757e6352c386e49465cf2e08ec683ca2c0bfe320070ed9d689ebdfc3f"},
-         {"cpu2-wide-momentum/checkpoint", "f06e0a52961d6f0f98e892058fbd562edfaab4e7290479c0b2234f9a99ba57f9"},
-         {"cpu2-wide-momentum/model", "595f233e9bc5487d247fc97e4274a909f871801c5cdbfdbfcc729adae6ee52b1"},
-         {"cpu2-wide-momentum/resumed-from", "457f5fecdf446fed5d1c20b733901790535410e98b7fd2ae538782bd34fa5b72"},
-         {"cpu2-wide-momentum/resumed-model", "595f233e9bc5487d247fc97e4274a909f871801c5cdbfdbfcc729adae6ee52b1"},
-     }},
-    {"OpenBLAS 0.3.21 (OpenMP, SkylakeX kernels)",
-     {
-         {"cpu1-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
-         {"cpu1-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
-         {"cpu1-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
-         {"cpu1-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
-         {"cpu1-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
-         {"cpu1-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-         {"cpu2-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
-         {"cpu2-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
-         {"cpu2-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
-         {"cpu2-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
-         {"cpu2-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
-         {"cpu2-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-         {"cpu2-wide-momentum/resumed-from", "5bab3f4b38aee8192c02408c373f1ecf4575880a0853c6f1f74d967f53f67c9f"},
-         {"cpu2-wide-momentum/resumed-model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-     }},
-    {"OpenBLAS 0.3.21 (OpenMP, Cooperlake kernels)",
-     {
-         {"cpu1-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
-         {"cpu1-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
-         {"cpu1-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
-         {"cpu1-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
-         {"cpu1-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
-         {"cpu1-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-         {"cpu2-momentum/checkpoint", "75089e2cc1a131da5ff17cf15d56b7210c4f062e5074f2d950e4ab859358b04e"},
-         {"cpu2-momentum/model", "d686ac52ff03668ba5525080ca0433ad21ebd34d166619a39cbde674f5c8e136"},
-         {"cpu2-sgd/checkpoint", "8a3300cd46c4a51a30a70d9da0b06debf43cb70152cd20931505ed6c77349cb1"},
-         {"cpu2-sgd/model", "e01a89dc174fa973f62b70938bdae80c1e0b5a65941e764615bbd1201e66a3c3"},
-         {"cpu2-wide-momentum/checkpoint", "311ca7f498c7f361f518b12ab897111d752a4fd1fbc05a8f1a7d301060cdbd34"},
-         {"cpu2-wide-momentum/model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-         {"cpu2-wide-momentum/resumed-from", "5bab3f4b38aee8192c02408c373f1ecf4575880a0853c6f1f74d967f53f67c9f"},
-         {"cpu2-wide-momentum/resumed-model", "012f01d6cc09848a235604f10a84e859e157862e0692b2c97f05de48dc6b8bea"},
-     }},
+    {"OpenBLAS 0.3.21 (OpenMP, Prescott kernels)", kCpuPrescott},
+    {"OpenBLAS 0.3.21 (OpenMP, Haswell kernels)", kCpuHaswell},
+    {"OpenBLAS 0.3.21 (OpenMP, SkylakeX kernels)", kCpuAvx512},
+    {"OpenBLAS 0.3.21 (OpenMP, Cooperlake kernels)", kCpuAvx512},
 };
 
 std::string blas_kernels() { return cpu_backend_info().blas; }
@@ -293,6 +278,18 @@ TEST_F(BitwiseGuard, ReferenceAndEmulatedGpuRunsWriteTheRecordedTensors) {
       << "the resumed run ends elsewhere than the uninterrupted one";
   computed.merge(resume);
   expect_recorded(computed, kRecorded, "kRecorded");
+}
+
+TEST_F(BitwiseGuard, ACheckpointWrittenBeforeTheRedesignResumesToTheRecordedModel) {
+  // tests/train/data/README.md: a format-1 checkpoint the old code wrote in the resumed run above.
+  const std::string fixture = std::string(CUDAMLP_SOURCE_DIR) + "/tests/train/data/checkpoint-v1-reference-momentum.ckpt";
+  const std::string checkpoint = dir.file("v1.ckpt"), out = dir.file("resumed.safetensors");
+  write_file(checkpoint, read_file(fixture));  // a copy: the resumed run may write over its checkpoint
+  EXPECT_EQ(file_hash(checkpoint), kRecorded.at("reference-momentum/resumed-from"));
+  const CommandResult result = run_cli({"train", "--data", dir.file("data"), "--resume", checkpoint, "--epochs", "2",
+                                        "--device", "reference", "--out", out});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(file_hash(out), kRecorded.at("reference-momentum/resumed-model"));
 }
 
 TEST_F(BitwiseGuard, CpuRunsWriteTheTensorsRecordedForThisMachinesBlasKernels) {

@@ -141,6 +141,31 @@ TEST(Training, SameSeedGivesBitwiseSameWeightsDifferentSeedDoesNot) {
   EXPECT_NE(train_quadrants(options, data).parameters, a.parameters);
 }
 
+TEST(Training, RefusesOptionsWhoseOptimizerIsNotTheBackends) {
+  // The backend runs the optimizer set_model gave it; checkpoints record the options'. They must agree.
+  const Dataset data = quadrant_dataset(20, 7);
+  ReferenceBackend backend;
+  backend.set_model(make_mlp(std::vector<int>{36, 8, 4}, 1), {OptimizerKind::kSgd, 0.0f});
+  TrainOptions options;
+  options.optimizer.momentum = 0.9f;
+  EXPECT_THROW(train(backend, data, nullptr, options, TrainHooks{}), Error);
+}
+
+TEST(Backends, ASetModelThatFailsKeepsTheModelTheyHad) {
+  for (const std::string device : {"reference", "cpu", "gpu-emulated"}) {
+    if (device == "cpu" && !cpu_backend_info().built) continue;
+    SCOPED_TRACE(device);
+    const auto backend = make_backend(device);
+    const Model model = make_mlp(std::vector<int>{5, 4, 2}, 1);
+    backend->set_model(model, {OptimizerKind::kSgd, 0.9f});
+    Model broken = make_mlp(std::vector<int>{5, 3, 2}, 2);
+    broken.parameters.pop_back();  // fewer values than its network has parameters
+    EXPECT_THROW(backend->set_model(broken, {}), Error);
+    EXPECT_EQ(backend->model().parameters, model.parameters);
+    EXPECT_EQ(backend->optimizer().momentum, 0.9f);
+  }
+}
+
 TEST(Evaluate, CountsConfusionMatrixAndPerClassAccuracy) {
   const Dataset data = quadrant_dataset(60, 6);
   ReferenceBackend backend;

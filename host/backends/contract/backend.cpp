@@ -15,17 +15,17 @@ std::vector<int64_t> epoch_order(const EpochPlan& plan) {
   return order;
 }
 
-void run_training_step(TrainingPhases& phases, Communicator* comm, int64_t first, int64_t count,
+void run_training_step(TrainingStepParts& parts, Communicator* comm, int64_t first, int64_t count,
                        const StepValues& step) {
   if (comm == nullptr || comm->size() == 1) {
-    phases.train_shard(first, {0, count}, count);
+    parts.train_shard(first, {0, count}, count);
   } else {
     const Shard shard = shard_of(count, comm->rank(), comm->size());
-    phases.train_shard(first, shard, count);
+    parts.train_shard(first, shard, count);
     // The shard's gradients are its mean; weighted by its share they sum to the whole batch's mean.
-    phases.sum_gradients(float(double(shard.size()) / double(count)));
+    parts.sum_gradients(float(double(shard.size()) / double(count)));
   }
-  phases.apply_update(step);
+  parts.apply_update(step);
 }
 
 }  // namespace cudamlp

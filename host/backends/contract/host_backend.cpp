@@ -12,10 +12,14 @@ void HostBackend::set_model(const Model& model, const OptimizerConfig& optimizer
   if (int64_t(model.parameters.size()) != model.parameter_count())
     throw Error(name() + " backend: the model has " + std::to_string(model.parameters.size()) +
                 " parameter values, its network " + std::to_string(model.parameter_count()));
-  model_ = model;
+  // Everything allocated first, then committed without a throw: a failed set_model leaves the old state.
+  Model copy = model;
+  std::vector<float> gradients(model.parameters.size(), 0.0f);
+  OptimizerState state = zero_state(optimizer, model.parameter_count());
+  model_ = std::move(copy);
   optimizer_ = optimizer;
-  gradients_.assign(model.parameters.size(), 0.0f);
-  state_ = zero_state(optimizer, model.parameter_count());
+  gradients_ = std::move(gradients);
+  state_ = std::move(state);
   model_changed();
 }
 

@@ -9,17 +9,20 @@
 #include <vector>
 
 #include "cudamlp/backend.h"
+#include "optimizer_slots.h"
 #include "step_phases.h"
 #include "training_step.h"
 
 namespace cudamlp {
 
-class HostBackend : public Backend, public StepPhases, private TrainingPhases {
+class HostBackend : public Backend, public StepPhases, private TrainingStepParts {
  public:
   BackendTraits traits() const override { return {}; }  // metrics on the host; checkpoints; distributed
 
   void set_model(const Model& model, const OptimizerConfig& optimizer) override;
   Model model() const override { return model_; }
+  const Network& network() const override { return model_.network; }
+  OptimizerConfig optimizer() const override { return optimizer_; }
   OptimizerState optimizer_state() const override { return state_; }
   void set_optimizer_state(const OptimizerState& state) override;
 

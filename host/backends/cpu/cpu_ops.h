@@ -14,6 +14,7 @@
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/optimizer.h"
+#include "optimizer_slots.h"
 
 namespace cudamlp::cpu {
 
@@ -43,7 +44,7 @@ BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs
 
 // SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g
 // and v is neither read nor written, a third less memory traffic (PyTorch keeps no momentum buffer then
-// either; the reference writes v = g, which differs only if momentum became non-zero within a run).
+// either; the reference and the kernels write v = g, which no later step reads: a run's momentum is fixed).
 void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum);
 
 // The update of `config`'s optimizer over n parameters w from gradients g, with its slots.

@@ -49,8 +49,8 @@ GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_
     if (all_reduce_ == nullptr) throw Error("gpu backend: training with several ranks needs a device all-reduce");
     cuda_graphs_ = false;
   }
+  step_values_ = DeviceBuffer(ops_, sizeof(StepValues));  // before the stream: nothing to leak if it throws
   if (ops_.stream_create != nullptr) stream_ = ops_.stream_create();
-  step_values_ = DeviceBuffer(ops_, sizeof(StepValues));
 }
 
 GpuBackend::~GpuBackend() {
@@ -75,34 +75,41 @@ void GpuBackend::set_model(const Model& model, const OptimizerConfig& optimizer)
   if (int64_t(model.parameters.size()) != model.parameter_count())
     throw Error("gpu backend: the model has " + std::to_string(model.parameters.size()) +
                 " parameter values, its network " + std::to_string(model.parameter_count()));
-  drop_graphs();  // they point at the old buffers
-  network_ = model.network;
-  optimizer_ = optimizer;
-  parameter_count_ = model.parameter_count();
-  const std::vector<float> zeros(size_t(parameter_count_), 0.0f);
-  parameters_ = upload(ops_, model.parameters);
-  gradients_ = upload(ops_, zeros);
-  slots_.clear();
-  for (size_t s = 0; s < optimizer_slots(optimizer).size(); ++s) slots_.push_back(upload(ops_, zeros));
-  layers_.clear();
-  for (size_t l = 0; l < network_.layers.size(); ++l) {
-    const LayerSpec& spec = network_.layers[l];
+  // Everything allocated and uploaded first, then committed without a throw: a failed set_model (out of
+  // device memory) leaves the old model, whose layers point into the old buffers.
+  const std::vector<float> zeros(size_t(model.parameter_count()), 0.0f);
+  DeviceBuffer parameters = upload(ops_, model.parameters);
+  DeviceBuffer gradients = upload(ops_, zeros);
+  std::vector<DeviceBuffer> slots;
+  for (size_t s = 0; s < optimizer_slots(optimizer).size(); ++s) slots.push_back(upload(ops_, zeros));
+  std::vector<Layer> layers;
+  for (size_t l = 0; l < model.network.layers.size(); ++l) {
+    const LayerSpec& spec = model.network.layers[l];
     Layer layer;
     layer.in = spec.in;
     layer.out = spec.out;
     layer.relu = spec.activation == Activation::kRelu;
     layer.engine = choose_per_layer_ && int64_t(spec.in) * spec.out < kCublasFromWeights ? GemmEngine::kCustom : engine_;
-    layer.weight = parameters_.as<float>() + network_.weight_offset(l);
-    layer.bias = parameters_.as<float>() + network_.bias_offset(l);
-    layer.weight_grad = gradients_.as<float>() + network_.weight_offset(l);
-    layer.bias_grad = gradients_.as<float>() + network_.bias_offset(l);
-    layers_.push_back(layer);
+    layer.weight = parameters.as<float>() + model.network.weight_offset(l);
+    layer.bias = parameters.as<float>() + model.network.bias_offset(l);
+    layer.weight_grad = gradients.as<float>() + model.network.weight_offset(l);
+    layer.bias_grad = gradients.as<float>() + model.network.bias_offset(l);
+    layers.push_back(layer);
   }
+  drop_graphs();  // they point at the old buffers
+  network_ = model.network;
+  optimizer_ = optimizer;
+  parameter_count_ = model.parameter_count();
+  parameters_ = std::move(parameters);
+  gradients_ = std::move(gradients);
+  slots_ = std::move(slots);
+  layers_ = std::move(layers);
   capacity_ = 0;  // activation widths changed
   activations_.clear();
   deltas_.clear();
   for (DeviceBuffer& buffer : predict_buffers_) buffer = DeviceBuffer();  // sized again for the new widths
   predict_probs_ = DeviceBuffer();
+  predict_capacity_ = 0;
 }
 
 std::vector<float> GpuBackend::download(const DeviceBuffer& buffer) const {
@@ -284,6 +291,7 @@ void GpuBackend::train_batch(int64_t first, int64_t count, const StepValues& ste
     return run_training_step(*this, nullptr, first, count, step);
   }
   if (graph->second == nullptr) {
+    // first and step only pass through run_training_step: the parts read both from the device.
     struct Capture {
       GpuBackend* backend;
       int64_t first, count;
@@ -341,10 +349,13 @@ void GpuBackend::predict(const float* x, int64_t n, float* probs) {
   if (layers_.empty()) throw Error("gpu backend: predict before set_model");
   const std::vector<int> sizes = network_.sizes();
   const int D = sizes.front(), C = sizes.back();
-  if (predict_probs_.bytes() == 0) {
+  // Buffers for the largest chunk asked for so far, at most kPredictChunk samples.
+  const int64_t rows = std::min(n, kPredictChunk);
+  if (rows > predict_capacity_) {
     const size_t widest = size_t(*std::max_element(sizes.begin(), sizes.end()));
-    for (DeviceBuffer& buffer : predict_buffers_) buffer = DeviceBuffer(ops_, size_t(kPredictChunk) * widest * sizeof(float));
-    predict_probs_ = DeviceBuffer(ops_, size_t(kPredictChunk) * size_t(C) * sizeof(float));
+    for (DeviceBuffer& buffer : predict_buffers_) buffer = DeviceBuffer(ops_, size_t(rows) * widest * sizeof(float));
+    predict_probs_ = DeviceBuffer(ops_, size_t(rows) * size_t(C) * sizeof(float));
+    predict_capacity_ = rows;
   }
   for (int64_t first = 0; first < n; first += kPredictChunk) {
     const int64_t batch = std::min(kPredictChunk, n - first);

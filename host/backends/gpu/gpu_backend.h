@@ -30,7 +30,7 @@ namespace cudamlp {
 // Provisional until `cudamlp bench` on a GPU has measured the crossover.
 inline constexpr int64_t kCublasFromWeights = 128 * 128;
 
-class GpuBackend final : public Backend, public StepPhases, private TrainingPhases {
+class GpuBackend final : public Backend, public StepPhases, private TrainingStepParts {
  public:
   // engine: the GEMM engine of every layer, or with choose_per_layer the cuBLAS flavour for the layers
   // with at least kCublasFromWeights weights.
@@ -46,6 +46,8 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingPhas
 
   void set_model(const Model& model, const OptimizerConfig& optimizer) override;
   Model model() const override;
+  const Network& network() const override { return network_; }
+  OptimizerConfig optimizer() const override { return optimizer_; }
   OptimizerState optimizer_state() const override;
   void set_optimizer_state(const OptimizerState& state) override;
 
@@ -74,7 +76,8 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingPhas
     float* bias_grad = nullptr;
   };
 
-  // TrainingPhases: the step of run_training_step, queued on stream_.
+  // TrainingStepParts: the step of run_training_step, queued on stream_. Where the batch starts and the
+  // step's values come from the device (the cursor, step_values_), so a replayed graph takes each step's.
   void train_shard(int64_t first, const Shard& shard, int64_t count) override;
   void sum_gradients(float scale) override;
   void apply_update(const StepValues& step) override;
@@ -128,8 +131,9 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingPhas
   DeviceBuffer step_loss_, step_correct_;  // [1] float, [1] int
   DeviceBuffer indices_;                   // [B] int64, for forward() with host indices
 
-  // predict()'s own buffers, [kPredictChunk, widest layer] twice and the probabilities: predicting
-  // leaves the step buffers and the captured graphs alone.
+  // predict()'s own buffers, [rows, widest layer] twice and the probabilities [rows, C] for up to
+  // kPredictChunk rows: predicting leaves the step buffers and the captured graphs alone.
+  int64_t predict_capacity_ = 0;  // rows
   DeviceBuffer predict_buffers_[2];
   DeviceBuffer predict_probs_;
 };

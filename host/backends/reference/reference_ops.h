@@ -13,6 +13,7 @@
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/optimizer.h"
+#include "optimizer_slots.h"
 
 namespace cudamlp::reference {
 
