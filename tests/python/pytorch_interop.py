@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""cudamlp <-> PyTorch model file interop; tests/pytorch_interop.sh runs it for the ctest test
+"""cudamlp <-> PyTorch model file interop; tests/python/pytorch_interop.sh runs it for the ctest test
 PyTorch.LoadsCudamlpModelAndPredictsTheSame.
 
-Usage: python3 tests/pytorch_interop.py path/to/build/cudamlp
+Usage: python3 tests/python/pytorch_interop.py path/to/build/cudamlp
 
 1. PyTorch -> cudamlp: the state_dict of a seeded nn.Sequential(784-32-16-10), written as safetensors by
    hand (the safetensors package is not in Debian), must load in `cudamlp info` and `cudamlp predict`,
