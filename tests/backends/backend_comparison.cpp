@@ -131,7 +131,7 @@ std::vector<float> absolute(std::span<const float> values) {
 }
 
 Network network_with_a_linear_hidden_layer() {
-  Network network = mlp_network(std::vector<int>{784, 129, 31, 10});
+  Network network = mlp_network(std::vector<int>{100, 37, 17, 5});
   network.layers[0].activation = Activation::kNone;
   return network;
 }
