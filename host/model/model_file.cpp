@@ -14,6 +14,7 @@
 // disagrees with the tensors or with what cudamlp computes.
 #include "cudamlp/model_file.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,19 @@ void check_layers(const std::string& path, const SafetensorsFile& file, const Ne
 
 }  // namespace
 
+void check_finite(const std::string& path, const Tensor& tensor) {
+  for (size_t i = 0; i < tensor.data.size(); ++i) {
+    const float value = tensor.data[i];
+    if (std::isfinite(value)) continue;
+    // An F64 value beyond float's range became an infinity on reading: the file itself may say 1e300.
+    const bool nan = std::isnan(value);
+    throw FileError(path, "tensor '" + tensor.name + "' holds " + (nan ? "NaN" : "an infinity") + " at index " +
+                              std::to_string(i) + " (row-major" +
+                              (nan ? "" : "; an F64 value beyond float32's range reads as one") +
+                              "): a model's values must be finite");
+  }
+}
+
 bool is_model_tensor_name(const std::string& name) { return sequential_index(name) >= 0; }
 
 bool is_optimizer_tensor_name(const std::string& name) {
@@ -220,6 +234,9 @@ Model model_from_safetensors(const std::string& path, SafetensorsFile file) {
   model.parameters.reserve(size_t(model.parameter_count()));
   for (const ParameterTensor& tensor : model.network.tensors()) {
     const Tensor& stored = *file.find(tensor.name);
+    // A NaN or infinite weight makes every output NaN: eval would print "loss nan", predict null
+    // probabilities, and --init a run that "diverges" at its first step.
+    check_finite(path, stored);
     model.parameters.insert(model.parameters.end(), stored.data.begin(), stored.data.end());
   }
   return model;

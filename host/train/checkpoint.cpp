@@ -86,12 +86,6 @@ class MetadataReader {
   const std::map<std::string, std::string>& metadata_;
 };
 
-bool all_finite(const std::vector<float>& values) {
-  for (const float value : values)
-    if (!std::isfinite(value)) return false;
-  return true;
-}
-
 // Steps that train `samples` samples of one epoch in batches of `batch` (the last one partial).
 int64_t steps_for(int64_t samples, int64_t batch) { return samples / batch + (samples % batch != 0); }
 
@@ -210,6 +204,7 @@ void read_state(const std::string& path, SafetensorsFile file, const std::string
       if (it == slot_tensors.end() || it->second.shape != tensor.shape)
         throw FileError(path, "checkpoint has no optimizer tensor '" + prefix + tensor.name + "' shaped like tensor '" +
                                   tensor.name + "' (" + optimizer_name(optimizer.kind) + " keeps " + slot + ")");
+      check_finite(path, it->second);  // a NaN momentum would poison the weights at the first step
       values.insert(values.end(), it->second.data.begin(), it->second.data.end());
       slot_tensors.erase(it);
     }
@@ -217,9 +212,6 @@ void read_state(const std::string& path, SafetensorsFile file, const std::string
   if (!slot_tensors.empty())
     throw FileError(path, "checkpoint has a tensor '" + slot_tensors.begin()->first.substr(0, 80) + "' that is neither "
                           "the model's nor one of its optimizer's");
-  bool finite = all_finite(state.model.parameters);
-  for (const auto& [slot, values] : state.optimizer.slots) finite = finite && all_finite(values);
-  if (!finite) throw FileError(path, "checkpoint holds a NaN or infinite weight or optimizer value");
 }
 
 // The position, the run's options and the data's identity, each value on its own.

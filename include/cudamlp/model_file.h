@@ -17,7 +17,7 @@ void save_model(const std::string& path, const Model& model);
 
 // Accepts any file with exactly the tensors above, shapes chaining layer to layer. Metadata is optional
 // (a file saved from PyTorch has none of ours, a file of an older cudamlp no layer list) but must agree
-// with the tensors when present. A checkpoint (checkpoint.h) too: its weights, without the optimizer's
+// with the tensors when present, and every value must be finite. A checkpoint (checkpoint.h) too: its weights, without the optimizer's
 // tensors.
 Model load_model(const std::string& path);
 
@@ -25,6 +25,10 @@ Model load_model(const std::string& path);
 // path only names the file in errors.
 SafetensorsFile model_to_safetensors(const std::string& path, const Model& model);  // tensors and metadata
 Model model_from_safetensors(const std::string& path, SafetensorsFile file);      // every check of load_model
+
+// Throws FileError naming path, the tensor and the index of its first NaN or infinite value: what
+// model_from_safetensors checks of every weight, and the checkpoint reader of every optimizer value.
+void check_finite(const std::string& path, const Tensor& tensor);
 
 // Whether a tensor name is one of a model's ("<index>.weight", "<index>.bias"), or one of a checkpoint's
 // optimizer tensors ("<slot>.<model tensor>": "momentum_buffer.0.weight"; "velocity.0.weight" in format 1).

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <span>
 #include <string>
@@ -22,8 +25,9 @@ namespace {
 using testing::TempDir;
 using testing::throws_file_error;
 
-// An MLP of the given sizes whose values are arbitrary 32-bit patterns (NaNs, infinities, subnormals,
-// -0 included), so a round trip that is not bit-exact cannot pass by luck.
+// An MLP of the given sizes whose values are arbitrary finite 32-bit patterns (subnormals and -0
+// included), so a round trip that is not bit-exact cannot pass by luck. Not NaN or infinity: a model
+// file holding one is refused (RejectsNanOrInfiniteValuesNamingTheTensorAndIndex).
 Model patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
   uint32_t state = seed;
   auto next_bits = [&] {  // xorshift32: any full-period generator would do
@@ -35,7 +39,10 @@ Model patterned_mlp(const std::vector<int>& sizes, uint32_t seed) {
   Model model;
   model.network = mlp_network(sizes);
   model.parameters.resize(size_t(model.parameter_count()));
-  for (float& value : model.parameters) value = std::bit_cast<float>(next_bits());
+  for (float& value : model.parameters) {
+    value = std::bit_cast<float>(next_bits());
+    if (!std::isfinite(value)) value = std::bit_cast<float>(std::bit_cast<uint32_t>(value) ^ 0x00800000u);  // exponent 254
+  }
   return model;
 }
 
@@ -251,6 +258,39 @@ TEST(ModelFile, RejectsLayerSizesOutsideTheLimits) {
   SafetensorsFile empty;
   empty.tensors = {{"0.weight", {0, 3}, {}}, {"0.bias", {0}, {}}};
   EXPECT_TRUE(load_rejects(empty, "layer sizes must be in [1, 65536]"));
+}
+
+// A NaN or infinite weight makes every output NaN: eval would print "loss nan", predict null
+// probabilities, and --init a run that seems to diverge at its first step.
+TEST(ModelFile, RejectsNanOrInfiniteValuesNamingTheTensorAndIndex) {
+  SafetensorsFile nan = pytorch_state_dict();
+  for (Tensor& t : nan.tensors)
+    if (t.name == "2.weight") t.data[5] = std::nanf("");
+  EXPECT_TRUE(load_rejects(nan, "tensor '2.weight' holds NaN at index 5"));
+
+  SafetensorsFile inf = pytorch_state_dict();
+  for (Tensor& t : inf.tensors)
+    if (t.name == "0.bias") t.data[3] = -std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(load_rejects(inf, "tensor '0.bias' holds an infinity at index 3"));
+}
+
+// An F64 value beyond float's range is an infinity once read as float32: refused the same way.
+TEST(ModelFile, RejectsAnF64ValueBeyondFloatRange) {
+  TempDir dir;
+  const std::string path = dir.file("f64.safetensors");
+  const std::vector<double> weight = {1.0, 2.0, 1e300}, bias = {0.0};
+  const std::string header = R"({"0.weight":{"dtype":"F64","shape":[1,3],"data_offsets":[0,24]},)"
+                             R"("0.bias":{"dtype":"F64","shape":[1],"data_offsets":[24,32]}})";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((header.size() >> (8 * i)) & 0xFF);
+  bytes += header;
+  for (const std::vector<double>* values : {&weight, &bias}) {
+    std::string raw(values->size() * sizeof(double), '\0');
+    std::memcpy(raw.data(), values->data(), raw.size());  // tests run on little-endian hosts only
+    bytes += raw;
+  }
+  testing::write_file(path, bytes);
+  EXPECT_TRUE(throws_file_error([&] { load_model(path); }, path, "tensor '0.weight' holds an infinity at index 2"));
 }
 
 TEST(ModelFile, RejectsMetadataSizesThatDisagreeWithTheTensors) {

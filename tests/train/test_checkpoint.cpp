@@ -243,6 +243,17 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
   }
 }
 
+TEST_F(CheckpointFile, NamesTheTensorAndIndexOfANonFiniteOptimizerValue) {
+  const std::string path = dir.file("c.safetensors");
+  save_checkpoint(path, checkpoint);
+  SafetensorsFile file = read_safetensors(path);
+  for (Tensor& tensor : file.tensors)
+    if (tensor.name == "momentum_buffer.0.weight") tensor.data[7] = INFINITY;
+  write_safetensors(path, file);
+  EXPECT_TRUE(throws_file_error([&] { load_checkpoint(path); }, path,
+                                "tensor 'momentum_buffer.0.weight' holds an infinity at index 7"));
+}
+
 TEST(DataIdentity, ChangesWithAnyPixelOrLabel) {
   const Dataset data = banded_dataset(20, 4, 3, 1);
   Dataset pixel = data, label = data;
