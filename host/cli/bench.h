@@ -28,6 +28,10 @@ struct BenchArgs {
   const CLI::App* app = nullptr;  // to ask which flags were given
 };
 
+// The longest --budget of one cell: an hour, where the grid's largest cell needs seconds; it keeps the
+// steps per repeat that the budget buys (budget / seconds per step) inside int64.
+constexpr double kMaxBenchBudgetSeconds = 3600;
+
 constexpr float kBenchLearningRate = 0.01f;  // small enough that random labels never blow the weights up
 
 // `cudamlp bench --distributed`, on one rank of comm: samples/s of data-parallel training on the first

@@ -406,7 +406,7 @@ Command add_bench_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--batches", args->batches, "Comma-separated batch sizes")->capture_default_str();
   app->add_option("--budget", args->budget, "Seconds per cell (backend, network, batch); longer cells are skipped")
-      ->check(kPositiveFinite)->capture_default_str();
+      ->check(seconds_up_to(kMaxBenchBudgetSeconds))->capture_default_str();
   app->add_option("--repeats", args->repeats, "Timed repeats per cell; the median is reported")
       ->check(CLI::Range(1, 1000))->capture_default_str();
   add_threads_option(*app, args->threads);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cerrno>
@@ -15,6 +16,8 @@
 
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
+#include "cudamlp/optimizer.h"
+#include "cudamlp/run_limits.h"
 
 namespace cudamlp::cli {
 
@@ -52,14 +55,56 @@ void check_output_path(const std::string& flag, const std::string& path) {
     throw UsageError(flag + " " + path + ": folder " + folder.string() + " is not writable");
 }
 
-const CLI::Validator kPositiveFinite(
+namespace {
+
+// What stops `value`, parsed from `text`, from being used as a float32: beyond its range, or a nonzero
+// value that it rounds to 0 or to a subnormal (kept with fewer digits, and flushed to zero by some
+// backends). "" when float(value) is what was asked for, to float32's precision.
+std::string float32_problem(const std::string& text, double value) {
+  if (!std::isfinite(value) || std::fabs(value) > FLT_MAX)
+    return text + " is beyond float32's range (" + format("%g", FLT_MAX) + " at most), the precision it is used in";
+  const float rounded = float(value);
+  if (value != 0 && rounded == 0) return text + " rounds to 0 in float32, the precision it is used in";
+  if (value != 0 && std::fabs(rounded) < FLT_MIN)
+    return text + " rounds to a float32 subnormal (below " + format("%g", FLT_MIN) +
+           "), the precision it is used in, where it keeps only part of its digits";
+  return "";
+}
+
+}  // namespace
+
+const CLI::Validator kLearningRate(
     [](std::string& text) -> std::string {
       double value = 0;
-      if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value <= 0)
+      if (!CLI::detail::lexical_cast(text, value) || !(value > 0))
         return "must be a positive finite number, got " + text;
+      if (std::string problem = float32_problem(text, value); !problem.empty()) return problem;
+      if (std::string problem = learning_rate_problem(float(value)); !problem.empty()) return text + " " + problem;
       return {};
     },
     "POSITIVE");
+
+CLI::Validator seconds_up_to(double most) {
+  return CLI::Validator(
+      [most](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value <= 0 || value > most)
+          return "must be a number of seconds in (0, " + format("%g", most) + "], got " + text;
+        return {};
+      },
+      "SECONDS");
+}
+
+CLI::Validator run_limit(std::string (*problem)(int64_t)) {
+  return CLI::Validator(
+      [problem](std::string& text) -> std::string {
+        int64_t value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "must be an integer, got " + text;
+        if (std::string why = problem(value); !why.empty()) return why + ", got " + text;
+        return {};
+      },
+      "INT");
+}
 
 const CLI::Validator kSeedText(
     [](std::string& text) -> std::string {
@@ -98,9 +143,14 @@ const CLI::Validator kReadableDirectory(
 
 const CLI::Validator kMomentumRange(
     [](std::string& text) -> std::string {
+      const HyperParameter momentum = hyper_parameters(OptimizerKind::kSgd).front();
       double value = 0;
       if (!CLI::detail::lexical_cast(text, value) || !(value >= 0 && value < 1))
         return "must be in [0, 1), got " + text;
+      if (std::string problem = float32_problem(text, value); !problem.empty()) return problem;
+      if (!momentum.valid(float(value)))
+        return text + " rounds to " + format("%.9g", double(float(value))) + " in float32, the precision it is " +
+               "used in; it must be in " + momentum.range;
       return {};
     },
     "[0,1)");
@@ -141,7 +191,7 @@ void add_distributed_options(CLI::App& app, DistributedOptions& options) {
                "gradients are summed with MPI (cpu, reference) or NCCL (gpu); rank 0 alone writes and prints");
   app.add_option("--dist-timeout", options.timeout_seconds,
                  "With --distributed: seconds a rank waits for the others before it gives up (a rank died or hangs)")
-      ->check(kPositiveFinite)
+      ->check(seconds_up_to(kMaxDistTimeoutSeconds))
       ->capture_default_str();
 }
 

@@ -66,10 +66,18 @@ std::vector<int> parse_hidden(const std::string& text);
 // folder exists and is writable. Checked before training so a long run does not end in a failed save.
 void check_output_path(const std::string& flag, const std::string& path);
 
-// Validators for numeric flags.
-extern const CLI::Validator kPositiveFinite;  // > 0 and finite (learning rate)
-extern const CLI::Validator kMomentumRange;   // [0, 1)
+// Validators for numeric flags. Each checks the value in the precision the library uses it in: the
+// learning rate and the momentum are float32, so a value that float32 cannot hold (1e39), or rounds to
+// 0 or to a subnormal (1e-320, 1e-45), or out of the range (0.99999999 is 1.0f) is refused as given.
+extern const CLI::Validator kLearningRate;      // learning_rate_problem (run_limits.h), as a float32
+extern const CLI::Validator kMomentumRange;     // SGD's momentum hyper-parameter (optimizer.h), as a float32
 extern const CLI::Validator kOpenUnitInterval;  // (0, 1): a fraction that leaves something on both sides
+// A count of seconds in (0, most]: the bound keeps the messages' and the loops' conversions to
+// integers defined.
+CLI::Validator seconds_up_to(double most);
+// An integer flag within one of the run limits (run_limits.h: epochs_problem, batch_problem): the very
+// check the checkpoint reader makes of the same value.
+CLI::Validator run_limit(std::string (*problem)(int64_t));
 // Validators for input paths: like CLI::ExistingFile / ExistingDirectory, and also readable by this
 // process (a folder: listable and searchable), so that an unreadable input is a usage error up front.
 // A seed: a plain decimal integer in [0, 2^64) (CLI11 alone would wrap -1 to 2^64 - 1).

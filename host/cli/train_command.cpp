@@ -512,10 +512,10 @@ Command add_train_command(CLI::App& parent) {
       app->add_option("--hidden", args->hidden, "Hidden layer sizes, e.g. 128,64 (\"none\": no hidden layer)")
           ->capture_default_str();
   app->add_option("--epochs", args->epochs, "Passes over the training set")
-      ->check(CLI::Range(1, 1000000))->capture_default_str();
+      ->check(run_limit(epochs_problem))->capture_default_str();
   app->add_option("--batch", args->batch, "Minibatch size (the last partial batch is trained too)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
-  app->add_option("--lr", args->lr, "Learning rate")->check(kPositiveFinite)->capture_default_str();
+      ->check(run_limit(batch_problem))->capture_default_str();
+  app->add_option("--lr", args->lr, "Learning rate")->check(kLearningRate)->capture_default_str();
   app->add_option("--momentum", args->momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")

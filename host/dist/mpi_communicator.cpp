@@ -200,7 +200,9 @@ bool distributed_available() { return true; }
 
 std::unique_ptr<Communicator> start_distributed(double timeout_seconds,
                                                 std::function<void(const std::string&)> on_timeout) {
-  if (!(timeout_seconds > 0)) throw UsageError("--dist-timeout must be a positive number of seconds");
+  if (!(timeout_seconds > 0 && timeout_seconds <= kMaxDistTimeoutSeconds))
+    throw UsageError("--dist-timeout must be a number of seconds in (0, " +
+                     std::to_string(int64_t(kMaxDistTimeoutSeconds)) + "]");
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) throw Error("MPI is already started in this process");

@@ -2,6 +2,8 @@
 // backend (reference_ops.h, cpu_ops.h, kernels/optimizer_update.cuh).
 #include "cudamlp/optimizer.h"
 
+#include <cfloat>
+
 #include "cudamlp/errors.h"
 
 namespace cudamlp {
@@ -26,7 +28,9 @@ std::optional<OptimizerKind> optimizer_kind(const std::string& name) {
 std::vector<HyperParameter> hyper_parameters(OptimizerKind kind) {
   switch (kind) {
     case OptimizerKind::kSgd:
-      return {{"momentum", &OptimizerConfig::momentum, [](float m) { return m >= 0 && m < 1; }, "[0, 1)"}};
+      // 0, or a normal float32 below 1: a subnormal momentum is no momentum, only less precise.
+      return {{"momentum", &OptimizerConfig::momentum, [](float m) { return m == 0 || (m >= FLT_MIN && m < 1); },
+               "[0, 1) (0 or a normal float32)"}};
   }
   return {};
 }

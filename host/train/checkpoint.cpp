@@ -224,7 +224,7 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   at.step = meta.number<int64_t>("cudamlp.position.step");
   at.epoch_loss_sum = meta.number<double>("cudamlp.position.epoch_loss_sum");
   at.epoch_correct = meta.number<int64_t>("cudamlp.position.epoch_correct");
-  run.epochs = meta.number<int>("cudamlp.run.epochs");
+  const int64_t epochs = meta.number<int64_t>("cudamlp.run.epochs");
   run.batch = meta.number<int64_t>("cudamlp.run.batch");
   run.lr = meta.number<float>("cudamlp.run.lr");
   run.seed = meta.number<uint64_t>("cudamlp.run.seed");
@@ -238,9 +238,12 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   data.checksum = meta.number<uint64_t>("cudamlp.data.checksum", 16);
   checkpoint.device = meta.text("cudamlp.device");
 
-  if (run.epochs < 1) throw meta.bad("cudamlp.run.epochs", "is not a positive epoch count");
-  if (run.batch < 1) throw meta.bad("cudamlp.run.batch", "is not a positive batch size");
-  if (!std::isfinite(run.lr) || run.lr <= 0) throw meta.bad("cudamlp.run.lr", "is not positive and finite");
+  // The limits the command line's flags have (run_limits.h): a run no flag could start is a damage.
+  for (const auto& [key, problem] : {std::pair{"cudamlp.run.epochs", epochs_problem(epochs)},
+                                     std::pair{"cudamlp.run.batch", batch_problem(run.batch)},
+                                     std::pair{"cudamlp.run.lr", learning_rate_problem(run.lr)}})
+    if (!problem.empty()) throw meta.bad(key, problem);
+  run.epochs = int(epochs);
   if (checkpoint.limit < 0) throw meta.bad("cudamlp.run.limit", "is negative");
   if (data.samples < 1) throw meta.bad("cudamlp.data.samples", "is not a positive sample count");
 }

@@ -49,9 +49,13 @@ class Communicator {
 // Whether this build can train across processes (it was built with MPI).
 bool distributed_available();
 
-// Joins the ranks started by mpirun (MPI_Init). A collective that has waited timeout_seconds for the
-// other ranks calls on_timeout (from a watchdog thread) with a message naming the call; on_timeout must
-// end the process (mpirun then ends the others). Throws UsageError in a build without MPI. One per
+// The longest a collective may wait (--dist-timeout): 11.6 days, longer than any step could take, and
+// small enough that the messages' whole seconds and the watchdog's clock arithmetic stay exact.
+inline constexpr double kMaxDistTimeoutSeconds = 1e6;
+
+// Joins the ranks started by mpirun (MPI_Init). A collective that has waited timeout_seconds (in
+// (0, kMaxDistTimeoutSeconds]) for the other ranks calls on_timeout (from a watchdog thread) with a
+// message naming the call; on_timeout must end the process (mpirun then ends the others). Throws UsageError in a build without MPI. One per
 // process: MPI cannot be started again after the communicator is destroyed (MPI_Finalize).
 std::unique_ptr<Communicator> start_distributed(double timeout_seconds,
                                                 std::function<void(const std::string& message)> on_timeout);

@@ -12,6 +12,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
 #include "cudamlp/optimizer.h"
+#include "cudamlp/run_limits.h"
 
 namespace cudamlp {
 

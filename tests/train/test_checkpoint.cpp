@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "cli_process.h"
@@ -241,6 +242,52 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
     write_safetensors(dir.file("optimizer.safetensors"), file);
     EXPECT_THROW(load_checkpoint(dir.file("optimizer.safetensors")), FileError) << "variant " << variant;
   }
+}
+
+// The limits of a run's options are the command line's (trainer.h): a checkpoint holding a run that
+// `train` would refuse as flags is a damaged file, named by its key, not a run to resume.
+TEST_F(CheckpointFile, RejectsRunValuesTheCommandLineRefuses) {
+  const std::string good = dir.file("good.safetensors");
+  save_checkpoint(good, checkpoint);
+  const SafetensorsFile original = read_safetensors(good);
+  // A batch too large for the position of the fixture's run: start of epoch 2, one step per epoch.
+  const std::map<std::string, std::string> epoch_start = {{"cudamlp.position.sample", "0"},
+                                                          {"cudamlp.position.step", "1"},
+                                                          {"cudamlp.position.epoch_correct", "0"},
+                                                          {"cudamlp.position.epoch_loss_sum", "0"}};
+  struct Damage {
+    std::string key, value;
+    bool at_epoch_start;
+  };
+  const std::vector<Damage> damages = {
+      {"cudamlp.run.epochs", "2000000000", false},
+      {"cudamlp.run.epochs", std::to_string(kMaxEpochs + 1), false},
+      {"cudamlp.run.batch", "1099511627776", true},
+      {"cudamlp.run.batch", std::to_string(kMaxBatch + 1), true},
+      {"cudamlp.run.lr", "1e-45", false},  // a float32 subnormal: the updates round to nothing
+      {"cudamlp.run.lr", "1e-40", false},
+      {"cudamlp.run.momentum", "1e-45", false},
+  };
+  for (const Damage& damage : damages) {
+    SCOPED_TRACE(damage.key + " = " + damage.value);
+    SafetensorsFile file = original;
+    if (damage.at_epoch_start)
+      for (const auto& [key, value] : epoch_start) file.metadata[key] = value;
+    file.metadata[damage.key] = damage.value;
+    const std::string path = dir.file("damaged.safetensors");
+    write_safetensors(path, file);
+    try {
+      load_checkpoint(path);
+      ADD_FAILURE() << "accepted";
+    } catch (const FileError& e) {
+      EXPECT_NE(std::string(e.what()).find(damage.key + " = '" + damage.value + "'"), std::string::npos) << e.what();
+    }
+  }
+  // The largest values the command line takes still load.
+  Checkpoint largest = checkpoint;
+  largest.options.epochs = kMaxEpochs;
+  save_checkpoint(good, largest);
+  EXPECT_EQ(load_checkpoint(good).options.epochs, kMaxEpochs);
 }
 
 TEST_F(CheckpointFile, NamesTheTensorAndIndexOfANonFiniteOptimizerValue) {
