@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -204,11 +205,18 @@ TEST_F(BadInputs, TrainFlagsAreUsageErrorsWithExitTwo) {
       {train({"--lr", "inf"}), 2, "--lr"},
       {train({"--lr", "-inf"}), 2, "--lr"},
       {train({"--lr", "1e999"}), 2, "--lr"},
+      // The rate is a float32: finite in double is not enough, nor positive in double.
+      {train({"--lr", "1e39"}), 2, "--lr: 1e39 is beyond float32's range"},
+      {train({"--lr", "1e-320"}), 2, "--lr: 1e-320 rounds to 0 in float32"},
+      {train({"--lr", "1e-45"}), 2, "--lr: 1e-45 rounds to a float32 subnormal"},
       {train({"--lr", "0.1x"}), 2, "--lr"},
       {train({"--lr", ""}), 2, "--lr"},
       {train({"--momentum", "-0.1"}), 2, "--momentum"},
       {train({"--momentum", "1"}), 2, "--momentum"},
       {train({"--momentum", "nan"}), 2, "--momentum"},
+      {train({"--momentum", "0.99999999"}), 2, "--momentum: 0.99999999 rounds to 1 in float32"},
+      {train({"--momentum", "1e-50"}), 2, "--momentum: 1e-50 rounds to 0 in float32"},
+      {train({"--dist-timeout", "1e300"}), 2, "--dist-timeout"},
       {train({"--batch", "0"}), 2, "--batch"},
       {train({"--batch", "-5"}), 2, "--batch"},
       {train({"--batch", "1048577"}), 2, "--batch"},
@@ -336,6 +344,86 @@ TEST_F(BadInputs, OtherCommandsRejectBadInputsTheSameWay) {
       {{"predict", "--model", "{}/model.safetensors", "{}/test.csv", "--index", "5"}, 2, "--index"},
       {{"predict", "--model", "{}/model.safetensors", "{}/test.csv", "--out", "{}/missing/s.csv"}, 2, "--out"},
       {{"fly"}, 2, "fly"},
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// What would mislead: non-finite models, runs the flags refuse, files a command does not use, limits
+// that a header or a flag would take the process past
+
+namespace {
+
+// A copy of the model (or checkpoint) file `from` with one value of one tensor replaced.
+void write_model_with(const std::string& from, const std::string& to, const std::string& tensor, size_t index,
+                      float value) {
+  SafetensorsFile file = read_safetensors(from);
+  for (Tensor& t : file.tensors)
+    if (t.name == tensor) t.data.at(index) = value;
+  write_safetensors(to, file);
+}
+
+// A copy of the checkpoint `from` with metadata values replaced.
+void write_checkpoint_with(const std::string& from, const std::string& to,
+                           const std::map<std::string, std::string>& values) {
+  SafetensorsFile file = read_safetensors(from);
+  for (const auto& [key, value] : values) file.metadata[key] = value;
+  write_safetensors(to, file);
+}
+
+}  // namespace
+
+TEST_F(BadInputs, ModelsWithNanOrInfiniteValuesAreRefusedByEveryReader) {
+  const std::string d = dir.path().string();
+  write_model_with(d + "/model.safetensors", d + "/nan.safetensors", "0.weight", 5, std::nanf(""));
+  write_model_with(d + "/model.safetensors", d + "/inf.safetensors", "2.bias", 3, INFINITY);
+  write_model_with(d + "/ckpt.safetensors", d + "/nan.ckpt", "2.weight", 0, std::nanf(""));
+  const std::string nan_at = "{}/nan.safetensors: tensor '0.weight' holds NaN at index 5";
+  check({
+      {{"eval", "--model", "{}/nan.safetensors", "--csv", "{}/train.csv"}, 1, nan_at},
+      {{"eval", "--model", "{}/inf.safetensors", "--csv", "{}/train.csv", "--json"}, 1,
+       "{}/inf.safetensors: tensor '2.bias' holds an infinity at index 3"},
+      {{"predict", "--model", "{}/nan.safetensors", "--json", "{}/test.csv"}, 1, nan_at},
+      {{"predict", "--model", "{}/inf.safetensors", "{}/test.csv", "--index", "0"}, 1, "'2.bias' holds an infinity"},
+      {train({"--init", "{}/nan.safetensors"}), 1, nan_at},
+      {{"info", "{}/nan.safetensors"}, 1, nan_at},
+      {{"train", "--train-csv", "{}/train.csv", "--resume", "{}/nan.ckpt", "--epochs", "3"}, 1,
+       "{}/nan.ckpt: tensor '2.weight' holds NaN at index 0"},
+  });
+}
+
+TEST_F(BadInputs, CheckpointsHoldingRunsTheFlagsRefuseAreDamagedFiles) {
+  const std::string d = dir.path().string();
+  // ckpt.safetensors ended its run of 30 samples in batches of 8: epoch 2, sample 0, step 8. With a
+  // batch of 2^40 an epoch is one step, so step 2 keeps the position consistent.
+  write_checkpoint_with(d + "/ckpt.safetensors", d + "/epochs.ckpt", {{"cudamlp.run.epochs", "2000000000"}});
+  write_checkpoint_with(d + "/ckpt.safetensors", d + "/batch.ckpt",
+                        {{"cudamlp.run.batch", "1099511627776"}, {"cudamlp.position.step", "2"}});
+  write_checkpoint_with(d + "/ckpt.safetensors", d + "/lr.ckpt", {{"cudamlp.run.lr", "1e-45"}});
+  write_checkpoint_with(d + "/ckpt.safetensors", d + "/momentum.ckpt", {{"cudamlp.run.momentum", "1e-45"}});
+  auto resume_from = [](const std::string& name) {
+    return std::vector<std::string>{"train", "--train-csv", "{}/train.csv", "--device", "reference",
+                                    "--resume", "{}/" + name, "--epochs", "3"};
+  };
+  check({
+      {resume_from("epochs.ckpt"), 1, "{}/epochs.ckpt: checkpoint metadata cudamlp.run.epochs = '2000000000'"},
+      {resume_from("batch.ckpt"), 1, "cudamlp.run.batch = '1099511627776'"},
+      {resume_from("lr.ckpt"), 1, "cudamlp.run.lr = '1e-45'"},
+      {resume_from("momentum.ckpt"), 1, "cudamlp.run.momentum = '1e-45'"},
+  });
+}
+
+TEST_F(BadInputs, FloatFlagsOfOtherCommandsAreCheckedInThePrecisionTheyAreUsedIn) {
+  // A tiny grid, so that a check that lets the value through still ends at once.
+  const std::vector<std::string> bench = {"bench", "--backends", "reference", "--networks", "4-2", "--batches", "1"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = bench;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  check({
+      {with({"--budget", "1e300"}), 2, "--budget"},
+      {with({"--budget", "0"}), 2, "--budget"},
+      {with({"--dist-timeout", "1e300"}), 2, "--dist-timeout"},
   });
 }
 
