@@ -38,14 +38,22 @@ void print_human(const std::string& source, const EvalResult& result) {
   }
 }
 
+// The set to evaluate: --data's test half (t10k; the training files are not read) or --csv's labelled CSV.
+Dataset evaluation_set(const EvalArgs& args) {
+  if (!args.data_dir.empty()) return load_mnist_test(args.data_dir);
+  Dataset set = load_kaggle_csv(args.csv);
+  if (!set.has_labels())
+    throw UsageError(args.csv + ": has no label column (a Kaggle test.csv?); evaluation needs labelled samples, "
+                                "like train.csv's");
+  return set;
+}
+
 int run_eval(const EvalArgs& args) {
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   const Model model = load_model(args.model);
   backend->set_model(model);
-  // --data evaluates the test split (t10k); --csv a labelled CSV.
-  LabelledData data = load_labelled_data(args.data_dir, args.csv);
-  const Dataset& set = data.test ? *data.test : data.train;
-  const std::string source = data.test ? args.data_dir + " (test set)" : args.csv;
+  const Dataset set = evaluation_set(args);
+  const std::string source = !args.data_dir.empty() ? args.data_dir + " (test set)" : args.csv;
   if (set.dim() != model.input_size())
     throw UsageError(args.model + " takes " + std::to_string(model.input_size()) + " inputs, " + source +
                      " has " + std::to_string(set.dim()) + " values per sample");

@@ -1,5 +1,5 @@
 // load_mnist_dir: the four MNIST-named IDX files in one folder (as data/fetch-mnist.sh leaves them),
-// each plain or gzip-compressed.
+// each plain or gzip-compressed; load_mnist_test: the two test files alone.
 #include <filesystem>
 #include <string>
 
@@ -23,12 +23,16 @@ std::string find_idx_file(const fs::path& dir, const std::string& name) {
   throw FileError(dir.string(), "no " + name + "[.gz] in this folder (run data/fetch-mnist.sh)");
 }
 
-}  // namespace
-
-TrainTestSplit load_mnist_dir(const std::string& dir) {
+void check_folder(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw FileError(dir, "no such folder (run data/fetch-mnist.sh to download MNIST)");
   if (!fs::is_directory(dir, ec)) throw FileError(dir, "not a folder; expected the folder holding the MNIST files");
+}
+
+}  // namespace
+
+TrainTestSplit load_mnist_dir(const std::string& dir) {
+  check_folder(dir);
   // Find all four before reading any, so a missing file is reported before seconds of loading.
   const std::string train_images = find_idx_file(dir, "train-images-idx3-ubyte");
   const std::string train_labels = find_idx_file(dir, "train-labels-idx1-ubyte");
@@ -43,6 +47,13 @@ TrainTestSplit load_mnist_dir(const std::string& dir) {
                                      std::to_string(split.test.cols) + " but the training images are " +
                                      std::to_string(split.train.rows) + "x" + std::to_string(split.train.cols));
   return split;
+}
+
+Dataset load_mnist_test(const std::string& dir) {
+  check_folder(dir);
+  const std::string images = find_idx_file(dir, "t10k-images-idx3-ubyte");
+  const std::string labels = find_idx_file(dir, "t10k-labels-idx1-ubyte");
+  return load_idx(images, labels);
 }
 
 }  // namespace cudamlp

@@ -338,7 +338,7 @@ TEST_F(BadInputs, OtherCommandsRejectBadInputsTheSameWay) {
       {{"eval", "--model", "{}/model.safetensors", "--csv", "{}/bad-value.csv"}, 1, "{}/bad-value.csv"},
       {{"eval", "--model", "{}/model.safetensors", "--csv", "{}/test.csv"}, 2, "label"},
       {{"eval", "--model", "{}/model.safetensors"}, 2, "--data or --csv"},
-      {{"eval", "--model", "{}/model.safetensors", "--data", "{}/mnist-bad-magic"}, 1, "bad magic"},
+      {{"eval", "--model", "{}/model.safetensors", "--data", "{}/mnist-test-size"}, 2, "takes 16 inputs"},
       {{"predict", "--model", "{}/garbage.safetensors", "{}/test.csv"}, 1, "{}/garbage.safetensors"},
       {{"predict", "--model", "{}/model.safetensors", "{}/empty.csv"}, 1, "{}/empty.csv"},
       {{"predict", "--model", "{}/model.safetensors", "{}/test.csv", "--index", "5"}, 2, "--index"},
@@ -409,6 +409,27 @@ TEST_F(BadInputs, CheckpointsHoldingRunsTheFlagsRefuseAreDamagedFiles) {
       {resume_from("batch.ckpt"), 1, "cudamlp.run.batch = '1099511627776'"},
       {resume_from("lr.ckpt"), 1, "cudamlp.run.lr = '1e-45'"},
       {resume_from("momentum.ckpt"), 1, "cudamlp.run.momentum = '1e-45'"},
+  });
+}
+
+TEST_F(BadInputs, EvalReadsOnlyTheTestFilesOfAFolder) {
+  const std::string d = dir.path().string();
+  write_mnist(d + "/t10k-only");
+  fs::remove(d + "/t10k-only/train-images-idx3-ubyte");
+  fs::remove(d + "/t10k-only/train-labels-idx1-ubyte");
+  // Neither missing nor broken training files matter to eval.
+  for (const std::string folder : {"t10k-only", "mnist-bad-magic", "mnist-missing-file"}) {
+    SCOPED_TRACE(folder);
+    const CommandResult result = run_cli({"eval", "--model", d + "/model.safetensors", "--data", d + "/" + folder});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find(d + "/" + folder + " (test set): 5 samples"), std::string::npos) << result.out;
+  }
+  // Broken test files do.
+  write_mnist(d + "/bad-t10k");
+  write_file(d + "/bad-t10k/t10k-labels-idx1-ubyte", idx_labels(bytes_of(4, 4, 10)));
+  check({
+      {{"eval", "--model", "{}/model.safetensors", "--data", "{}/bad-t10k"}, 1,
+       "{}/bad-t10k/t10k-labels-idx1-ubyte: has 4 labels"},
   });
 }
 

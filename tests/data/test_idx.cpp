@@ -19,6 +19,7 @@ using cudamlp::load_idx;
 using cudamlp::load_idx_images;
 using cudamlp::load_idx_labels;
 using cudamlp::load_mnist_dir;
+using cudamlp::load_mnist_test;
 using cudamlp::testing::be32;
 using cudamlp::testing::idx_images;
 using cudamlp::testing::idx_labels;
@@ -430,6 +431,22 @@ TEST(MnistDir, PassesOnErrorsOfTheFilesInside) {
   write_file(dir.file("train-labels-idx1-ubyte"), idx_labels(labels_0_to_9(6)));
   EXPECT_TRUE(throws_file_error([&] { load_mnist_dir(dir.path().string()); }, "train-labels-idx1-ubyte",
                                 "has 6 labels"));
+}
+
+// eval reads only the test half: the training files may be missing, or broken.
+TEST(MnistDir, LoadsTheTestHalfAloneWithoutTheTrainingFiles) {
+  TempDir dir;
+  write_mnist_dir(dir, 7, 3, 5);  // test images of another size than the training ones: no matter here
+  write_file(dir.file("train-labels-idx1-ubyte"), "not an IDX file");
+  std::filesystem::remove(dir.file("train-images-idx3-ubyte.gz"));
+  const Dataset test = load_mnist_test(dir.path().string());
+  EXPECT_EQ(test.count, 3);
+  EXPECT_EQ(test.rows, 5);
+  EXPECT_EQ(test.pixels, pattern(3 * 25));
+  EXPECT_EQ(test.labels, labels_0_to_9(3));
+  std::filesystem::remove(dir.file("t10k-labels-idx1-ubyte.gz"));
+  EXPECT_TRUE(throws_file_error([&] { load_mnist_test(dir.path().string()); }, dir.path().string(),
+                                "no t10k-labels-idx1-ubyte[.gz] in this folder"));
 }
 
 // ---------------------------------------------------------------------------------------------------
