@@ -4,20 +4,16 @@
 //   dims    u32 x DD
 //   data    u8 x prod(dims), row-major
 // The header is untrusted: data are read in growing chunks, so a corrupt header (or a gzip bomb)
-// can never make us allocate more than the file really holds.
-#include <zlib.h>
-
+// can never make us allocate more than the file really holds. Plain or gzip: gzip_or_plain_file.h.
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "gzip_or_plain_file.h"
 
 namespace cudamlp {
 
@@ -31,75 +27,26 @@ constexpr uint64_t kMaxPixelBytes = uint64_t{1} << 34;   // 16 GiB of pixels in 
 // Reading grows the buffer by at least this much at a time (and at most doubles it).
 constexpr size_t kReadChunk = size_t{1} << 20;
 
-// A gzFile opened for reading. zlib passes plain files through unchanged and decompresses gzip ones,
-// deciding by content, so one code path reads both.
-class GzReader {
- public:
-  explicit GzReader(const std::string& path) : path_(path) {
-    std::error_code ec;
-    // open() succeeds on a folder and the read fails later with a vaguer message; say it up front.
-    if (std::filesystem::is_directory(path, ec)) throw FileError(path, "is a folder, not an IDX file");
-    errno = 0;
-    file_ = gzopen(path.c_str(), "rbe");  // e: O_CLOEXEC
-    if (!file_) throw FileError(path, std::string("cannot open: ") + (errno ? std::strerror(errno) : "out of memory"));
-    gzbuffer(file_, 1 << 17);
+// Appends up to n bytes of in to out. The buffer grows only as data arrive (never more than doubling),
+// so a header claiming 16 GiB over a 100-byte file allocates about 1 MiB, not 16 GiB.
+void read_append(GzipOrPlainFile& in, std::vector<uint8_t>& out, uint64_t n) {
+  uint64_t left = n;
+  while (left > 0) {
+    const size_t step = static_cast<size_t>(std::min<uint64_t>(left, std::max(kReadChunk, out.size())));
+    const size_t old_size = out.size();
+    out.reserve(old_size + step);  // exact, so the final size needs no spare capacity
+    out.resize(old_size + step);
+    const size_t got = in.read(out.data() + old_size, step);
+    out.resize(old_size + got);
+    if (got < step) return;
+    left -= step;
   }
-  ~GzReader() { gzclose(file_); }
-  GzReader(const GzReader&) = delete;
-  GzReader& operator=(const GzReader&) = delete;
+}
 
-  // Reads up to n bytes into dst; returns fewer only at the end of the data. Throws on read errors
-  // and on damaged gzip streams (corrupt data, or a stream that stops before its end marker).
-  size_t read(void* dst, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-      // gzread takes an unsigned length and returns an int: read at most 1 GiB per call.
-      const unsigned want = static_cast<unsigned>(std::min<size_t>(n - got, size_t{1} << 30));
-      const int r = gzread(file_, static_cast<char*>(dst) + got, want);
-      check_error();
-      if (r <= 0) break;
-      got += static_cast<size_t>(r);
-    }
-    return got;
-  }
-
-  // Appends up to n bytes to out. The buffer grows only as data arrive (never more than doubling),
-  // so a header claiming 16 GiB over a 100-byte file allocates about 1 MiB, not 16 GiB.
-  void read_append(std::vector<uint8_t>& out, uint64_t n) {
-    uint64_t left = n;
-    while (left > 0) {
-      const size_t step = static_cast<size_t>(std::min<uint64_t>(left, std::max(kReadChunk, out.size())));
-      const size_t old_size = out.size();
-      out.reserve(old_size + step);  // exact, so the final size needs no spare capacity
-      out.resize(old_size + step);
-      const size_t got = read(out.data() + old_size, step);
-      out.resize(old_size + got);
-      if (got < step) return;
-      left -= step;
-    }
-  }
-
-  bool at_end() {
-    uint8_t byte = 0;
-    return read(&byte, 1) == 0;
-  }
-
- private:
-  void check_error() {
-    int code = Z_OK;
-    const char* message = gzerror(file_, &code);
-    if (code == Z_OK) return;
-    if (code == Z_ERRNO) throw FileError(path_, std::string("read failed: ") + std::strerror(errno));
-    if (code == Z_BUF_ERROR) throw FileError(path_, "gzip data ends early (file cut short?)");
-    // zlib's message starts with "path: "; drop that, FileError adds the path once.
-    std::string detail = message ? message : "unknown zlib error";
-    if (detail.rfind(path_ + ": ", 0) == 0) detail.erase(0, path_.size() + 2);
-    throw FileError(path_, "corrupt gzip data: " + detail);
-  }
-
-  std::string path_;
-  gzFile file_ = nullptr;
-};
+bool at_end(GzipOrPlainFile& in) {
+  uint8_t byte = 0;
+  return in.read(&byte, 1) == 0;
+}
 
 std::string hex32(uint32_t value) {
   char text[11];
@@ -109,7 +56,7 @@ std::string hex32(uint32_t value) {
 
 // Reads the magic and `ndims` big-endian dims; checks the magic against `expected_magic`.
 template <size_t ndims>
-std::array<uint32_t, ndims> read_header(GzReader& in, const std::string& path, uint32_t expected_magic,
+std::array<uint32_t, ndims> read_header(GzipOrPlainFile& in, const std::string& path, uint32_t expected_magic,
                                         const char* what) {
   constexpr size_t header_bytes = 4 * (1 + ndims);
   uint8_t bytes[header_bytes];
@@ -139,12 +86,12 @@ std::array<uint32_t, ndims> read_header(GzReader& in, const std::string& path, u
 }
 
 // Reads exactly `bytes` data bytes after the header into out, then checks nothing follows them.
-void read_body(GzReader& in, const std::string& path, uint64_t bytes, const char* what, std::vector<uint8_t>& out) {
-  in.read_append(out, bytes);
+void read_body(GzipOrPlainFile& in, const std::string& path, uint64_t bytes, const char* what, std::vector<uint8_t>& out) {
+  read_append(in, out, bytes);
   if (out.size() < bytes)
     throw FileError(path, "truncated: header says " + std::to_string(bytes) + " bytes of " + what +
                               ", file has " + std::to_string(out.size()));
-  if (!in.at_end())
+  if (!at_end(in))
     throw FileError(path, "trailing bytes after the " + std::to_string(bytes) + " bytes of " + what +
                               " the header describes");
 }
@@ -158,7 +105,7 @@ void check_num_classes(int num_classes) {
 }  // namespace
 
 Dataset load_idx_images(const std::string& path) {
-  GzReader in(path);
+  GzipOrPlainFile in(path, "an IDX file");
   const auto [n, rows, cols] = read_header<3>(in, path, kImagesMagic, "images");
   if (rows == 0 || cols == 0)
     throw FileError(path, "header says images are " + std::to_string(rows) + "x" + std::to_string(cols) +
@@ -182,7 +129,7 @@ Dataset load_idx_images(const std::string& path) {
 }
 
 std::vector<uint8_t> load_idx_labels(const std::string& path) {
-  GzReader in(path);
+  GzipOrPlainFile in(path, "an IDX file");
   const auto [n] = read_header<1>(in, path, kLabelsMagic, "labels");
   std::vector<uint8_t> labels;  // [N]; n < 2^32, and read_body only allocates what the file holds
   read_body(in, path, n, "labels", labels);

@@ -433,6 +433,26 @@ TEST_F(BadInputs, EvalReadsOnlyTheTestFilesOfAFolder) {
   });
 }
 
+TEST_F(BadInputs, GzipDataWithTrailingBytesIsRefused) {
+  const std::string d = dir.path().string();
+  // Both image files gzip-compressed, each followed by bytes that are not another gzip member.
+  write_mnist(d + "/gzip-junk");
+  for (const std::string name : {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"}) {
+    const std::string plain = d + "/gzip-junk/" + name;
+    write_gzip_file(plain + ".gz", read_file(plain));
+    write_file(plain + ".gz", read_file(plain + ".gz") + "junk");
+    fs::remove(plain);
+  }
+  check({
+      {{"train", "--data", "{}/gzip-junk", "--device", "reference", "--out", "{}/old.safetensors"}, 1,
+       "{}/gzip-junk/train-images-idx3-ubyte.gz: 4 bytes after the gzip data"},
+      {{"eval", "--model", "{}/model.safetensors", "--data", "{}/gzip-junk"}, 1,
+       "{}/gzip-junk/t10k-images-idx3-ubyte.gz: 4 bytes after the gzip data"},
+      {{"predict", "--model", "{}/model.safetensors", "{}/gzip-junk/t10k-images-idx3-ubyte.gz"}, 1,
+       "{}/gzip-junk/t10k-images-idx3-ubyte.gz: 4 bytes after the gzip data"},
+  });
+}
+
 TEST_F(BadInputs, FloatFlagsOfOtherCommandsAreCheckedInThePrecisionTheyAreUsedIn) {
   // A tiny grid, so that a check that lets the value through still ends at once.
   const std::vector<std::string> bench = {"bench", "--backends", "reference", "--networks", "4-2", "--batches", "1"};

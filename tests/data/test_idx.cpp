@@ -305,6 +305,36 @@ TEST(IdxReader, RejectsCutShortGzip) {
   EXPECT_TRUE(throws_file_error([&] { load_idx_images(path); }, path, "gzip data ends early"));
 }
 
+// gzip(1) reads a file of several gzip members as their concatenation (RFC 1952: a gzip file is a
+// series of members), so the reader does too; anything else after a member is a damage that gzip
+// itself only warns about ("trailing garbage ignored"), and refused here.
+TEST(IdxReader, ReadsConcatenatedGzipMembersAsGzipDoes) {
+  TempDir dir;
+  const std::string whole = idx_images(7, 3, 5, pattern(105));
+  write_gzip_file(dir.file("first.gz"), whole.substr(0, 40));
+  write_gzip_file(dir.file("second.gz"), whole.substr(40));
+  const std::string path = dir.file("images.gz");
+  write_file(path, read_file(dir.file("first.gz")) + read_file(dir.file("second.gz")));
+  EXPECT_EQ(load_idx_images(path).pixels, pattern(105));
+}
+
+TEST(IdxReader, RejectsBytesAfterTheGzipData) {
+  TempDir dir;
+  const std::string path = dir.file("labels.gz");
+  write_gzip_file(path, idx_labels({1, 2, 3}));
+  const std::string gzip = read_file(path);
+  for (const std::string& junk : {std::string("junk"), std::string(512, '\0'), std::string("\x1f")}) {
+    SCOPED_TRACE(junk.size());
+    write_file(path, gzip + junk);
+    EXPECT_TRUE(throws_file_error([&] { load_idx_labels(path); }, path,
+                                  std::to_string(junk.size()) + " bytes after the gzip data at byte " +
+                                      std::to_string(gzip.size())));
+  }
+  // The start of another member that stops there is a member cut short.
+  write_file(path, gzip + "\x1f\x8b");
+  EXPECT_TRUE(throws_file_error([&] { load_idx_labels(path); }, path, "gzip data ends early"));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // load_idx: images and labels together
 
