@@ -213,16 +213,17 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
 }
 
 // The command that resumes this run from `checkpoint`: the command line it was started with, its
-// --resume (if any) replaced.
+// --resume (if any) replaced and its --init left out (--init excludes --resume, and the checkpoint
+// holds the weights).
 std::string resume_command(const std::string& checkpoint) {
   std::vector<std::string> args;
   const std::vector<std::string>& line = command_line();
   for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == "--resume") {
+    if (line[i] == "--resume" || line[i] == "--init") {
       ++i;  // and its value
       continue;
     }
-    if (line[i].starts_with("--resume=")) continue;
+    if (line[i].starts_with("--resume=") || line[i].starts_with("--init=")) continue;
     args.push_back(line[i]);
   }
   args.push_back("--resume");
@@ -446,6 +447,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
   StopSignals signals(!root);    // Ctrl-C from here on stops after a step, with a checkpoint
   RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, model, *backend, data));
+  if (resumed) recorder.continue_from(resumed->history, args.resume, resumed->state.position.epoch);
   // A progress bar on stderr when it is a terminal; it makes way for every line printed.
   std::optional<ProgressBar> bar;
   if (root && stderr_is_terminal()) bar.emplace(stderr, args.epochs, terminal_speaks_utf8());
@@ -462,7 +464,8 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   hooks.stop_requested = [&] { return signals.requested(); };
   if (!plan.stop_path.empty()) {
     hooks.on_snapshot = [&](const TrainSnapshot& snapshot) {
-      if (root) save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name()});
+      if (root)
+        save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name(), recorder.history()});
       checkpoint_step = snapshot.position.step;
     };
   }
@@ -478,7 +481,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     else if (resumed)
       safe = "; the checkpoint " + args.resume + " is intact";
     if (!args.out.empty()) safe += "; --out " + args.out + " was not written";
-    throw Error(e.what() + safe);
+    throw TrainingDiverged(e.what() + safe, e.step());
   }
   if (bar) bar->clear();
   if (result.stopped)
@@ -495,8 +498,34 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   return 0;
 }
 
+// With --json, the last line on stdout of a run that ended in an error: {"event": "diverged", "step": N,
+// "error": ...} or {"event": "failed", "exit_code": 1 or 2, "error": ...}, so that a script reading the
+// JSON lines learns how every run ended ("done" and "stopped" come from train_as).
+void print_error_event(const std::exception_ptr& error) {
+  nlohmann::json event;
+  try {
+    std::rethrow_exception(error);
+  } catch (const TrainingDiverged& e) {
+    event = {{"event", "diverged"}, {"step", e.step()}, {"error", one_line(e.what())}};
+  } catch (const UsageError& e) {
+    event = {{"event", "failed"}, {"exit_code", 2}, {"error", one_line(e.what())}};
+  } catch (const std::bad_alloc&) {
+    event = {{"event", "failed"}, {"exit_code", 1}, {"error", "out of memory"}};
+  } catch (const std::exception& e) {
+    event = {{"event", "failed"}, {"exit_code", 1}, {"error", one_line(e.what())}};
+  }
+  std::cout << event.dump() << std::endl;
+}
+
 int run_train(const TrainArgs& args) {
-  return run_maybe_distributed(args.dist, [&](Communicator* comm) { return train_as(args, comm); });
+  return run_maybe_distributed(args.dist, [&](Communicator* comm) {
+    try {
+      return train_as(args, comm);
+    } catch (...) {
+      if (args.json && (comm == nullptr || comm->rank() == 0)) print_error_event(std::current_exception());
+      throw;
+    }
+  });
 }
 
 }  // namespace
@@ -556,7 +585,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_flag("--no-shuffle", args->no_shuffle, "Visit the samples in file order every epoch");
   app->add_option("--limit", args->limit, "Train on the first N samples only")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
-  app->add_flag("--json", args->json, "One JSON object per epoch and a final one on stdout");
+  app->add_flag("--json", args->json, "One JSON object per epoch on stdout, and a last one for how the run ended: done, stopped, diverged or failed");
   app->add_option("--val-split", args->val_split,
                   "With --train-csv: hold out this fraction of the samples (seeded by --seed) as the test set")
       ->check(kOpenUnitInterval)
