@@ -620,10 +620,13 @@ TEST_F(InterruptCli, ASecondCtrlCWhileTheCheckpointIsWrittenLeavesNoTemporaryFil
   // one while it is written ends the process at once. The checkpoint is lost, not half-written, and its
   // temporary file goes with the process.
   const std::string device = cpu_backend_info().built ? "cpu" : "reference";
+  // Whatever is in the folder besides the data and finished checkpoints: a temporary file, however named.
   const auto temporaries = [&] {
     int count = 0;
-    for (const auto& entry : fs::directory_iterator(dir.path()))
-      if (entry.path().filename().string().starts_with(".cudamlp-")) ++count;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+      const std::string name = entry.path().filename().string();
+      if (name != "data" && !name.ends_with(".ckpt")) ++count;
+    }
     return count;
   };
   for (int attempt = 0; attempt < 3; ++attempt) {
