@@ -23,6 +23,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
 #include "cudamlp/rng.h"
+#include "cudamlp/run_limits.h"
 #include "cudamlp/atomic_file.h"
 
 namespace cudamlp::cli {
@@ -162,6 +163,13 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
   result.backend = label;
   result.sizes = sizes;
   result.batch = batch;
+  // A cell too large for memory is skipped, not left to std::bad_alloc, which would end the whole grid.
+  const std::string too_large = training_memory_problem(mlp_network(sizes), OptimizerConfig{}, batch);
+  if (!too_large.empty()) {
+    result.skipped = true;
+    result.reason = too_large;
+    return result;
+  }
   const double flops = flops_per_step(sizes, batch);
   const double step_budget = args.budget / (1 + kMinRepeats);  // a warm-up step + kMinRepeats timed ones
   if (flops / rate > step_budget) {

@@ -51,6 +51,9 @@ Dataset evaluation_set(const EvalArgs& args) {
 int run_eval(const EvalArgs& args) {
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   const Model model = load_model(args.model);
+  // The confusion matrix is C x C: a model of 65536 outputs would need 32 GiB for it.
+  const std::string too_large = evaluation_memory_problem(model.network);
+  if (!too_large.empty()) throw FileError(args.model, too_large);
   backend->set_model(model);
   const Dataset set = evaluation_set(args);
   const std::string source = !args.data_dir.empty() ? args.data_dir + " (test set)" : args.csv;

@@ -119,24 +119,28 @@ void predict_dataset(Backend& backend, const PredictArgs& args, const std::strin
     begin = args.index;
     count = 1;
   }
-  const std::vector<float> probs = predict_probabilities(backend, data, begin, count);
   if (!args.out.empty()) {
     std::string submission = "ImageId,Label\n";
-    for (int64_t n = 0; n < count; ++n)
-      submission += std::to_string(begin + n + 1) + "," + std::to_string(argmax(probs.data() + n * C, C)) + "\n";
+    for_each_prediction_chunk(backend, data, begin, count, [&](int64_t first, int64_t size, const float* probs) {
+      for (int64_t i = 0; i < size; ++i)
+        submission += std::to_string(first + i + 1) + "," + std::to_string(argmax(probs + i * C, C)) + "\n";
+    });
     write_file_atomically(args.out, submission);
     std::cerr << "wrote " << count << " predictions to " << args.out << "\n";
     return;
   }
-  for (int64_t n = 0; n < count; ++n) {
-    nlohmann::json extra = nlohmann::json::object();
-    if (args.show) {
-      const uint8_t* pixels = data.pixels.data() + (begin + n) * data.dim();
-      if (args.json) extra["pixels"] = std::vector<uint8_t>(pixels, pixels + data.dim());
-      else std::cout << ascii_picture(pixels, data.rows, data.cols);
+  for_each_prediction_chunk(backend, data, begin, count, [&](int64_t first, int64_t size, const float* probs) {
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t n = first + i;
+      nlohmann::json extra = nlohmann::json::object();
+      if (args.show) {
+        const uint8_t* pixels = data.pixels.data() + n * data.dim();
+        if (args.json) extra["pixels"] = std::vector<uint8_t>(pixels, pixels + data.dim());
+        else std::cout << ascii_picture(pixels, data.rows, data.cols);
+      }
+      print_prediction(path, n, probs + i * C, C, args.json, extra);
     }
-    print_prediction(path, begin + n, probs.data() + n * C, C, args.json, extra);
-  }
+  });
 }
 
 // A picture's prediction: a bar chart of the probabilities (after its input with --show), or one JSON
@@ -194,9 +198,13 @@ int run_predict(const PredictArgs& args) {
   if (args.inputs.empty()) {
     const std::vector<float> x = read_stdin_samples(D);
     const int64_t n = int64_t(x.size()) / D;
-    std::vector<float> probs(size_t(n * C));
-    backend->predict(x.data(), n, probs.data());
-    for (int64_t i = 0; i < n; ++i) print_prediction("stdin", i, probs.data() + i * C, C, args.json);
+    std::vector<float> probs;  // one chunk's, as for_each_prediction_chunk holds them
+    for (int64_t first = 0; first < n; first += kPredictChunk) {
+      const int64_t size = std::min(kPredictChunk, n - first);
+      probs.resize(size_t(size * C));
+      backend->predict(x.data() + first * D, size, probs.data());
+      for (int64_t i = 0; i < size; ++i) print_prediction("stdin", first + i, probs.data() + i * C, C, args.json);
+    }
     return 0;
   }
   // Every input is read before anything is printed: a bad file is one error line, not half an output.

@@ -74,14 +74,23 @@ std::string epoch_line(const EpochReport& report, int epochs) {
                 report.samples_per_second, report.seconds);
 }
 
+// Refuses, before the weights and the step's buffers are allocated, a network and batch whose training
+// would need more memory than memory_budget() allows, naming what asked for them (`source`: the flag or
+// the file) and the bytes; std::bad_alloc would name neither.
+void check_training_memory(const std::string& source, const Network& network, const TrainOptions& options) {
+  const std::string problem = training_memory_problem(network, options.optimizer, options.batch);
+  if (!problem.empty()) throw UsageError(source + " with --batch " + std::to_string(options.batch) + ": " + problem);
+}
+
 // The starting model: --init's file (which must agree with --hidden when both are given), or a new
 // He-initialised network of D -> hidden... -> C.
-Model initial_model(const TrainArgs& args, const Dataset& train) {
+Model initial_model(const TrainArgs& args, const Dataset& train, const TrainOptions& options) {
   const std::vector<int> hidden = parse_hidden(args.hidden);
   if (args.init.empty()) {
     std::vector<int> sizes = {int(train.dim())};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(train.num_classes);
+    check_training_memory("--hidden " + args.hidden, mlp_network(sizes), options);
     return make_mlp(sizes, args.seed);
   }
   Model model = load_model(args.init);
@@ -96,6 +105,7 @@ Model initial_model(const TrainArgs& args, const Dataset& train) {
   if (args.hidden_option->count() > 0 && file_hidden != hidden)
     throw UsageError("--hidden " + args.hidden + " disagrees with --init " + args.init + " (" +
                      join_sizes(sizes) + ")");
+  check_training_memory("--init " + args.init, model.network, options);
   return model;
 }
 
@@ -431,7 +441,8 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
                      "the training data");
   if (resumed) check_resumed_data(args, resumed->data, identity);
   const TrainOptions options = train_options(args, plan);
-  const Model model = resumed ? resumed->state.model : initial_model(args, data.train);
+  if (resumed) check_training_memory("--resume " + args.resume, resumed->state.model.network, options);
+  const Model model = resumed ? resumed->state.model : initial_model(args, data.train, options);
   backend->set_model(model, options.optimizer);
   if (resumed) backend->set_optimizer_state(resumed->state.optimizer);
   const TrainPosition start = resumed ? resumed->state.position : TrainPosition{};

@@ -3,16 +3,22 @@
 //   magic   u32  0x0000TTDD: TT = element type (0x08 = unsigned byte), DD = number of dims
 //   dims    u32 x DD
 //   data    u8 x prod(dims), row-major
-// The header is untrusted: data are read in growing chunks, so a corrupt header (or a gzip bomb)
-// can never make us allocate more than the file really holds. Plain or gzip: gzip_or_plain_file.h.
+// The header is untrusted: what it claims is checked against the memory budget (memory_budget.h) and,
+// for a plain file, against the bytes the file has left, before anything is allocated for it; and data
+// are read in growing chunks, so a corrupt header can never make us allocate more than the file really
+// holds. For gzip data the header is all there is to go by until the end: a gzip bomb whose header
+// claims more than the budget is refused up front, naming the file and the bytes, and one whose
+// header claims less is read only as far as the header says. Plain or gzip: gzip_or_plain_file.h.
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/memory_budget.h"
 #include "gzip_or_plain_file.h"
 
 namespace cudamlp {
@@ -23,7 +29,6 @@ constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dims [N, row
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dim [N]
 // Limits that no real image dataset reaches but a corrupt header easily does.
 constexpr uint64_t kMaxImagePixels = uint64_t{1} << 20;  // rows * cols: a 1024x1024 image
-constexpr uint64_t kMaxPixelBytes = uint64_t{1} << 34;   // 16 GiB of pixels in one file
 // Reading grows the buffer by at least this much at a time (and at most doubles it).
 constexpr size_t kReadChunk = size_t{1} << 20;
 
@@ -85,12 +90,27 @@ std::array<uint32_t, ndims> read_header(GzipOrPlainFile& in, const std::string& 
   return dims;
 }
 
+FileError truncated(const std::string& path, uint64_t bytes, const char* what, uint64_t has) {
+  return FileError(path, "truncated: header says " + std::to_string(bytes) + " bytes of " + what + ", file has " +
+                             std::to_string(has));
+}
+
+// Refuses what the header claims, `bytes` of `what` ("268435456 images of 4x4"), before anything is
+// allocated for it: more than a plain file has left is a truncated file (said so even on a machine whose
+// memory could not hold the claim, since that is the real problem), more than the memory budget is named
+// with its bytes. Within kMaxMemoryBytes only: beyond it the claim is refused as too large either way.
+void check_claim(const GzipOrPlainFile& in, const std::string& path, uint64_t bytes, const char* what,
+                 const std::string& claim) {
+  const std::optional<uint64_t> left = in.plain_bytes_left();
+  if (left && bytes > *left && bytes <= kMaxMemoryBytes) throw truncated(path, bytes, what, *left);
+  const std::string problem = memory_problem(bytes);
+  if (!problem.empty()) throw FileError(path, "header says " + claim + ": " + problem);
+}
+
 // Reads exactly `bytes` data bytes after the header into out, then checks nothing follows them.
 void read_body(GzipOrPlainFile& in, const std::string& path, uint64_t bytes, const char* what, std::vector<uint8_t>& out) {
   read_append(in, out, bytes);
-  if (out.size() < bytes)
-    throw FileError(path, "truncated: header says " + std::to_string(bytes) + " bytes of " + what +
-                              ", file has " + std::to_string(out.size()));
+  if (out.size() < bytes) throw truncated(path, bytes, what, out.size());
   if (!at_end(in))
     throw FileError(path, "trailing bytes after the " + std::to_string(bytes) + " bytes of " + what +
                               " the header describes");
@@ -115,11 +135,8 @@ Dataset load_idx_images(const std::string& path) {
     throw FileError(path, "header says images are " + std::to_string(rows) + "x" + std::to_string(cols) +
                               ", more than the limit of " + std::to_string(kMaxImagePixels) + " pixels per image");
   const uint64_t pixel_bytes = uint64_t{n} * image_pixels;  // < 2^52, no overflow
-  if (pixel_bytes > kMaxPixelBytes)
-    throw FileError(path, "header claims " + std::to_string(pixel_bytes) + " bytes of pixel data (" +
-                              std::to_string(n) + " images of " + std::to_string(rows) + "x" +
-                              std::to_string(cols) + "), more than the limit of " + std::to_string(kMaxPixelBytes) +
-                              " bytes (16 GiB)");
+  check_claim(in, path, pixel_bytes, "pixel data",
+              std::to_string(n) + " images of " + std::to_string(rows) + "x" + std::to_string(cols));
   Dataset data;
   data.count = n;
   data.rows = static_cast<int>(rows);  // <= 2^20 by the check above
@@ -131,6 +148,7 @@ Dataset load_idx_images(const std::string& path) {
 std::vector<uint8_t> load_idx_labels(const std::string& path) {
   GzipOrPlainFile in(path, "an IDX file");
   const auto [n] = read_header<1>(in, path, kLabelsMagic, "labels");
+  check_claim(in, path, n, "labels", std::to_string(n) + " labels");
   std::vector<uint8_t> labels;  // [N]; n < 2^32, and read_body only allocates what the file holds
   read_body(in, path, n, "labels", labels);
   return labels;

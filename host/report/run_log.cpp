@@ -140,14 +140,16 @@ TestSetSummary summarize_test_set(Backend& backend, const Dataset& test) {
 
   // A second pass for the mistakes themselves: evaluate() keeps only counts.
   const int C = eval.num_classes;
-  const std::vector<float> probs = predict_probabilities(backend, test, 0, test.count);  // [N, C]
   std::vector<Mistake> mistakes;
-  for (int64_t n = 0; n < test.count; ++n) {
-    const float* row = probs.data() + n * C;
-    const int predicted = int(std::max_element(row, row + C) - row);
-    if (predicted != test.labels[size_t(n)])
-      mistakes.push_back({n, test.labels[size_t(n)], predicted, row[predicted], {}});
-  }
+  for_each_prediction_chunk(backend, test, 0, test.count, [&](int64_t first, int64_t size, const float* probs) {
+    for (int64_t i = 0; i < size; ++i) {
+      const float* row = probs + i * C;
+      const int predicted = int(std::max_element(row, row + C) - row);
+      const int64_t n = first + i;
+      if (predicted != test.labels[size_t(n)])
+        mistakes.push_back({n, test.labels[size_t(n)], predicted, row[predicted], {}});
+    }
+  });
   summary.misclassified_total = int64_t(mistakes.size());
   const size_t kept = std::min(mistakes.size(), size_t(kMaxLoggedMistakes));
   std::partial_sort(mistakes.begin(), mistakes.begin() + std::ptrdiff_t(kept), mistakes.end(),

@@ -147,4 +147,11 @@ EvalResult evaluate(Backend& backend, const Dataset& data);
 // Softmax probabilities [n, C] for samples [begin, begin + n) of data.
 std::vector<float> predict_probabilities(Backend& backend, const Dataset& data, int64_t begin, int64_t n);
 
+// The same, a chunk of at most kPredictChunk samples at a time: use(first, size, probs) gets the
+// probabilities [size, C] of samples [first, first + size). Only one chunk's probabilities exist at once,
+// so a model of many outputs (65536: 256 KiB a sample) predicts any number of samples in bounded memory.
+using PredictionChunkUse = std::function<void(int64_t first, int64_t size, const float* probs)>;
+void for_each_prediction_chunk(Backend& backend, const Dataset& data, int64_t begin, int64_t n,
+                               const PredictionChunkUse& use);
+
 }  // namespace cudamlp

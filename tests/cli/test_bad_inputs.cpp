@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "cli_process.h"
 #include "cudamlp/rng.h"
@@ -160,15 +161,16 @@ class BadInputs : public ::testing::Test {
     write_safetensors(d + "/newline-name.safetensors", newline);
   }
 
-  // Runs each row and checks its exit code, its one-line error, and that nothing in the folder changed.
-  void check(const std::vector<Row>& rows) {
+  // Runs each row and checks its exit code, its one-line error, and that nothing in the folder changed;
+  // under limits (a memory limit) when given.
+  void check(const std::vector<Row>& rows, const std::optional<ProcessLimits>& limits = std::nullopt) {
     const std::string d = dir.path().string();
     for (const Row& row : rows) {
       std::vector<std::string> args;
       for (const std::string& arg : row.args) args.push_back(expand(arg, d));
       SCOPED_TRACE(::testing::PrintToString(args));
       const auto before = snapshot(dir.path());
-      const CommandResult result = run_cli(args);
+      const CommandResult result = limits ? CliProcess(args, *limits).wait() : run_cli(args);
       EXPECT_EQ(result.exit_code, row.exit_code) << result.err;
       EXPECT_EQ(count_lines(result.err), 1) << result.err;
       EXPECT_NE(result.err.find(expand(row.words, d)), std::string::npos) << "stderr: " << result.err;
@@ -372,6 +374,40 @@ void write_checkpoint_with(const std::string& from, const std::string& to,
   write_safetensors(to, file);
 }
 
+// Sanitizers reserve terabytes of address space for their shadow memory: a process under them cannot
+// run with an address-space limit.
+constexpr bool kUnderSanitizer =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
+// An address-space limit (ulimit -v) for rows whose unguarded code allocates tens of GB: there, the
+// allocation fails at once (std::bad_alloc) instead of taking the machine's memory. None under a
+// sanitizer (see above); the guards under test refuse before allocating, so the rows pass without.
+std::optional<ProcessLimits> address_space_limit(long long bytes) {
+  if (kUnderSanitizer) return std::nullopt;
+  return ProcessLimits{-1, false, bytes};
+}
+
+constexpr long long kGiB = 1ll << 30;
+
+// A model file of 16 inputs and 65536 outputs (4 MB): what `eval` would need a 65536 x 65536 confusion
+// matrix for.
+void write_wide_model(const std::string& path) {
+  SafetensorsFile wide;
+  wide.tensors = {{"0.weight", {65536, 16}, std::vector<float>(65536 * 16, 0.01f)},
+                  {"0.bias", {65536}, std::vector<float>(65536, 0.0f)}};
+  write_safetensors(path, wide);
+}
+
 }  // namespace
 
 TEST_F(BadInputs, ModelsWithNanOrInfiniteValuesAreRefusedByEveryReader) {
@@ -453,6 +489,70 @@ TEST_F(BadInputs, GzipDataWithTrailingBytesIsRefused) {
       {{"predict", "--model", "{}/model.safetensors", "{}/gzip-junk/t10k-images-idx3-ubyte.gz"}, 1,
        "{}/gzip-junk/t10k-images-idx3-ubyte.gz: 4 bytes after the gzip data"},
   });
+}
+
+TEST_F(BadInputs, OversizedNetworksAndModelsNameTheFlagOrFileAndTheBytes) {
+  const std::string d = dir.path().string();
+  write_wide_model(d + "/wide.safetensors");
+  write_file(d + "/big.csv", small_csv(40000, 7));
+  check(
+      {
+          // 4.3 billion parameters: 69 GB with their gradients and momentum.
+          {train({"--hidden", "65536,65536"}), 2,
+           "--hidden 65536,65536 with --batch 64: training the 16-65536-65536-10 network needs "},
+          // 1.2 million parameters, but a batch of 40000 rows of 65536 activations: 21 GB.
+          {{"train", "--train-csv", "{}/big.csv", "--device", "reference", "--hidden", "65536", "--batch", "40000"},
+           2,
+           "--hidden 65536 with --batch 40000: training the 16-65536-10 network needs "},
+          // A 65536 x 65536 int64 confusion matrix: 34 GB.
+          {{"eval", "--model", "{}/wide.safetensors", "--csv", "{}/train.csv", "--device", "reference"}, 1,
+           "{}/wide.safetensors: evaluating its 65536 outputs needs "},
+      },
+      address_space_limit(8 * kGiB));
+}
+
+// A gzip member of 1 MiB of zeros is 1 KB: 4096 of them after an IDX header make a 4 MB file that
+// decompresses to 4 GiB, and says so in its header. The header alone must be enough to refuse it.
+TEST_F(BadInputs, AGzipBombIsRefusedByItsHeaderNamingTheFileAndTheBytes) {
+  if (kUnderSanitizer) GTEST_SKIP() << "needs an address-space limit, which a sanitizer's shadow memory rules out";
+  const std::string d = dir.path().string();
+  write_mnist(d + "/bomb");
+  const std::string zeros(1 << 20, '\0');
+  write_gzip_file(d + "/header.gz", be32(0x803) + be32(1u << 28) + be32(4) + be32(4) + zeros);
+  write_gzip_file(d + "/zeros.gz", zeros);
+  std::string bomb = read_file(d + "/header.gz");
+  const std::string member = read_file(d + "/zeros.gz");
+  for (int i = 1; i < 4096; ++i) bomb += member;
+  write_file(d + "/bomb/train-images-idx3-ubyte.gz", bomb);
+  fs::remove(d + "/bomb/train-images-idx3-ubyte");
+  fs::remove(d + "/header.gz");
+  fs::remove(d + "/zeros.gz");
+  check({{{"train", "--data", "{}/bomb", "--device", "reference", "--out", "{}/old.safetensors"}, 1,
+          "{}/bomb/train-images-idx3-ubyte.gz: header says 268435456 images of 4x4: needs 4294967296 bytes"}},
+        address_space_limit(2 * kGiB));
+}
+
+// predict holds the probabilities of one chunk of samples at a time, not of all of them: 4096 samples
+// of a 65536-class model are 1 GiB of probabilities at once, 256 MiB a chunk.
+TEST_F(BadInputs, PredictHoldsTheProbabilitiesOfOneChunkAtATime) {
+  if (kUnderSanitizer) GTEST_SKIP() << "needs an address-space limit, which a sanitizer's shadow memory rules out";
+  const std::string d = dir.path().string();
+  write_wide_model(d + "/wide.safetensors");
+  write_file(d + "/many.csv", small_csv(4096, 8, false));
+  CliProcess run({"predict", "--model", d + "/wide.safetensors", "--device", "reference", d + "/many.csv", "--out",
+                  d + "/submission.csv"},
+                 *address_space_limit(kGiB + kGiB / 2));
+  const CommandResult result = run.wait();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(count_lines(read_file(d + "/submission.csv")), 4097);
+}
+
+TEST_F(BadInputs, BenchSkipsACellThatWouldNotFitInMemory) {
+  const CommandResult result = run_cli({"bench", "--backends", "reference", "--networks", "16-65536-65536-10",
+                                        "--batches", "32", "--budget", "1000", "--repeats", "3"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("needs 6"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(" bytes ("), std::string::npos) << result.out;
 }
 
 TEST_F(BadInputs, FloatFlagsOfOtherCommandsAreCheckedInThePrecisionTheyAreUsedIn) {

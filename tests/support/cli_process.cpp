@@ -52,6 +52,10 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const ProcessLimits
     const rlimit limit{rlim_t(limits.max_file_bytes), rlim_t(limits.max_file_bytes)};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(127);
   }
+  if (limits.max_address_space_bytes >= 0) {
+    const rlimit limit{rlim_t(limits.max_address_space_bytes), rlim_t(limits.max_address_space_bytes)};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(127);
+  }
   if (limits.as_nobody && geteuid() == 0) {
     if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(127);
   }

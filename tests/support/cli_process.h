@@ -16,6 +16,7 @@ namespace cudamlp::testing {
 struct ProcessLimits {
   long long max_file_bytes = -1;  // RLIMIT_FSIZE (a write beyond it raises SIGXFSZ, as in a shell); -1: none
   bool as_nobody = false;         // when root: run as user nobody, so file permissions apply
+  long long max_address_space_bytes = -1;  // RLIMIT_AS (ulimit -v: allocations beyond it fail); -1: none
 };
 
 class CliProcess {
