@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
 #include "cudamlp/image.h"
 #include "read_file.h"
 
@@ -27,6 +28,9 @@ GrayImage load_image(const std::string& path) {
   if (bytes.starts_with("P5") || bytes.starts_with("P2")) return decode_pgm(bytes, path);
   if (bytes.size() < kPngSignature.size() && kPngSignature.starts_with(bytes))
     throw FileError(path, "truncated PNG: the file ends inside the 8-byte signature");
+  const FileKind kind = file_kind(bytes);
+  if (kind != FileKind::kUnknown)
+    throw FileError(path, std::string("not a PNG or PGM image: this is ") + file_kind_name(kind));
   throw FileError(path, "not a PNG or PGM image (it does not start with the PNG signature, P5 or P2)");
 }
 
