@@ -374,6 +374,7 @@ int run_bench(const BenchArgs& args) {
   const std::vector<int64_t> batches = parse_batches(args.batches);
   if (!args.json_path.empty()) check_output_path("--json", args.json_path);
   if (!args.plot_path.empty()) check_output_path("--plot", args.plot_path);
+  check_outputs_apart({{"--json", args.json_path}, {"--plot", args.plot_path}}, {});
   std::vector<std::string> left_out;
   const std::vector<BenchBackend> backends = bench_backends(args, left_out);
 

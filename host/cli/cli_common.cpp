@@ -2,9 +2,11 @@
 #include "cli_common.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cerrno>
 #include <cstdlib>
@@ -45,11 +47,63 @@ void check_output_path(const std::string& flag, const std::string& path) {
   const fs::path target(path);
   std::error_code ec;
   if (fs::is_directory(target, ec)) throw UsageError(flag + " " + path + ": is a folder, expected a file name");
+  // Writing replaces the file: a device or a FIFO (as root, /dev/full) would become a regular file.
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode))
+    throw UsageError(flag + " " + path + ": exists and is not a regular file (a device or a FIFO); give a file name");
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(folder, ec))
     throw UsageError(flag + " " + path + ": folder " + folder.string() + " does not exist");
   if (access(folder.c_str(), W_OK) != 0)
     throw UsageError(flag + " " + path + ": folder " + folder.string() + " is not writable");
+  // A name the folder cannot hold would only fail when written, after the training.
+  const long name_max = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+  const std::string name = target.filename().string();
+  if (name_max > 0 && long(name.size()) > name_max)
+    throw UsageError(flag + ": the file name is " + std::to_string(name.size()) + " bytes long; its folder takes at most " +
+                     std::to_string(name_max));
+  if (path.size() >= PATH_MAX)
+    throw UsageError(flag + ": the path is " + std::to_string(path.size()) + " bytes long; at most " +
+                     std::to_string(PATH_MAX - 1) + " can be opened");
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  const bool a_exists = ::stat(a.c_str(), &sa) == 0, b_exists = ::stat(b.c_str(), &sb) == 0;
+  if (a_exists && b_exists) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (a_exists != b_exists) return false;
+  std::error_code ec_a, ec_b;
+  const fs::path canonical_a = fs::weakly_canonical(fs::absolute(a, ec_a), ec_a);
+  const fs::path canonical_b = fs::weakly_canonical(fs::absolute(b, ec_b), ec_b);
+  return !ec_a && !ec_b && canonical_a == canonical_b;
+}
+
+void check_outputs_apart(const std::vector<NamedFile>& outputs, const std::vector<NamedFile>& inputs) {
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const NamedFile& out = outputs[o];
+    if (out.path.empty()) continue;
+    for (const NamedFile& in : inputs)
+      if (!in.path.empty() && same_file(out.path, in.path))
+        throw UsageError(out.flag + " " + out.path + " is " + in.flag + "'s " + in.path +
+                         ": writing it would destroy an input; write elsewhere");
+    for (size_t p = o + 1; p < outputs.size(); ++p)
+      if (!outputs[p].path.empty() && same_file(out.path, outputs[p].path))
+        throw UsageError(outputs[p].flag + " " + outputs[p].path + " and " + out.flag + " " + out.path +
+                         " name the same file");
+  }
+}
+
+std::vector<NamedFile> mnist_folder_inputs(const std::string& flag, const std::string& dir) {
+  std::vector<NamedFile> files;
+  if (dir.empty()) return files;
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"})
+    for (const std::string suffix : {"", ".gz"}) {
+      const fs::path path = fs::path(dir) / (name + suffix);
+      std::error_code ec;
+      if (fs::exists(path, ec)) files.push_back({flag, path.string()});
+    }
+  return files;
 }
 
 const CLI::Validator kPositiveFinite(

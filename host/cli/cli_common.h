@@ -62,9 +62,27 @@ int report_error(const std::exception_ptr& error, const std::string& prefix = ""
 // "128,64" -> {128, 64}; "" or "none" -> {} (no hidden layer). Throws UsageError naming --hidden.
 std::vector<int> parse_hidden(const std::string& text);
 
-// Throws UsageError naming flag unless path could be created or replaced: not a folder, and its
-// folder exists and is writable. Checked before training so a long run does not end in a failed save.
+// Throws UsageError naming flag unless path could be created or replaced: not a folder, a device or a
+// FIFO, a name its folder can hold, and its folder exists and is writable. Checked before training so a
+// long run does not end in a failed save.
 void check_output_path(const std::string& flag, const std::string& path);
+
+// A file a command reads or writes, with the flag that named it (for messages).
+struct NamedFile {
+  std::string flag;  // "--out", "--data"
+  std::string path;
+};
+
+// Whether a and b name the same file, however spelled: for files that exist, their identity (device and
+// inode: symlinks, "./", ".." and hard links all count); otherwise the same canonical path.
+bool same_file(const std::string& a, const std::string& b);
+
+// Throws UsageError when an output names the same file as an input (it would be destroyed) or as another
+// output. Empty paths are skipped. Checked before any work.
+void check_outputs_apart(const std::vector<NamedFile>& outputs, const std::vector<NamedFile>& inputs);
+
+// The files `--data DIR` may read: the four MNIST-named IDX files, plain and .gz, those that exist.
+std::vector<NamedFile> mnist_folder_inputs(const std::string& flag, const std::string& dir);
 
 // Validators for numeric flags.
 extern const CLI::Validator kPositiveFinite;  // > 0 and finite (learning rate)

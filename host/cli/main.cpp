@@ -3,6 +3,7 @@
 // failure).
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <new>
@@ -14,6 +15,9 @@
 
 int main(int argc, char** argv) {
   using namespace cudamlp;
+  // A file size limit (ulimit -f) would kill us with SIGXFSZ mid-write, silently, with a temporary file
+  // left behind: ignored, the write fails with EFBIG and is reported like any other failed write.
+  std::signal(SIGXFSZ, SIG_IGN);
   cli::remember_command_line(argc, argv);  // for messages that say how to run it again
   CLI::App app{"cudamlp: train dense neural networks (MLPs) on MNIST-style data, on the CPU or a GPU.",
                "cudamlp"};

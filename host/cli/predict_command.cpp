@@ -180,6 +180,7 @@ int run_predict(const PredictArgs& args) {
     if (args.inputs.size() != 1 || !is_csv(args.inputs[0]))
       throw UsageError("--out writes a Kaggle submission: give exactly one .csv input");
     check_output_path("--out", args.out);
+    check_outputs_apart({{"--out", args.out}}, {{"--model", args.model}, {"the input", args.inputs[0]}});
   }
   if (args.index >= 0 && args.inputs.empty()) throw UsageError("--index needs an input file");
   if (args.show && args.inputs.empty())

@@ -16,6 +16,31 @@ void RunRecorder::add_epoch(const EpochReport& report) {
   write();
 }
 
+void RunRecorder::continue_from(const std::string& history, const std::string& checkpoint, int64_t epochs) {
+  if (history.empty()) return;  // format 1 checkpoints have none: the log starts at the interruption
+  const std::string name = checkpoint + " (its cudamlp.history)";
+  nlohmann::ordered_json json;
+  try {
+    json = nlohmann::ordered_json::parse(history);
+  } catch (const nlohmann::ordered_json::exception&) {
+    throw FileError(name, "is not JSON");
+  }
+  RunLog earlier = run_log_from_json(json, name);
+  if (int64_t(earlier.epochs.size()) != epochs)
+    throw FileError(name, "holds " + std::to_string(earlier.epochs.size()) + " epochs; the checkpoint has trained " +
+                              std::to_string(epochs));
+  for (size_t e = 0; e < earlier.epochs.size(); ++e)
+    if (earlier.epochs[e].epoch != int(e + 1))
+      throw FileError(name, "epoch " + std::to_string(e + 1) + " is numbered " + std::to_string(earlier.epochs[e].epoch));
+  log_.epochs = std::move(earlier.epochs);
+}
+
+std::string RunRecorder::history() const {
+  RunLog epochs;
+  epochs.epochs = log_.epochs;
+  return run_log_json(epochs).dump();
+}
+
 void RunRecorder::finish(Backend& backend, const Dataset* test) {
   if (log_path_.empty() && report_path_.empty()) return;
   if (test != nullptr) log_.test = summarize_test_set(backend, *test);

@@ -1,6 +1,7 @@
 // What `train --log FILE` and `train --report FILE` write, kept up to date while the run goes: both files
 // are rewritten atomically after every epoch (so a long run can be watched, and a stopped one keeps its
-// epochs), and once more at the end with the final model's confusion matrix and mistakes.
+// epochs), and once more at the end with the final model's confusion matrix and mistakes. A resumed run's
+// files hold the epochs before the interruption too, from the checkpoint.
 #pragma once
 
 #include <string>
@@ -18,6 +19,11 @@ class RunRecorder {
   RunRecorder(std::string log_path, std::string report_path, nlohmann::ordered_json settings);
 
   void add_epoch(const EpochReport& report);
+  // A resumed run: its log starts with the epochs the checkpoint's run completed (the checkpoint's
+  // history, checked here: FileError naming `checkpoint` unless it holds exactly `epochs` of them).
+  void continue_from(const std::string& history, const std::string& checkpoint, int64_t epochs);
+  // The epochs so far, as a checkpoint keeps them (Checkpoint::history).
+  std::string history() const;
   // The run ended: summarises backend's model on test (when there is one) and marks the log finished.
   void finish(Backend& backend, const Dataset* test);
 

@@ -6,6 +6,8 @@
 
 #include <csignal>
 
+#include "cudamlp/atomic_file.h"
+
 namespace cudamlp::cli {
 
 namespace {
@@ -16,11 +18,13 @@ volatile std::sig_atomic_t g_quiet = 0;  // the other ranks of a distributed run
 
 struct sigaction g_previous_int, g_previous_term;
 
-// Only async-signal-safe calls here: write(2), sigaction(2), raise(3).
+// Only async-signal-safe calls here: write(2), unlink(2), sigaction(2), raise(3).
 void on_stop_signal(int signal_number) {
   if (g_stop_signal != 0) {
     // Second signal: the default action, now. It is blocked while this handler runs, so it is
-    // delivered (and ends the process) as soon as the handler returns.
+    // delivered (and ends the process) as soon as the handler returns. A checkpoint being written is
+    // lost, never half-written: its temporary file goes with the process.
+    if (const char* temporary = atomic_write_temporary()) ::unlink(temporary);
     struct sigaction action {};
     action.sa_handler = SIG_DFL;
     sigemptyset(&action.sa_mask);

@@ -1,6 +1,7 @@
 // Ctrl-C (SIGINT) and SIGTERM during training. The first signal asks the trainer to stop after the
 // step in progress, write a checkpoint and exit cleanly; a second one ends the process at once, as the
-// default action would (the checkpoint being written is atomic, so it is lost, never half-written).
+// default action would (the checkpoint being written is atomic, so it is lost, never half-written, and
+// its temporary file is removed first).
 #pragma once
 
 namespace cudamlp::cli {

@@ -1,4 +1,6 @@
 // `cudamlp train`: train an MLP with minibatch SGD, print per-epoch metrics, save the model.
+#include <unistd.h>
+
 #include <charconv>
 #include <csignal>
 #include <filesystem>
@@ -122,20 +124,17 @@ void parse_checkpoint_every(const std::string& text, CheckpointPlan& plan) {
 }
 
 // model.safetensors -> model.ckpt.safetensors: where Ctrl-C saves the run when --checkpoint is not given.
+// A name too long for the folder (a 250-character --out) gets its stem shortened to fit.
 std::string default_checkpoint_path(const std::string& out) {
-  const std::string suffix = ".safetensors";
-  if (out.size() > suffix.size() && out.ends_with(suffix))
-    return out.substr(0, out.size() - suffix.size()) + ".ckpt" + suffix;
-  return out + ".ckpt.safetensors";
-}
-
-// Whether two paths name the same file, existing or not (symlinks and ".." resolved).
-bool same_file(const std::string& a, const std::string& b) {
   namespace fs = std::filesystem;
-  std::error_code ec_a, ec_b;
-  const fs::path canonical_a = fs::weakly_canonical(fs::absolute(a, ec_a), ec_a);
-  const fs::path canonical_b = fs::weakly_canonical(fs::absolute(b, ec_b), ec_b);
-  return !ec_a && !ec_b && canonical_a == canonical_b;
+  const std::string suffix = ".safetensors", added = ".ckpt.safetensors";
+  const fs::path path(out);
+  std::string stem = path.filename().string();
+  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const long name_max = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+  if (name_max > 0 && long(stem.size() + added.size()) > name_max) stem.resize(size_t(name_max) - added.size());
+  return (path.parent_path() / (stem + added)).string();
 }
 
 // validate: check that the files can be written (rank 0 of a distributed run, which alone writes them).
@@ -153,7 +152,7 @@ CheckpointPlan plan_checkpoints(const TrainArgs& args, bool validate) {
 
   const std::string what = !plan.path.empty() ? "--checkpoint " + plan.path
                                               : plan.stop_path + " (where an interrupted run saves itself, next to --out)";
-  check_output_path("--checkpoint", plan.stop_path);
+  check_output_path(plan.path.empty() ? "the checkpoint next to --out" : "--checkpoint", plan.stop_path);
   if (!args.out.empty() && same_file(plan.stop_path, args.out))
     throw UsageError("--checkpoint " + plan.path + " and --out " + args.out + " name the same file");
   if (!args.init.empty() && same_file(plan.stop_path, args.init))
@@ -214,16 +213,17 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
 }
 
 // The command that resumes this run from `checkpoint`: the command line it was started with, its
-// --resume (if any) replaced.
+// --resume (if any) replaced and its --init left out (--init excludes --resume, and the checkpoint
+// holds the weights).
 std::string resume_command(const std::string& checkpoint) {
   std::vector<std::string> args;
   const std::vector<std::string>& line = command_line();
   for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == "--resume") {
+    if (line[i] == "--resume" || line[i] == "--init") {
       ++i;  // and its value
       continue;
     }
-    if (line[i].starts_with("--resume=")) continue;
+    if (line[i].starts_with("--resume=") || line[i].starts_with("--init=")) continue;
     args.push_back(line[i]);
   }
   args.push_back("--resume");
@@ -256,20 +256,27 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, c
 }
 
 // Checks every output up front (rank 0 of a distributed run, which alone writes them): each can be
-// written, and none names the same file as another. Returns where checkpoints go.
+// written, none is one of the files the run reads, and none names the same file as another. The model
+// may replace its own --init (a deliberate update), and the checkpoint the one it resumes (the same run
+// going on). Returns where checkpoints go.
 CheckpointPlan plan_outputs(const TrainArgs& args, bool root) {
   if (root && !args.out.empty()) check_output_path("--out", args.out);
   if (root && !args.log.empty()) check_output_path("--log", args.log);
   if (root && !args.report.empty()) check_output_path("--report", args.report);
   CheckpointPlan plan = plan_checkpoints(args, root);
-  // The run log and the report must not overwrite the model, the checkpoint or each other.
-  const std::vector<std::pair<std::string, std::string>> outputs = {
-      {"--out", args.out}, {"--checkpoint", plan.stop_path}, {"--log", args.log}, {"--report", args.report}};
-  for (size_t i = 0; i < outputs.size(); ++i)
-    for (size_t j = std::max<size_t>(i + 1, 2); j < outputs.size(); ++j)
-      if (!outputs[i].second.empty() && !outputs[j].second.empty() && same_file(outputs[i].second, outputs[j].second))
-        throw UsageError(outputs[j].first + " " + outputs[j].second + " and " + outputs[i].first + " " +
-                         outputs[i].second + " name the same file");
+  std::vector<NamedFile> data = mnist_folder_inputs("--data", args.data_dir);
+  data.push_back({"--train-csv", args.train_csv});
+  const NamedFile init{"--init", args.init}, resume{"--resume", args.resume};
+  const NamedFile out{"--out", args.out}, checkpoint{"--checkpoint", plan.stop_path}, log{"--log", args.log},
+      report{"--report", args.report};
+  const auto plus = [](std::vector<NamedFile> files, const std::vector<NamedFile>& more) {
+    files.insert(files.end(), more.begin(), more.end());
+    return files;
+  };
+  check_outputs_apart({out}, plus(data, {resume}));
+  check_outputs_apart({checkpoint}, plus(data, {init}));
+  check_outputs_apart({log, report}, plus(data, {init, resume}));
+  check_outputs_apart({out, checkpoint, log, report}, {});
   return plan;
 }
 
@@ -440,6 +447,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
   StopSignals signals(!root);    // Ctrl-C from here on stops after a step, with a checkpoint
   RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, model, *backend, data));
+  if (resumed) recorder.continue_from(resumed->history, args.resume, resumed->state.position.epoch);
   // A progress bar on stderr when it is a terminal; it makes way for every line printed.
   std::optional<ProgressBar> bar;
   if (root && stderr_is_terminal()) bar.emplace(stderr, args.epochs, terminal_speaks_utf8());
@@ -456,7 +464,8 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   hooks.stop_requested = [&] { return signals.requested(); };
   if (!plan.stop_path.empty()) {
     hooks.on_snapshot = [&](const TrainSnapshot& snapshot) {
-      if (root) save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name()});
+      if (root)
+        save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name(), recorder.history()});
       checkpoint_step = snapshot.position.step;
     };
   }
@@ -472,7 +481,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     else if (resumed)
       safe = "; the checkpoint " + args.resume + " is intact";
     if (!args.out.empty()) safe += "; --out " + args.out + " was not written";
-    throw Error(e.what() + safe);
+    throw TrainingDiverged(e.what() + safe, e.step());
   }
   if (bar) bar->clear();
   if (result.stopped)
@@ -489,8 +498,34 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   return 0;
 }
 
+// With --json, the last line on stdout of a run that ended in an error: {"event": "diverged", "step": N,
+// "error": ...} or {"event": "failed", "exit_code": 1 or 2, "error": ...}, so that a script reading the
+// JSON lines learns how every run ended ("done" and "stopped" come from train_as).
+void print_error_event(const std::exception_ptr& error) {
+  nlohmann::json event;
+  try {
+    std::rethrow_exception(error);
+  } catch (const TrainingDiverged& e) {
+    event = {{"event", "diverged"}, {"step", e.step()}, {"error", one_line(e.what())}};
+  } catch (const UsageError& e) {
+    event = {{"event", "failed"}, {"exit_code", 2}, {"error", one_line(e.what())}};
+  } catch (const std::bad_alloc&) {
+    event = {{"event", "failed"}, {"exit_code", 1}, {"error", "out of memory"}};
+  } catch (const std::exception& e) {
+    event = {{"event", "failed"}, {"exit_code", 1}, {"error", one_line(e.what())}};
+  }
+  std::cout << event.dump() << std::endl;
+}
+
 int run_train(const TrainArgs& args) {
-  return run_maybe_distributed(args.dist, [&](Communicator* comm) { return train_as(args, comm); });
+  return run_maybe_distributed(args.dist, [&](Communicator* comm) {
+    try {
+      return train_as(args, comm);
+    } catch (...) {
+      if (args.json && (comm == nullptr || comm->rank() == 0)) print_error_event(std::current_exception());
+      throw;
+    }
+  });
 }
 
 }  // namespace
@@ -523,7 +558,8 @@ Command add_train_command(CLI::App& parent) {
       ->capture_default_str();
   add_device_options(*app, args->device, args->backend);
   add_distributed_options(*app, args->dist);
-  app->add_option("--out", args->out, "Write the trained model here (safetensors)");
+  app->add_option("--out", args->out,
+                  "Write the trained model here (safetensors); it may be --init's file, which is then updated");
   auto* init = app->add_option("--init", args->init, "Start from this model file instead of random weights")
                    ->check(kReadableFile);
   app->add_option("--checkpoint", args->checkpoint,
@@ -549,7 +585,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_flag("--no-shuffle", args->no_shuffle, "Visit the samples in file order every epoch");
   app->add_option("--limit", args->limit, "Train on the first N samples only")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
-  app->add_flag("--json", args->json, "One JSON object per epoch and a final one on stdout");
+  app->add_flag("--json", args->json, "One JSON object per epoch on stdout, and a last one for how the run ended: done, stopped, diverged or failed");
   app->add_option("--val-split", args->val_split,
                   "With --train-csv: hold out this fraction of the samples (seeded by --seed) as the test set")
       ->check(kOpenUnitInterval)

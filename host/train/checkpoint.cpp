@@ -54,6 +54,12 @@ class MetadataReader {
     return it->second;
   }
 
+  // An optional key's value, or nullptr.
+  const std::string* find(const std::string& key) const {
+    const auto it = metadata_.find(key);
+    return it == metadata_.end() ? nullptr : &it->second;
+  }
+
   // The whole value must be the number: no sign where T has none, no spaces, nothing after it.
   template <typename T>
   T number(const std::string& key, int base = 10) const {
@@ -148,6 +154,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   });
   for (const HyperParameter& hyper : hyper_parameters(run.optimizer.kind))
     file.metadata[std::string("cudamlp.run.") + hyper.name] = to_text(run.optimizer.*hyper.value);
+  if (!checkpoint.history.empty()) file.metadata["cudamlp.history"] = checkpoint.history;
   write_safetensors(path, file);
 }
 
@@ -246,6 +253,7 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   if (checksum.size() != 16) throw meta.bad("cudamlp.data.checksum", "is not 16 hex digits");
   data.checksum = meta.number<uint64_t>("cudamlp.data.checksum", 16);
   checkpoint.device = meta.text("cudamlp.device");
+  if (const auto history = meta.find("cudamlp.history")) checkpoint.history = *history;
 
   if (run.epochs < 1) throw meta.bad("cudamlp.run.epochs", "is not a positive epoch count");
   if (run.batch < 1) throw meta.bad("cudamlp.run.batch", "is not a positive batch size");

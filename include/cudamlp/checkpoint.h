@@ -17,6 +17,8 @@
 //       cudamlp.run.epochs, .batch, .lr, .momentum, .seed, .shuffle ("true"/"false"), .limit (0: none)
 //       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
 //       cudamlp.device              the backend that wrote it (informational)
+//       cudamlp.history             (optional) the run's epochs so far, for a resumed run's log: a run
+//                                   log (run_log.h) as JSON text, written and read by the command line
 // The random state is (seed, epoch): the shuffle of epoch e is a pure function of them (rng.h).
 // Version 1 (before 2026-12) still loads: its SGD momentum buffers were "velocity.0.weight", ..., and it
 // had no cudamlp.optimizer (SGD was the only one).
@@ -48,6 +50,7 @@ struct Checkpoint {
   int64_t limit = 0;     // --limit of the run (0: the whole training set); data says what it amounted to
   DataIdentity data;
   std::string device;    // the backend that wrote it; a resume may use another one
+  std::string history;   // cudamlp.history, unread here: whoever uses it checks it (empty: none)
 };
 
 // Writes atomically (write_file_atomically): a kill at any moment leaves the old checkpoint or the new.

@@ -5,6 +5,8 @@
 // unreadable inputs and unwritable folders (run as nobody when root), a full disk, a file size limit.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -337,6 +339,73 @@ TEST_F(BadInputs, OtherCommandsRejectBadInputsTheSameWay) {
       {{"predict", "--model", "{}/model.safetensors", "{}/test.csv", "--out", "{}/missing/s.csv"}, 2, "--out"},
       {{"fly"}, 2, "fly"},
   });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outputs that would destroy a user's file: an input however spelled, a device or a FIFO, a name that
+// cannot be written. Refused with exit 2 before any work, every command that writes.
+
+TEST_F(BadInputs, AnOutputThatIsAnInputOrASpecialFileIsRefusedBeforeAnyWork) {
+  const std::string d = dir.path().string();
+  fs::create_symlink(d + "/mnist/train-labels-idx1-ubyte", d + "/link-to-labels");
+  fs::create_hard_link(d + "/mnist/t10k-images-idx3-ubyte", d + "/hard-link-to-test-images");
+  ASSERT_EQ(run_cli({"train", "--train-csv", d + "/train.csv", "--hidden", "4", "--epochs", "1", "--device",
+                     "reference", "--log", d + "/run.json"})
+                .exit_code,
+            0);
+  ASSERT_EQ(::mkfifo((d + "/fifo").c_str(), 0644), 0);
+  const bool root = ::mknod((d + "/device").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;  // like /dev/null
+  const std::string long_name = "{}/" + std::string(300, 'n');
+  const std::vector<std::string> data = {"train", "--data", "{}/mnist", "--device", "reference"};
+  const auto plus = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const std::vector<std::string> predict = {"predict", "--model", "{}/model.safetensors", "{}/test.csv"};
+  const std::vector<std::string> bench = {"bench", "--backends", "reference", "--networks", "16-10", "--batches",
+                                          "8", "--budget", "0.05"};
+  std::vector<Row> rows = {
+      // The training data, by name, through a symlink, through a hard link, spelled with ./
+      {plus(data, {"--out", "{}/mnist/train-images-idx3-ubyte"}), 2, "would destroy an input"},
+      {plus(data, {"--out", "{}/link-to-labels"}), 2, "--data's"},
+      {plus(data, {"--log", "{}/hard-link-to-test-images"}), 2, "--data's"},
+      {train({"--report", "{}/./train.csv"}), 2, "--train-csv's"},
+      // The checkpoint a run resumes, the model it starts from
+      {resume({"--log", "{}/ckpt.safetensors"}), 2, "--resume's"},
+      {resume({"--out", "{}/ckpt.safetensors"}), 2, "--resume's"},
+      {train({"--init", "{}/model.safetensors", "--report", "{}/model.safetensors"}), 2, "--init's"},
+      // predict's submission over its model or its input, report over its log, bench's two outputs
+      {plus(predict, {"--out", "{}/model.safetensors"}), 2, "--model's"},
+      {plus(predict, {"--out", "{}/test.csv"}), 2, "would destroy an input"},
+      {{"report", "{}/run.json", "-o", "{}/./run.json"}, 2, "would destroy an input"},
+      {plus(bench, {"--json", "{}/b.json", "--plot", "{}/./b.json"}), 2, "name the same file"},
+      // A FIFO (or a device) would be replaced by a regular file
+      {train({"--hidden", "4", "--log", "{}/fifo"}), 2, "not a regular file"},
+      {plus(data, {"--out", "{}/fifo"}), 2, "not a regular file"},
+      {plus(predict, {"--out", "{}/fifo"}), 2, "not a regular file"},
+      {{"report", "{}/run.json", "-o", "{}/fifo"}, 2, "not a regular file"},
+      {plus(bench, {"--json", "{}/fifo"}), 2, "not a regular file"},
+      // A name its folder cannot hold, found before training rather than at the save
+      {plus(data, {"--out", long_name}), 2, "300 bytes"},
+      {train({"--hidden", "4", "--report", long_name}), 2, "300 bytes"},
+  };
+  if (root) rows.push_back({train({"--hidden", "4", "--checkpoint", "{}/device"}), 2, "not a regular file"});
+  check(rows);
+}
+
+TEST_F(BadInputs, TheModelMayReplaceItsOwnInitAndALongNameIsWritten) {
+  // --out over --init is a deliberate update. A 250-character name (with a temporary file beside it) fits.
+  const std::string d = dir.path().string();
+  const std::string before = read_file(d + "/model.safetensors");
+  const CommandResult update = run_cli({"train", "--train-csv", d + "/train.csv", "--init", d + "/model.safetensors",
+                                        "--epochs", "1", "--device", "reference", "--out", d + "/model.safetensors"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_NE(read_file(d + "/model.safetensors"), before);
+  const std::string long_out = d + "/" + std::string(240, 'm') + ".safetensors";  // 252 bytes
+  const CommandResult result = run_cli({"train", "--train-csv", d + "/train.csv", "--hidden", "4", "--epochs", "1",
+                                        "--device", "reference", "--out", long_out});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(fs::exists(long_out));
 }
 
 // ------------------------------------------------------------------------------------------------

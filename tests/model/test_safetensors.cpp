@@ -2,8 +2,13 @@
 // host/model/atomic_file.cpp). Malformed files are built byte by byte: 8-byte little-endian header
 // length, JSON header, data section.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <bit>
@@ -470,26 +475,68 @@ TEST(WriteFileAtomically, KeepsTheOldFileWhenTheFolderIsReadOnly) {
   EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"out.bin"});
 }
 
-TEST(WriteFileAtomically, RemovesItsTemporaryFileWhenTheRenameFails) {
-  // A folder at the target path makes rename() fail after the temp file is fully written, even as root.
+TEST(WriteFileAtomically, RemovesItsTemporaryFileWhenAWriteFails) {
+  // A file size limit makes the write fail half-way (EFBIG, with SIGXFSZ ignored as cudamlp does).
   TempDir dir;
-  std::filesystem::create_directory(dir.file("target"));
-  write_file(dir.file("target/inside"), "kept");
-  EXPECT_THROW(write_file_atomically(dir.file("target"), "new"), FileError);
-  EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"target"});
-  EXPECT_EQ(read_file(dir.file("target/inside")), "kept");
+  write_file(dir.file("out.bin"), "old");
+  const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = 100;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  EXPECT_THROW(write_file_atomically(dir.file("out.bin"), std::string(4096, 'x')), FileError);
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous);
+  EXPECT_EQ(read_file(dir.file("out.bin")), "old");
+  EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"out.bin"});
 }
 
-TEST(WriteFileAtomically, NeverWritesThroughAnExistingTemporaryFile) {
-  // O_EXCL: a file already at the temp name (stale, or planted) is neither overwritten nor deleted.
+TEST(WriteFileAtomically, RefusesToReplaceWhatIsNotARegularFile) {
+  // Renaming over a FIFO or a device would replace it with a regular file (as root, /dev/full itself).
+  // The device is made here, a copy of /dev/null's (1, 3), so that a regression replaces nothing real.
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("folder"));
+  ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0644), 0);
+  std::vector<std::string> names = {"fifo", "folder"};
+  if (::mknod(dir.file("device").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) names.insert(names.begin(), "device");
+  for (const std::string& name : names) {
+    const std::string path = dir.file(name);
+    SCOPED_TRACE(path);
+    EXPECT_TRUE(throws_file_error([&] { write_file_atomically(path, "new"); }, path, "not a regular file"));
+  }
+  EXPECT_TRUE(std::filesystem::is_fifo(dir.file("fifo")));
+  EXPECT_EQ(names_in(dir.path()), names);
+}
+
+TEST(WriteFileAtomically, ItsTemporaryFitsWhereverTheFileNameFits) {
+  // A 250-character name plus a suffix would pass the folder's 255-byte limit: the temporary's name is
+  // short and fixed-length instead.
+  TempDir dir;
+  const std::string path = dir.file(std::string(250, 'n'));
+  write_file_atomically(path, "new");
+  EXPECT_EQ(read_file(path), "new");
+  EXPECT_EQ(names_in(dir.path()).size(), 1u);
+}
+
+TEST(WriteFileAtomically, RemovesTemporariesThatGoneProcessesLeftAndKeepsALiveWritersOne) {
+  // What a kill -9 mid-write leaves: the next write of the same file removes it. A temporary of a process
+  // that still runs (pid 1) is another writer's, and stays.
   TempDir dir;
   const std::string path = dir.file("out.bin");
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  write_file(path, "old");
-  write_file(tmp, "someone else's");
-  EXPECT_THROW(write_file_atomically(path, "new"), FileError);
-  EXPECT_EQ(read_file(path), "old");
-  EXPECT_EQ(read_file(tmp), "someone else's");
+  write_file_atomically(path, "first");
+  const pid_t gone = ::fork();  // a pid that surely no longer runs once reaped
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  // The temporaries of out.bin are named like ours, with another pid.
+  const std::string ours = std::filesystem::path(temporary_path(path)).filename().string();
+  const std::string prefix = ours.substr(0, ours.size() - (std::to_string(::getpid()) + ".tmp").size());
+  write_file(dir.file(prefix + std::to_string(gone) + ".tmp"), "left by a kill -9");
+  write_file(dir.file(prefix + std::to_string(::getpid()) + ".tmp"), "left by an earlier process with our pid");
+  write_file(dir.file(prefix + "1.tmp"), "a live writer's");
+  write_file_atomically(path, "second");
+  EXPECT_EQ(read_file(path), "second");
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{prefix + "1.tmp", "out.bin"}));
 }
 
 }  // namespace

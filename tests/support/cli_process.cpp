@@ -45,8 +45,10 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const ProcessLimits
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  // As after `ulimit -f` in a shell: a write past the limit raises SIGXFSZ, whose default action kills
+  // the program; cudamlp must ignore it itself to report EFBIG.
+  signal(SIGXFSZ, SIG_DFL);
   if (limits.max_file_bytes >= 0) {
-    signal(SIGXFSZ, SIG_IGN);  // so a write past the limit fails with EFBIG instead of killing
     const rlimit limit{rlim_t(limits.max_file_bytes), rlim_t(limits.max_file_bytes)};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(127);
   }

@@ -14,7 +14,7 @@
 namespace cudamlp::testing {
 
 struct ProcessLimits {
-  long long max_file_bytes = -1;  // RLIMIT_FSIZE (writes beyond it fail with EFBIG); -1: none
+  long long max_file_bytes = -1;  // RLIMIT_FSIZE (a write beyond it raises SIGXFSZ, as in a shell); -1: none
   bool as_nobody = false;         // when root: run as user nobody, so file permissions apply
 };
 

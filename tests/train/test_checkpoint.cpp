@@ -5,16 +5,20 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "cli_process.h"
+#include "cudamlp/backend.h"
 #include "cudamlp/checkpoint.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/rng.h"
+#include "cudamlp/run_log.h"
 #include "cudamlp/safetensors.h"
 #include "cudamlp/trainer.h"
 #include "test_helpers.h"
@@ -579,6 +583,106 @@ TEST_F(InterruptCli, DivergenceExitsOneAndLeavesTheCheckpointAndModelFile) {
   EXPECT_NE(result.err.find("(step " + std::to_string(last_good.state.position.step) + ")"), std::string::npos);
   for (const auto& entry : fs::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST_F(InterruptCli, EveryWayARunEndsHasAJsonEventLast) {
+  // done and stopped are shown above; a run that diverges, and one that fails, end with theirs.
+  const auto last_line = [](const std::string& out) {
+    const size_t end = out.find_last_not_of('\n');
+    return end == std::string::npos ? "" : out.substr(out.rfind('\n', end) + 1);
+  };
+  const CommandResult diverged = run_cli(args({"--lr", "1e30", "--json"}));
+  EXPECT_EQ(diverged.exit_code, 1);
+  EXPECT_NE(last_line(diverged.out).find("{\"error\":\"training diverged:"), std::string::npos) << diverged.out;
+  EXPECT_NE(last_line(diverged.out).find("\"event\":\"diverged\",\"step\":"), std::string::npos) << diverged.out;
+  const CommandResult failed = run_cli({"train", "--data", dir.file("data"), "--hidden", "32", "--device", "reference",
+                                        "--init", dir.file("data/t10k-labels-idx1-ubyte"), "--json"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(last_line(failed.out).find("\"event\":\"failed\",\"exit_code\":1"), std::string::npos) << failed.out;
+}
+
+TEST_F(InterruptCli, ARunStartedFromInitPrintsAResumeCommandThatWorks) {
+  // --init excludes --resume: the printed command leaves it out (the checkpoint holds the weights).
+  const std::string init = dir.file("init.safetensors"), out = dir.file("m.safetensors");
+  ASSERT_EQ(run_cli({"train", "--data", dir.file("data"), "--hidden", "32", "--epochs", "1", "--limit", "100",
+                     "--device", "reference", "--out", init})
+                .exit_code,
+            0);
+  CliProcess run(args({"--init", init, "--out", out}));
+  ASSERT_TRUE(wait_until([&] { return run.out_so_far().find("epoch 1/6") != std::string::npos; }));
+  run.send(SIGINT);
+  const CommandResult stopped = run.wait();
+  ASSERT_EQ(stopped.exit_code, 128 + SIGINT) << stopped.err;
+  const std::string marker = "resume with: ";
+  const size_t at = stopped.err.find(marker);
+  ASSERT_NE(at, std::string::npos) << stopped.err;
+  std::istringstream words(stopped.err.substr(at + marker.size(), stopped.err.find('\n', at) - at - marker.size()));
+  std::vector<std::string> command;
+  for (std::string word; words >> word;) command.push_back(word);
+  ASSERT_GE(command.size(), 2u);
+  EXPECT_EQ(std::find(command.begin(), command.end(), "--init"), command.end());
+  command.erase(command.begin());
+  const CommandResult resumed = run_cli(command);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+}
+
+TEST_F(InterruptCli, AResumedRunsLogAndReportHoldEveryEpoch) {
+  // The log of a run resumed after epoch 1 holds epochs 1, 2 and 3, not only those after the interruption.
+  const std::string checkpoint = dir.file("c.safetensors"), log = dir.file("run.json"), report = dir.file("run.html");
+  const std::vector<std::string> quick = {"train", "--data", dir.file("data"), "--hidden", "8", "--limit", "200",
+                                          "--device", "reference", "--log", log};
+  std::vector<std::string> first = quick;
+  first.insert(first.end(), {"--epochs", "1", "--checkpoint", checkpoint});
+  ASSERT_EQ(run_cli(first).exit_code, 0);
+  std::vector<std::string> again = quick;
+  again.insert(again.end(), {"--resume", checkpoint, "--epochs", "3", "--report", report});
+  const CommandResult resumed = run_cli(again);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const RunLog written = read_run_log(log);
+  ASSERT_EQ(written.epochs.size(), 3u);
+  for (int e = 0; e < 3; ++e) EXPECT_EQ(written.epochs[size_t(e)].epoch, e + 1);
+  EXPECT_NE(read_file(report).find("3 epochs"), std::string::npos) << "the report does not show 3 epochs";
+}
+
+TEST_F(InterruptCli, ASecondCtrlCWhileTheCheckpointIsWrittenLeavesNoTemporaryFile) {
+  // The first Ctrl-C stops the run to write a checkpoint (a big one: 2048-wide layers, ~46 MB); a second
+  // one while it is written ends the process at once. The checkpoint is lost, not half-written, and its
+  // temporary file goes with the process.
+  const std::string device = cpu_backend_info().built ? "cpu" : "reference";
+  // Whatever is in the folder besides the data and finished checkpoints: a temporary file, however named.
+  const auto temporaries = [&] {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+      const std::string name = entry.path().filename().string();
+      if (name != "data" && !name.ends_with(".ckpt")) ++count;
+    }
+    return count;
+  };
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string checkpoint = dir.file("big" + std::to_string(attempt) + ".ckpt");
+    CliProcess run({"train", "--data", dir.file("data"), "--hidden", "2048,2048", "--batch", "16", "--device", device,
+                    "--momentum", "0.9", "--checkpoint", checkpoint});
+    ASSERT_TRUE(wait_until([&] { return run.out_so_far().find("training ") != std::string::npos; }));
+    run.send(SIGINT);
+    bool caught = false;  // the second signal sent while the temporary file existed
+    for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+         std::chrono::steady_clock::now() < end && !fs::exists(checkpoint);) {
+      if (temporaries() > 0) {
+        run.send(SIGINT);
+        caught = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // the file lives ~0.1 s: plenty of looks
+    }
+    const CommandResult result = run.wait();
+    EXPECT_EQ(temporaries(), 0) << "a temporary file outlived the process";
+    if (!caught) continue;  // the checkpoint was written before the second signal: try again
+    RecordProperty("attempts", attempt + 1);
+    EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
+    EXPECT_FALSE(fs::exists(checkpoint)) << "the interrupted checkpoint was written anyway";
+    return;
+  }
+  GTEST_SKIP() << "the checkpoint was written faster than a second signal could follow, three times";
 }
 
 TEST_F(InterruptCli, ResumingAFinishedRunOnlySavesTheModel) {
