@@ -84,10 +84,13 @@ bool is_integer(std::string_view field) {
 }  // namespace
 
 Dataset load_kaggle_csv(const std::string& path, int num_classes) {
+  return parse_kaggle_csv(read_whole_file(path, "a CSV file"), path, num_classes);
+}
+
+Dataset parse_kaggle_csv(std::string_view text, const std::string& path, int num_classes) {
   // Labels are stored as uint8, so more than 256 classes cannot be represented.
   if (num_classes < 1 || num_classes > 256)
     throw UsageError("number of classes must be in 1..256, got " + std::to_string(num_classes));
-  const std::string text = read_whole_file(path, "a CSV file");
   check_is_csv(path, text);
   std::string_view body = text;
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark (spreadsheet exports)

@@ -1,7 +1,15 @@
 // file_kind: a file's kind from its first bytes; see file_kind.h.
 #include "cudamlp/file_kind.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
+
+#include "cudamlp/errors.h"
+#include "read_file.h"
 
 namespace cudamlp {
 
@@ -98,6 +106,25 @@ const char* file_kind_name(FileKind kind) {
       break;
   }
   return "a file of unknown kind";
+}
+
+InputKind input_kind(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+  InputKind input;
+  if (S_ISREG(info.st_mode)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw FileError(path, std::string("cannot open: ") + std::strerror(errno));
+    char first[kFileKindBytes];
+    in.read(first, sizeof first);
+    if (in.bad()) throw FileError(path, "read failed");
+    input.kind = file_kind(std::string_view(first, size_t(in.gcount())));
+    return input;
+  }
+  input.bytes = read_whole_file(path, "an input file", kMaxOnceReadBytes,
+                                "cudamlp reads from a pipe (" + std::to_string(kMaxOnceReadBytes) + " bytes)");
+  input.kind = file_kind(*input.bytes);
+  return input;
 }
 
 }  // namespace cudamlp

@@ -20,9 +20,12 @@ constexpr std::string_view kPngSignature = "\x89PNG\r\n\x1a\n";
 }  // namespace
 
 GrayImage load_image(const std::string& path) {
-  const std::string bytes =
-      read_whole_file(path, "an image", kMaxImageFileBytes,
-                      "any PNG or PGM of at most " + std::to_string(kMaxImagePixels) + " pixels needs");
+  return decode_image(read_whole_file(path, "an image", kMaxImageFileBytes,
+                                      "any PNG or PGM of at most " + std::to_string(kMaxImagePixels) + " pixels needs"),
+                      path);
+}
+
+GrayImage decode_image(std::string_view bytes, const std::string& path) {
   if (bytes.empty()) throw FileError(path, "empty file, expected a PNG or PGM image");
   if (bytes.starts_with(kPngSignature)) return decode_png(bytes, path);
   if (bytes.starts_with("P5") || bytes.starts_with("P2")) return decode_pgm(bytes, path);

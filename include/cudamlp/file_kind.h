@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace cudamlp {
@@ -31,5 +33,20 @@ FileKind file_kind(std::string_view first_bytes);
 
 // The kind in words, for messages: "a PNG picture", "an IDX images file", "a text file", ...
 const char* file_kind_name(FileKind kind);
+
+// An input file's kind, looked at without spending it. A regular file's first bytes are read and its
+// reader opens it again; a pipe, a FIFO or /dev/stdin can be read only once, so it is read whole here
+// (at most kMaxOnceReadBytes) and its bytes travel with the kind for a reader that parses from memory.
+struct InputKind {
+  FileKind kind = FileKind::kUnknown;
+  std::optional<std::string> bytes;  // the whole file, for one that could not be read again
+};
+
+// Far above the largest input a pipe carries in practice (MNIST's 47 MB of training images), below what
+// would exhaust a machine's memory before a message.
+inline constexpr long long kMaxOnceReadBytes = 1LL << 31;
+
+// FileError naming path when it cannot be opened or read.
+InputKind input_kind(const std::string& path);
 
 }  // namespace cudamlp
