@@ -2,6 +2,7 @@
 """Writes the fuzzers' seed corpus, fuzz/corpus/<target>/: tiny valid inputs of every kind each reader
 accepts, plus a few near misses. No dataset file is copied; everything is generated here, so the
 corpus is reproducible: python3 fuzz/make_corpus.py (then commit fuzz/corpus)."""
+import base64
 import gzip
 import json
 import os
@@ -125,6 +126,48 @@ def checkpoint(sizes, epoch, sample, batch, samples, epochs, version=1):
 put("model", "checkpoint-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3))
 put("model", "checkpoint-epoch-end", checkpoint([4, 2], 2, 0, 3, 7, 2))
 put("model", "checkpoint-v2-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3, version=2))
+
+# --- run logs (cudamlp report's input): what train --log writes, and values at the edges -----------
+def run_log(epochs, test=None, finished=True, settings=None):
+    log = {"format": "cudamlp-run-log", "version": 1,
+           "settings": settings if settings is not None else {"sizes": "4-3-2", "device": "cpu", "batch": 2, "lr": 0.1},
+           "epochs": epochs, "finished": finished}
+    if test is not None:
+        log["test"] = test
+    return json.dumps(log, indent=1).encode()
+
+
+def epoch(e, loss, accuracy, test_loss=None, test_accuracy=None, seconds=0.5, speed=1000.0):
+    record = {"epoch": e, "steps": 3 * e, "train_loss": loss, "train_accuracy": accuracy}
+    if test_loss is not None:
+        record["test_loss"] = test_loss
+    if test_accuracy is not None:
+        record["test_accuracy"] = test_accuracy
+    record.update({"seconds": seconds, "samples_per_second": speed})
+    return record
+
+
+def test_set(confusion, rows=2, cols=2, mistakes=()):
+    samples = sum(map(sum, confusion))
+    correct = sum(confusion[i][i] for i in range(len(confusion)))
+    return {"samples": samples, "loss": 0.5, "accuracy": correct / samples if samples else 0.0,
+            "classes": len(confusion), "confusion": confusion, "rows": rows, "cols": cols,
+            "misclassified_total": samples - correct,
+            "misclassified": [{"index": i, "label": label, "predicted": predicted, "probability": 0.75,
+                               "pixels": base64.b64encode(bytes(rows * cols)).decode()}
+                              for i, (label, predicted) in enumerate(mistakes)]}
+
+
+EPOCHS = [epoch(1, 0.9, 0.6, 0.8, 0.65), epoch(2, 0.5, 0.8, 0.6, 0.7), epoch(3, 0.3, 0.9, 0.55, 0.75)]
+put("run_log", "finished", run_log(EPOCHS, test_set([[3, 1], [0, 4]], mistakes=[(0, 1)])))
+put("run_log", "unfinished-no-test", run_log(EPOCHS[:2], finished=False))
+put("run_log", "no-epochs", run_log([], finished=False, settings={}))
+put("run_log", "train-only", run_log([epoch(1, 0.7, 0.5), epoch(2, 0.4, 0.7)]))
+put("run_log", "huge-values", run_log([epoch(2147483646, 1.7e308, 1.0, 0.0, 0.0, 1.7e308, 1.7e308),
+                                       epoch(2147483647, 0.0, 0.0, 1.7976931348623157e308, 1.0)],
+                                      test_set([[9223372036854775800, 7], [0, 0]])))
+put("run_log", "flat-far-from-zero", run_log([epoch(1, 1e17, 0.5), epoch(2, 1e17 + 16, 0.5)]))
+put("run_log", "subnormal", run_log([epoch(1, 5e-324, 0.0), epoch(2, 1e-323, 1e-300)]))
 
 # --- regressions: inputs that once crashed a reader (kept as seeds so every run retries them) ---------
 # nlohmann::json throws out_of_range, not parse_error, for a number beyond double's range.

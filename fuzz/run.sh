@@ -4,8 +4,8 @@
 # (a hang) or out-of-memory; the input that did it is left in build-fuzz/findings/<target>/.
 #
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
-#   SECONDS_PER_TARGET  default 60 (CI passes less); targets default to all five:
-#                       fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image
+#   SECONDS_PER_TARGET  default 60 (CI passes less); targets default to all six:
+#                       fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image fuzz_run_log
 # Reproduce a finding: build-fuzz/fuzz/<target> build-fuzz/findings/<target>/crash-...
 # New seeds: edit and run fuzz/make_corpus.py (the corpus is generated, never copied from data sets).
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image fuzz_run_log)
 case "$seconds" in
   '' | *[!0-9]*) echo "fuzz/run.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;;
 esac
@@ -35,7 +35,10 @@ for target in "${targets[@]}"; do
   rm -rf "$work" "$findings"
   mkdir -p "$work" "$findings"
   dict=()
-  case "$target" in fuzz_safetensors | fuzz_model) dict=(-dict=fuzz/safetensors.dict) ;; esac
+  case "$target" in
+    fuzz_safetensors | fuzz_model) dict=(-dict=fuzz/safetensors.dict) ;;
+    fuzz_run_log) dict=(-dict=fuzz/run_log.dict) ;;
+  esac
   echo "fuzz/run.sh: $target for ${seconds}s"
   # -timeout: one input taking > 10 s is a hang. -rss_limit_mb / -malloc_limit_mb: a reader trusting a
   # size from the file shows up as an out-of-memory crash. detect_leaks: leaks fail too.

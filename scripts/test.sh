@@ -5,14 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh --with-torch --with-browser  # the browser: the HTML report test renders in Chromium
-data/fetch-mnist.sh
+# Each stage's time goes to stderr, so a slow CI run shows where its minutes went.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "scripts/test.sh: $name took $((SECONDS - start)) s" >&2
+}
+
+stage setup scripts/setup.sh --with-torch --with-browser  # the browser: the HTML report test renders in Chromium
+stage mnist data/fetch-mnist.sh
 
 preset=default
 if [ "${CI:-}" = "true" ]; then preset=ci; fi
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)"
-ctest --preset "$preset" -j "$(nproc)"
+stage "$preset build" cmake --build --preset "$preset" -j "$(nproc)"
+stage "$preset tests" ctest --preset "$preset" -j "$(nproc)"
 
 # CI also runs the CPU suite under AddressSanitizer + UBSan and every fuzz target for FUZZ_SECONDS (about
 # 12 minutes on 2 cores, most of it the ASan build). ThreadSanitizer over the threaded code (SIMT
@@ -23,8 +31,8 @@ if [ "${CI:-}" = "true" ]; then
   if [ "${CUDAMLP_CI_TSAN:-0}" = "1" ]; then sanitizers+=(tsan); fi
   for sanitizer in "${sanitizers[@]}"; do
     cmake --preset "$sanitizer" >/dev/null
-    cmake --build --preset "$sanitizer" -j "$(nproc)"
-    ctest --preset "$sanitizer" -j "$(nproc)"
+    stage "$sanitizer build" cmake --build --preset "$sanitizer" -j "$(nproc)"
+    stage "$sanitizer tests" ctest --preset "$sanitizer" -j "$(nproc)"
   done
-  fuzz/run.sh "${FUZZ_SECONDS:-30}"
+  stage fuzz fuzz/run.sh "${FUZZ_SECONDS:-30}"
 fi

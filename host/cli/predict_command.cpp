@@ -1,9 +1,15 @@
 // `cudamlp predict`: class and probabilities for samples from IDX files, Kaggle CSVs (optionally
-// writing the ImageId,Label submission file), pictures of digits (.png, .pgm: made into MNIST samples
-// as MNIST was made, see mnist_digit.h) or pixel values on stdin.
+// writing the ImageId,Label submission file), pictures of digits (PNG, PGM: made into MNIST samples
+// as MNIST was made, see mnist_digit.h) or pixel values on stdin. Each input is told by its first bytes
+// (file_kind.h), not by its name.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -12,9 +18,11 @@
 
 #include "cli_common.h"
 #include "digit_display.h"
+#include "format.h"
 #include "cudamlp/atomic_file.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
 #include "cudamlp/mnist_digit.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/trainer.h"
@@ -36,8 +44,9 @@ struct PredictArgs {
 
 bool is_csv(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0; }
 
-// A picture of a digit, by its name: .png or .pgm in any case.
-bool is_picture(const std::string& path) {
+// Whether the name says picture: .png or .pgm in any case. Only a hint for the message about a text file
+// so named; what a file is, its first bytes say.
+bool named_as_picture(const std::string& path) {
   if (path.size() < 4) return false;
   std::string extension = path.substr(path.size() - 4);
   std::transform(extension.begin(), extension.end(), extension.begin(),
@@ -67,8 +76,8 @@ std::vector<float> read_stdin_samples(int64_t D) {
       used = 0;
     }
     if (used != token.size() || !std::isfinite(value) || value < 0 || value > 255)
-      throw UsageError("stdin: value " + std::to_string(x.size() + 1) + " '" + token +
-                       "' is not a pixel value in [0, 255]");
+      throw UsageError("stdin: value " + std::to_string(x.size() + 1) + " " + quoted_excerpt(token) +
+                       " is not a pixel value in [0, 255]");
     x.push_back(float(value) / 255.0f);  // as scale_pixel, for non-integer values too
     token.clear();
   };
@@ -158,21 +167,71 @@ void predict_picture(Backend& backend, const PredictArgs& args, const Input& pic
   std::cout << probability_chart(picture.path, probs.data(), C, terminal_speaks_utf8());
 }
 
+// Closes a file descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
+
+// IDX images (plain or gzip) from bytes read from a pipe. zlib reads gzip only from a file it opens, so
+// the bytes are handed to it as an anonymous memory file (memfd: no name in any folder, gone with the
+// process), and its messages name the user's file instead of /proc/self/fd/N.
+Dataset idx_images_from_bytes(const std::string& bytes, const std::string& path) {
+  const int fd = ::memfd_create("cudamlp-input", MFD_CLOEXEC);
+  if (fd < 0) throw FileError(path, std::string("cannot hold the input in memory: ") + std::strerror(errno));
+  const FdCloser closer{fd};
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t wrote = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (wrote < 0) throw FileError(path, std::string("cannot hold the input in memory: ") + std::strerror(errno));
+    done += size_t(wrote);
+  }
+  const std::string memory_file = "/proc/self/fd/" + std::to_string(fd);
+  try {
+    return load_idx_images(memory_file);
+  } catch (const FileError& e) {
+    const std::string_view message = e.what();
+    if (!message.starts_with(memory_file + ": ")) throw;
+    throw FileError(path, std::string(message.substr(memory_file.size() + 2)));
+  }
+}
+
+// An input's samples, read by the reader its first bytes call for (never its name: a PNG named `digit`,
+// a picture on /dev/stdin); anything else is named for what it is.
+Dataset read_samples(const std::string& path, const InputKind& input) {
+  switch (input.kind) {
+    case FileKind::kText:
+      if (named_as_picture(path))  // a user who named it .png meant a picture: say it is not one
+        throw FileError(path, "not a PNG or PGM picture: this is a text file");
+      [[fallthrough]];
+    case FileKind::kUtf16Text:  // the CSV reader says what to do with it
+      return input.bytes ? parse_kaggle_csv(*input.bytes, path) : load_kaggle_csv(path);
+    case FileKind::kIdxImages:
+    case FileKind::kGzip:
+      return input.bytes ? idx_images_from_bytes(*input.bytes, path) : load_idx_images(path);
+    case FileKind::kUnknown:
+      throw FileError(path, "not a picture (PNG, PGM), IDX images (plain or gzip) or a Kaggle CSV");
+    default:
+      throw FileError(path, std::string("is ") + file_kind_name(input.kind) +
+                                "; predict reads pictures (PNG, PGM), IDX images (plain or gzip) and Kaggle CSVs");
+  }
+}
+
 Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
   Input input{path, {}, std::nullopt};
-  if (is_picture(path)) {
+  const InputKind kind = input_kind(path);
+  if (kind.kind == FileKind::kPng || kind.kind == FileKind::kPgm) {
     if (D != int64_t{kMnistSide} * kMnistSide)
       throw UsageError(path + ": pictures become 28x28 = 784 pixel MNIST samples, but --model " + args.model +
                        " takes " + std::to_string(D) + " inputs");
     if (args.index > 0)
       throw UsageError("--index " + std::to_string(args.index) + ": " + path + " is one picture");
-    input.digit = load_mnist_digit(path);
+    input.digit = kind.bytes ? decode_mnist_digit(*kind.bytes, path) : load_mnist_digit(path);
     input.data.count = 1;
     input.data.rows = input.data.cols = kMnistSide;
     input.data.pixels = input.digit->pixels;
     return input;
   }
-  input.data = is_csv(path) ? load_kaggle_csv(path) : load_idx_images(path);
+  input.data = read_samples(path, kind);
   if (input.data.dim() != D)
     throw UsageError(path + ": " + std::to_string(input.data.dim()) + " values per sample, " + args.model +
                      " takes " + std::to_string(D));
@@ -230,7 +289,8 @@ Command add_predict_command(CLI::App& parent) {
       "Predict classes: from pictures of digits (.png, .pgm), IDX image files, Kaggle CSVs, or pixel values "
       "(0..255) on stdin");
   app->add_option("inputs", args->inputs,
-                  "Pictures of one digit each (.png, .pgm), IDX images files or .csv files; none: read stdin")
+                  "Pictures of one digit each (PNG, PGM), IDX images files (plain or gzip) or Kaggle CSVs, each "
+                  "told by its first bytes, not its name (a pipe or /dev/stdin works too); none: read stdin")
       ->check(CLI::ExistingFile);
   app->add_option("--model", args->model, "Model file (safetensors)")->required()->check(CLI::ExistingFile);
   app->add_option("--index", args->index, "Only this sample (0-based) of the input file")

@@ -2,7 +2,8 @@
 // then 42000 rows (~75 MB), test.csv has only the pixel columns. The whole file is read into memory
 // and scanned with pointers and std::from_chars (no iostream per value): parsing train.csv takes a
 // fraction of a second. Accepts CRLF line ends, a missing final newline and blank lines at the end;
-// everything else that is not `integer,integer,...` is an error naming the line and column.
+// everything else that is not `integer,integer,...` is an error naming the line and column, quoting what
+// it found through format.h's excerpt (a field, a column name: escaped and cut short).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -13,6 +14,8 @@
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
+#include "format.h"
 #include "read_file.h"
 
 namespace cudamlp {
@@ -52,11 +55,24 @@ std::vector<std::string_view> split_fields(std::string_view line) {
   }
 }
 
-// A field as it goes into an error message: quoted, cut short if long.
-std::string quoted(std::string_view field) {
-  constexpr size_t kMaxShown = 20;
-  if (field.size() <= kMaxShown) return "'" + std::string(field) + "'";
-  return "'" + std::string(field.substr(0, kMaxShown)) + "...'";
+// A file that is plainly something else (a picture, an IDX or safetensors file, UTF-16 text) is named for
+// what it is rather than parsed into a puzzling message about its "line 2".
+void check_is_csv(const std::string& path, std::string_view text) {
+  const FileKind kind = file_kind(text);
+  if (kind == FileKind::kUtf16Text)
+    throw FileError(path, "is UTF-16 text; cudamlp reads CSV files in UTF-8 or ASCII (save it as \"CSV UTF-8\")");
+  if (kind != FileKind::kText && kind != FileKind::kEmpty && kind != FileKind::kUnknown)
+    throw FileError(path, std::string("is ") + file_kind_name(kind) + ", not a CSV file (label,pixel0,... lines)");
+}
+
+// A header without commas but with another separator is a CSV of another locale (';') or a TSV: say so,
+// instead of reading it as one column named "label;pixel0;...".
+void check_separator(const std::string& path, std::string_view header) {
+  if (header.find(',') != std::string_view::npos) return;
+  for (const char* separator : {";", "\t"})
+    if (header.find(separator[0]) != std::string_view::npos)
+      throw FileError(path, "header " + quoted_excerpt(header) + " has no commas but is separated by '" +
+                                escape_bytes(separator) + "': cudamlp reads comma-separated values");
 }
 
 bool is_integer(std::string_view field) {
@@ -68,10 +84,14 @@ bool is_integer(std::string_view field) {
 }  // namespace
 
 Dataset load_kaggle_csv(const std::string& path, int num_classes) {
+  return parse_kaggle_csv(read_whole_file(path, "a CSV file"), path, num_classes);
+}
+
+Dataset parse_kaggle_csv(std::string_view text, const std::string& path, int num_classes) {
   // Labels are stored as uint8, so more than 256 classes cannot be represented.
   if (num_classes < 1 || num_classes > 256)
     throw UsageError("number of classes must be in 1..256, got " + std::to_string(num_classes));
-  const std::string text = read_whole_file(path, "a CSV file");
+  check_is_csv(path, text);
   std::string_view body = text;
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark (spreadsheet exports)
   LineScanner lines(body);
@@ -80,6 +100,7 @@ Dataset load_kaggle_csv(const std::string& path, int num_classes) {
   std::string_view header;
   if (!lines.next(header) || header.empty())
     throw FileError(path, "empty file, expected a header line (label,pixel0,...,pixel783 or pixel0,...)");
+  check_separator(path, header);
   const std::vector<std::string_view> names = split_fields(header);
   if (is_integer(names[0]))
     throw FileError(path, "line 1 starts with a number, expected a header line (label,pixel0,... or pixel0,...)");
@@ -111,7 +132,7 @@ Dataset load_kaggle_csv(const std::string& path, int num_classes) {
   // --- data rows ---
   auto where = [&](size_t column) {
     return "line " + std::to_string(lines.line_number()) + ", column " + std::to_string(column + 1) + " (" +
-           std::string(names[column]) + ")";
+           excerpt(names[column]) + ")";
   };
   std::string_view line;
   int64_t first_blank_line = 0;  // blank lines are fine only at the end of the file
@@ -136,15 +157,15 @@ Dataset load_kaggle_csv(const std::string& path, int num_classes) {
       int value = 0;
       const auto [end, error] = std::from_chars(p, field_end, value);
       if (error == std::errc::invalid_argument || end != field_end)
-        throw FileError(path, where(column) + ": " + quoted(field) + " is not an integer");
+        throw FileError(path, where(column) + ": " + quoted_excerpt(field) + " is not an integer");
       if (column < first_pixel) {
         if (error != std::errc{} || value < 0 || value >= num_classes)
-          throw FileError(path, where(column) + ": label " + quoted(field) + " is not < " +
+          throw FileError(path, where(column) + ": label " + quoted_excerpt(field) + " is not < " +
                                     std::to_string(num_classes) + " classes");
         data.labels.push_back(static_cast<uint8_t>(value));
       } else {
         if (error != std::errc{} || value < 0 || value > 255)
-          throw FileError(path, where(column) + ": pixel value " + quoted(field) + " is outside 0..255");
+          throw FileError(path, where(column) + ": pixel value " + quoted_excerpt(field) + " is outside 0..255");
         data.pixels.push_back(static_cast<uint8_t>(value));
       }
       if (field_end != line_end) p = field_end + 1;  // past the comma

@@ -14,10 +14,12 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
 #include "cudamlp/memory_budget.h"
 #include "gzip_or_plain_file.h"
 
@@ -78,8 +80,8 @@ std::array<uint32_t, ndims> read_header(GzipOrPlainFile& in, const std::string& 
   if (magic != expected_magic) {
     std::string problem = "bad magic " + hex32(magic) + ", expected " + hex32(expected_magic) + " (IDX " + what +
                           ": unsigned bytes, " + std::to_string(ndims) + (ndims == 1 ? " dim)" : " dims)");
-    if (magic == kImagesMagic) problem += "; this is an IDX images file";
-    if (magic == kLabelsMagic) problem += "; this is an IDX labels file";
+    const FileKind kind = file_kind(std::string_view(reinterpret_cast<const char*>(bytes), got));
+    if (kind != FileKind::kUnknown) problem += std::string("; this is ") + file_kind_name(kind);
     throw FileError(path, problem);
   }
   if (got < header_bytes)

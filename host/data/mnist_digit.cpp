@@ -176,8 +176,13 @@ MnistDigit mnist_digit_from_image(const GrayImage& image) {
   return result;
 }
 
-MnistDigit load_mnist_digit(const std::string& path) {
-  const GrayImage image = load_image(path);
+MnistDigit load_mnist_digit(const std::string& path) { return digit_of_file(load_image(path), path); }
+
+MnistDigit decode_mnist_digit(std::string_view bytes, const std::string& name) {
+  return digit_of_file(decode_image(bytes, name), name);
+}
+
+MnistDigit digit_of_file(const GrayImage& image, const std::string& path) {
   try {
     return mnist_digit_from_image(image);
   } catch (const Error& e) {

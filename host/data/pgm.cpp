@@ -8,6 +8,7 @@
 
 #include "cudamlp/errors.h"
 #include "cudamlp/image.h"
+#include "format.h"
 
 namespace cudamlp {
 
@@ -31,9 +32,9 @@ class PgmScanner {
     const char* end = bytes_.data() + bytes_.size();
     const auto [next, error] = std::from_chars(begin, end, value);
     if (error == std::errc::invalid_argument || (next != end && !is_space(*next) && *next != '#'))
-      throw FileError(name_, "PGM " + label(what, index) + " is not a number: '" + token(begin, end) + "'");
+      throw FileError(name_, "PGM " + label(what, index) + " is not a number: " + quoted_excerpt(token(begin, end)));
     if (error == std::errc::result_out_of_range || value < min || value > max)
-      throw FileError(name_, "PGM " + label(what, index) + " " + token(begin, end) + " is outside [" +
+      throw FileError(name_, "PGM " + label(what, index) + " " + excerpt(token(begin, end)) + " is outside [" +
                                  std::to_string(min) + ", " + std::to_string(max) + "]");
     at_ = size_t(next - bytes_.data());
     return value;
@@ -72,10 +73,11 @@ class PgmScanner {
     return index < 0 ? what : std::string(what) + " " + std::to_string(index);
   }
 
-  static std::string token(const char* begin, const char* end) {
+  // The token that starts at begin: up to the next whitespace (a message quotes an excerpt of it).
+  static std::string_view token(const char* begin, const char* end) {
     const char* stop = begin;
-    while (stop < end && stop - begin < 20 && !is_space(*stop)) ++stop;
-    return std::string(begin, stop);
+    while (stop < end && !is_space(*stop)) ++stop;
+    return std::string_view(begin, size_t(stop - begin));
   }
 
   std::string_view bytes_;

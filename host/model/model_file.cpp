@@ -23,6 +23,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/optimizer.h"
 #include "cudamlp/safetensors.h"
+#include "format.h"
 
 namespace cudamlp {
 
@@ -71,8 +72,8 @@ size_t count_layers(const std::string& path, const SafetensorsFile& file) {
   for (const Tensor& tensor : file.tensors) {
     const int index = sequential_index(tensor.name);
     if (index < 0 || index % 2 != 0)
-      throw FileError(path, "has an unexpected tensor '" + tensor.name +
-                                "'; a model holds <i>.weight and <i>.bias of nn.Linear layers at even "
+      throw FileError(path, "has an unexpected tensor " + quoted_excerpt(tensor.name) +
+                                "; a model holds <i>.weight and <i>.bias of nn.Linear layers at even "
                                 "nn.Sequential indices 0, 2, 4, ... (ReLUs at the odd ones)");
     if (last_name.empty() || index > last_index) {
       last_index = index;
@@ -83,7 +84,8 @@ size_t count_layers(const std::string& path, const SafetensorsFile& file) {
   for (size_t l = 0; l < layers; ++l)
     for (const std::string& name : {weight_name(l), bias_name(l)})
       if (!file.find(name))
-        throw FileError(path, "has no tensor '" + name + "' (it has '" + last_name + "', so every layer 0, 2, ..., " +
+        throw FileError(path, "has no tensor '" + name + "' (it has " + quoted_excerpt(last_name) +
+                                  ", so every layer 0, 2, ..., " +
                                   std::to_string(last_index) + " needs a weight and a bias)");
   return layers;
 }
@@ -93,7 +95,8 @@ void check_metadata(const std::string& path, const SafetensorsFile& file, const 
                     const std::string& expected, const std::string& meaning) {
   const auto it = file.metadata.find(key);
   if (it != file.metadata.end() && it->second != expected)
-    throw FileError(path, "metadata " + key + " is '" + it->second + "' but " + meaning + " '" + expected + "'");
+    throw FileError(path, "metadata " + key + " is " + quoted_excerpt(it->second) + " but " + meaning + " '" +
+                              expected + "'");
 }
 
 // The layer list as the metadata records it.
@@ -112,13 +115,13 @@ void check_layers(const std::string& path, const SafetensorsFile& file, const Ne
   try {
     recorded = nlohmann::json::parse(it->second);
   } catch (const nlohmann::json::exception&) {
-    throw FileError(path, "metadata cudamlp.layers is not JSON: '" + it->second.substr(0, 60) + "'");
+    throw FileError(path, "metadata cudamlp.layers is not JSON: " + quoted_excerpt(it->second));
   }
   const nlohmann::json expected = layers_json(network);
   if (recorded != expected)
     // The file's own text, cut: re-serialising what an attacker nested 50,000 deep would recurse as deep.
-    throw FileError(path, "metadata cudamlp.layers is " + it->second.substr(0, 200) + " but the tensors make " +
-                              expected.dump().substr(0, 200) + " (cudamlp reads MLPs with ReLU after every hidden layer)");
+    throw FileError(path, "metadata cudamlp.layers is " + excerpt(it->second) + " but the tensors make " +
+                              excerpt(expected.dump()) + " (cudamlp reads MLPs with ReLU after every hidden layer)");
 }
 
 }  // namespace

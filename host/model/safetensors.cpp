@@ -4,7 +4,9 @@
 //   [8, 8 + N)      JSON header, padded with spaces so the data section starts 8-byte aligned
 //   [8 + N, end)    data section; each tensor's data_offsets [begin, end) are relative to its start
 // The reader trusts nothing in the header: every size and offset is checked against the real file
-// size before it is used, so a corrupt file fails with a message instead of a huge allocation.
+// size before it is used, so a corrupt file fails with a message instead of a huge allocation; and it
+// reads the data section only after the whole header has passed, so a bad header is found at once
+// however large the file. Names and values it quotes go through format.h's excerpt.
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -19,7 +21,9 @@
 
 #include "cudamlp/atomic_file.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
 #include "cudamlp/safetensors.h"
+#include "format.h"
 
 namespace cudamlp {
 
@@ -109,24 +113,71 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
 
 namespace {
 
-// The whole file in memory, read once after its size is known.
-std::string read_whole_file(const std::string& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec) throw FileError(path, "could not open: " + ec.message());
-  if (!std::filesystem::is_regular_file(status)) throw FileError(path, "is not a regular file");
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw FileError(path, std::string("could not open: ") + std::strerror(errno));
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw FileError(path, "could not determine the file size");
-  if (static_cast<uint64_t>(size) < kHeaderLengthBytes)
-    throw FileError(path, "is " + std::to_string(size) +
-                              " bytes, too short for a safetensors file (8-byte header length first)");
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  in.read(bytes.data(), size);
-  if (in.gcount() != size) throw FileError(path, "could not read all " + std::to_string(size) + " bytes");
-  return bytes;
+// The file, opened and measured, read a piece at a time: the header first, and the data section only once
+// the header has proved that the tensors tile it, so a bad header on a file of gigabytes is found at once.
+class SafetensorsInput {
+ public:
+  explicit SafetensorsInput(const std::string& path) : path_(path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec) throw FileError(path, "could not open: " + ec.message());
+    if (!std::filesystem::is_regular_file(status)) throw FileError(path, "is not a regular file");
+    in_.open(path, std::ios::binary | std::ios::ate);
+    if (!in_) throw FileError(path, std::string("could not open: ") + std::strerror(errno));
+    const std::streamoff size = in_.tellg();
+    if (size < 0) throw FileError(path, "could not determine the file size");
+    size_ = static_cast<uint64_t>(size);
+  }
+
+  uint64_t size() const { return size_; }
+
+  // Bytes [offset, offset + n) of the file; the caller has checked that they lie inside it.
+  std::string read(uint64_t offset, uint64_t n) {
+    std::string bytes(static_cast<size_t>(n), '\0');
+    in_.seekg(static_cast<std::streamoff>(offset));
+    in_.read(bytes.data(), static_cast<std::streamsize>(n));
+    if (static_cast<uint64_t>(in_.gcount()) != n)
+      throw FileError(path_, "could not read bytes " + range_text(offset, offset + n) + " of the " +
+                                 std::to_string(size_) + "-byte file");
+    return bytes;
+  }
+
+ private:
+  const std::string& path_;
+  std::ifstream in_;
+  uint64_t size_ = 0;
+};
+
+// A file that is plainly something else (a picture, an IDX file, a CSV) is named for what it is, rather
+// than read as a header length of 727905341920923785.
+void check_is_safetensors(const std::string& path, std::string_view first_bytes) {
+  const FileKind kind = file_kind(first_bytes);
+  if (kind != FileKind::kSafetensors && kind != FileKind::kUnknown && kind != FileKind::kEmpty)
+    throw FileError(path, std::string("is ") + file_kind_name(kind) + ", not a safetensors file");
+}
+
+// value as JSON text for a message, cut to an excerpt. The walk stops once the text is long enough, so a
+// value nested a million deep (which dump() would recurse into) costs no more than a short one.
+void append_json(const Json& value, std::string& text) {
+  if (text.size() > kMaxQuotedChars) return;
+  if (!value.is_structured()) {
+    text += value.dump();
+    return;
+  }
+  text += value.is_array() ? '[' : '{';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end() && text.size() <= kMaxQuotedChars; ++it, first = false) {
+    if (!first) text += ',';
+    if (value.is_object()) text += Json(it.key()).dump() + ":";
+    append_json(*it, text);
+  }
+  text += value.is_array() ? ']' : '}';
+}
+
+std::string json_excerpt(const Json& value) {
+  std::string text;
+  append_json(value, text);
+  return excerpt(text);
 }
 
 // JSON objects may legally repeat a key, and nlohmann silently keeps the last value; a header with a
@@ -141,20 +192,20 @@ Json parse_header(const std::string& path, std::string_view text) {
     } else if (event == Json::parse_event_t::key) {
       const auto& key = parsed.get_ref<const std::string&>();
       if (!open_objects.back().insert(key).second)
-        throw FileError(path, "header lists the key '" + key + "' twice in one object");
+        throw FileError(path, "header lists the key " + quoted_excerpt(key) + " twice in one object");
     }
     return true;
   };
   try {
     return Json::parse(text.begin(), text.end(), reject_repeated_keys);
   } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-    throw FileError(path, std::string("header is not valid JSON: ") + e.what());
+    throw FileError(path, "header is not valid JSON: " + json_error_text(e.what()));
   }
 }
 
 bool is_non_negative_integer(const Json& value) { return value.is_number_unsigned(); }
 
-// A tensor entry after validation; bytes are still in the file buffer.
+// A tensor entry after validation; its bytes are read with the data section once every entry has passed.
 struct TensorEntry {
   std::string name;
   std::vector<int64_t> shape;
@@ -165,11 +216,11 @@ struct TensorEntry {
 // Checks one header entry {dtype, shape, data_offsets} against the data section's real size.
 TensorEntry parse_entry(const std::string& path, const std::string& name, const Json& value,
                         uint64_t data_size) {
-  const std::string tensor = "tensor '" + name + "'";
+  const std::string tensor = "tensor " + quoted_excerpt(name);
   if (!value.is_object()) throw FileError(path, tensor + " is not a JSON object");
   for (const auto& [key, unused] : value.items())
     if (key != "dtype" && key != "shape" && key != "data_offsets")
-      throw FileError(path, tensor + " has an unexpected key '" + key + "'");
+      throw FileError(path, tensor + " has an unexpected key " + quoted_excerpt(key));
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!value.contains(key)) throw FileError(path, tensor + " has no " + key);
 
@@ -180,7 +231,7 @@ TensorEntry parse_entry(const std::string& path, const std::string& name, const 
   if (!dtype.is_string()) throw FileError(path, tensor + " has a dtype that is not a string");
   const auto& dtype_name = dtype.get_ref<const std::string&>();
   if (dtype_name != "F32" && dtype_name != "F64")
-    throw FileError(path, tensor + " has dtype " + dtype_name + "; cudamlp reads F32 and F64");
+    throw FileError(path, tensor + " has dtype " + excerpt(dtype_name) + "; cudamlp reads F32 and F64");
   entry.f64 = dtype_name == "F64";
   const uint64_t element_size = entry.f64 ? 8 : 4;
 
@@ -193,7 +244,7 @@ TensorEntry parse_entry(const std::string& path, const std::string& name, const 
   for (const Json& dim : shape) {
     if (!is_non_negative_integer(dim) ||
         dim.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      throw FileError(path, tensor + " has shape " + shape.dump() + "; dimensions must be non-negative integers");
+      throw FileError(path, tensor + " has shape " + json_excerpt(shape) + "; dimensions must be non-negative integers");
     const auto size = dim.get<uint64_t>();
     entry.shape.push_back(static_cast<int64_t>(size));
     overflow = overflow || __builtin_mul_overflow(elements, size, &elements);
@@ -204,25 +255,25 @@ TensorEntry parse_entry(const std::string& path, const std::string& name, const 
     overflow = false;
   }
   if (overflow || elements > data_size / element_size)
-    throw FileError(path, tensor + " has shape " + shape.dump() + ", more elements than the " +
+    throw FileError(path, tensor + " has shape " + json_excerpt(shape) + ", more elements than the " +
                               std::to_string(data_size) + "-byte data section holds");
 
   const Json& offsets = value["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2 || !is_non_negative_integer(offsets[0]) ||
       !is_non_negative_integer(offsets[1]))
-    throw FileError(path, tensor + " has data_offsets " + offsets.dump() +
+    throw FileError(path, tensor + " has data_offsets " + json_excerpt(offsets) +
                               "; expected [begin, end], two non-negative integers");
   entry.begin = offsets[0].get<uint64_t>();
   entry.end = offsets[1].get<uint64_t>();
   if (entry.begin > entry.end)
-    throw FileError(path, tensor + " has data_offsets " + offsets.dump() + " with end before begin");
+    throw FileError(path, tensor + " has data_offsets " + json_excerpt(offsets) + " with end before begin");
   if (entry.end > data_size)
-    throw FileError(path, tensor + " has data_offsets " + offsets.dump() + " beyond the " +
+    throw FileError(path, tensor + " has data_offsets " + json_excerpt(offsets) + " beyond the " +
                               std::to_string(data_size) + "-byte data section");
   if (entry.end - entry.begin != elements * element_size)
-    throw FileError(path, tensor + " has shape " + shape.dump() + " of " + dtype_name + ", " +
+    throw FileError(path, tensor + " has shape " + json_excerpt(shape) + " of " + dtype_name + ", " +
                               std::to_string(elements * element_size) + " bytes, but data_offsets " +
-                              offsets.dump() + " span " + std::to_string(entry.end - entry.begin));
+                              json_excerpt(offsets) + " span " + std::to_string(entry.end - entry.begin));
   return entry;
 }
 
@@ -235,8 +286,9 @@ void check_tiling(const std::string& path, std::vector<const TensorEntry*> entri
   const TensorEntry* previous = nullptr;
   for (const TensorEntry* entry : entries) {
     if (entry->begin < covered)
-      throw FileError(path, "tensors '" + previous->name + "' " + range_text(previous->begin, previous->end) +
-                                " and '" + entry->name + "' " + range_text(entry->begin, entry->end) +
+      throw FileError(path, "tensors " + quoted_excerpt(previous->name) + " " +
+                                range_text(previous->begin, previous->end) + " and " + quoted_excerpt(entry->name) +
+                                " " + range_text(entry->begin, entry->end) +
                                 " overlap in the data section");
     if (entry->begin > covered)
       throw FileError(path, "bytes " + range_text(covered, entry->begin) +
@@ -252,11 +304,17 @@ void check_tiling(const std::string& path, std::vector<const TensorEntry*> entri
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  const std::string bytes = read_whole_file(path);
-  const uint64_t file_size = bytes.size();
+  SafetensorsInput in(path);
+  const uint64_t file_size = in.size();
+  static_assert(kFileKindBytes >= kHeaderLengthBytes, "the first bytes read hold the header length");
+  const std::string head = in.read(0, std::min<uint64_t>(file_size, kFileKindBytes));
+  check_is_safetensors(path, head);
+  if (file_size < kHeaderLengthBytes)
+    throw FileError(path, "is " + std::to_string(file_size) +
+                              " bytes, too short for a safetensors file (8-byte header length first)");
 
   uint64_t header_length = 0;
-  std::memcpy(&header_length, bytes.data(), sizeof header_length);  // little-endian
+  std::memcpy(&header_length, head.data(), sizeof header_length);  // little-endian
   if (header_length == 0) throw FileError(path, "header length is 0; expected a JSON header");
   if (header_length > kMaxSafetensorsHeader)
     throw FileError(path, "header length " + std::to_string(header_length) + " is above the limit of " +
@@ -267,8 +325,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   const uint64_t data_start = kHeaderLengthBytes + header_length;
   const uint64_t data_size = file_size - data_start;
 
-  const Json header =
-      parse_header(path, std::string_view(bytes).substr(kHeaderLengthBytes, header_length));
+  const Json header = parse_header(path, in.read(kHeaderLengthBytes, header_length));
   if (!header.is_object()) throw FileError(path, "header is JSON but not an object");
 
   SafetensorsFile file;
@@ -278,7 +335,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
       if (!value.is_object()) throw FileError(path, "__metadata__ is not a JSON object");
       for (const auto& [key, text] : value.items()) {
         if (!text.is_string())
-          throw FileError(path, "__metadata__ value for '" + key + "' is " + text.dump() + ", not a string");
+          throw FileError(path, "__metadata__ value for " + quoted_excerpt(key) + " is " + json_excerpt(text) +
+                                    ", not a string");
         file.metadata[key] = text.get<std::string>();
       }
       continue;
@@ -290,11 +348,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
   check_tiling(path, pointers, data_size);
 
   // Every size is now proven to fit in the file, so allocating from it is safe.
+  const std::string data = in.read(data_start, data_size);
   for (TensorEntry& entry : entries) {
     Tensor tensor;
     tensor.name = std::move(entry.name);
     tensor.shape = std::move(entry.shape);
-    const char* src = bytes.data() + data_start + entry.begin;
+    const char* src = data.data() + entry.begin;
     if (entry.f64) {
       // F64 -> float rounds to nearest; values beyond float's range become +-inf.
       tensor.data.resize((entry.end - entry.begin) / sizeof(double));

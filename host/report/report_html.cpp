@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cudamlp/image.h"
 #include "base64.h"
@@ -69,10 +70,17 @@ struct Throughput {
   double samples_per_second = 0;
 };
 
+// a + b, or the largest double where the sum would be infinite: a crafted log's times near DBL_MAX
+// then show as a (huge) number, never as "inf" or, divided by each other, "nan".
+double saturating_sum(double a, double b) { return std::min(a + b, std::numeric_limits<double>::max()); }
+
 Throughput throughput(const RunLog& log) {
   Throughput t;
   double samples = 0;
-  for (const EpochRecord& e : log.epochs) t.seconds += e.seconds, samples += e.samples_per_second * e.seconds;
+  for (const EpochRecord& e : log.epochs) {
+    t.seconds = saturating_sum(t.seconds, e.seconds);
+    samples = saturating_sum(samples, std::min(e.samples_per_second * e.seconds, std::numeric_limits<double>::max()));
+  }
   if (t.seconds > 0) t.samples_per_second = samples / t.seconds;
   return t;
 }

@@ -11,6 +11,8 @@
 #include "base64.h"
 #include "cudamlp/atomic_file.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/file_kind.h"
+#include "format.h"
 
 namespace cudamlp {
 
@@ -38,6 +40,18 @@ class FieldReader {
     const nlohmann::ordered_json& value = get(key);
     if (!value.is_number()) fail(path(key), "expected a number");
     return value.get<double>();
+  }
+  // A loss, a time or a speed: no run has a negative one (JSON holds no NaN or infinity).
+  double non_negative(const char* key) const {
+    const double x = number(key);
+    if (x < 0) fail(path(key), format("%g is negative", x));
+    return x;
+  }
+  // An accuracy or a probability.
+  double fraction(const char* key) const {
+    const double x = number(key);
+    if (!(x >= 0 && x <= 1)) fail(path(key), format("%g is outside [0, 1]", x));
+    return x;
   }
   int64_t integer(const char* key, int64_t min, int64_t max) const {
     const nlohmann::ordered_json& value = get(key);
@@ -68,12 +82,29 @@ const nlohmann::ordered_json& array_field(const FieldReader& reader, const char*
   return value;
 }
 
+// The confusion matrix counts every test sample once, and its off-diagonal counts are the mistakes: so its
+// sums, which the report computes, stay within int64 (and a crafted log cannot overflow them).
+void check_counts(const FieldReader& in, const TestSetSummary& test) {
+  int64_t total = 0, correct = 0;
+  for (size_t i = 0; i < test.confusion.size(); ++i) {
+    if (__builtin_add_overflow(total, test.confusion[i], &total) || total > test.samples)
+      in.fail("test.confusion", "the counts add up to more than the " + std::to_string(test.samples) + " samples");
+    if (i % size_t(test.classes) == i / size_t(test.classes)) correct += test.confusion[i];  // <= total: no overflow
+  }
+  if (total != test.samples)
+    in.fail("test.confusion", "the counts add up to " + std::to_string(total) + ", not the " +
+                                  std::to_string(test.samples) + " samples");
+  if (test.misclassified_total != test.samples - correct)
+    in.fail("test.misclassified_total", std::to_string(test.misclassified_total) + " is not the " +
+                                            std::to_string(test.samples - correct) + " mistakes the confusion counts");
+}
+
 TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const std::string& file) {
   const FieldReader in(json, "test", file);
   TestSetSummary test;
   test.samples = in.integer("samples", 0, INT64_MAX);
-  test.loss = in.number("loss");
-  test.accuracy = in.number("accuracy");
+  test.loss = in.non_negative("loss");
+  test.accuracy = in.fraction("accuracy");
   test.classes = int(in.integer("classes", 1, 256));
   const nlohmann::ordered_json& confusion = array_field(in, "confusion");
   if (confusion.size() != size_t(test.classes))
@@ -91,6 +122,7 @@ TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const 
   test.rows = int(in.integer("rows", 1, 4096));
   test.cols = int(in.integer("cols", 1, 4096));
   test.misclassified_total = in.integer("misclassified_total", 0, INT64_MAX);
+  check_counts(in, test);
   const nlohmann::ordered_json& mistakes = array_field(in, "misclassified");
   for (size_t i = 0; i < mistakes.size(); ++i) {
     const FieldReader m(mistakes[i], indexed("test.misclassified", i), file);
@@ -98,7 +130,7 @@ TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const 
     mistake.index = m.integer("index", 0, INT64_MAX);
     mistake.label = int(m.integer("label", 0, test.classes - 1));
     mistake.predicted = int(m.integer("predicted", 0, test.classes - 1));
-    mistake.probability = m.number("probability");
+    mistake.probability = m.fraction("probability");
     const nlohmann::ordered_json& pixels = m.get("pixels");
     const std::optional<std::string> bytes =
         pixels.is_string() ? base64_decode(pixels.get<std::string>()) : std::nullopt;
@@ -107,6 +139,9 @@ TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const 
     mistake.pixels.assign(bytes->begin(), bytes->end());
     test.misclassified.push_back(std::move(mistake));
   }
+  if (test.misclassified.size() > uint64_t(test.misclassified_total))
+    in.fail("test.misclassified", std::to_string(test.misclassified.size()) + " mistakes, more than misclassified_total " +
+                                      std::to_string(test.misclassified_total));
   return test;
 }
 
@@ -227,12 +262,12 @@ RunLog run_log_from_json(const nlohmann::ordered_json& json, const std::string& 
     EpochRecord record;
     record.epoch = int(e.integer("epoch", 1, INT32_MAX));
     record.steps = e.integer("steps", 0, INT64_MAX);
-    record.train_loss = e.number("train_loss");
-    record.train_accuracy = e.number("train_accuracy");
-    if (e.has("test_loss")) record.test_loss = e.number("test_loss");
-    if (e.has("test_accuracy")) record.test_accuracy = e.number("test_accuracy");
-    record.seconds = e.number("seconds");
-    record.samples_per_second = e.number("samples_per_second");
+    record.train_loss = e.non_negative("train_loss");
+    record.train_accuracy = e.fraction("train_accuracy");
+    if (e.has("test_loss")) record.test_loss = e.non_negative("test_loss");
+    if (e.has("test_accuracy")) record.test_accuracy = e.fraction("test_accuracy");
+    record.seconds = e.non_negative("seconds");
+    record.samples_per_second = e.non_negative("samples_per_second");
     log.epochs.push_back(record);
   }
   if (!in.get("finished").is_boolean()) in.fail("finished", "expected true or false");
@@ -253,14 +288,15 @@ RunLog read_run_log(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw FileError(path, "read failed");
+  const std::string bytes = text.str();
+  const FileKind kind = file_kind(bytes);
+  if (kind != FileKind::kText && kind != FileKind::kUnknown)
+    throw FileError(path, std::string("is ") + file_kind_name(kind) + ", not a run log (JSON)");
   nlohmann::ordered_json json;
   try {
-    json = nlohmann::ordered_json::parse(text.str());
-  } catch (const nlohmann::ordered_json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." -> from "parse error" on.
-    std::string message = e.what();
-    const size_t at = message.find("parse error");
-    throw FileError(path, "not JSON: " + (at == std::string::npos ? message : message.substr(at)));
+    json = nlohmann::ordered_json::parse(bytes);
+  } catch (const nlohmann::ordered_json::exception& e) {  // parse_error, and out_of_range for 1e999
+    throw FileError(path, "not JSON: " + json_error_text(e.what()));
   }
   return run_log_from_json(json, path);
 }

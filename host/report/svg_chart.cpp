@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "format.h"
 #include "html_escape.h"
@@ -14,13 +15,26 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // Axes
 
-// The tick step for about `target` intervals over range: 1, 2 or 5 times a power of ten.
-double nice_step(double range, int target) {
-  const double raw = range / target;
+// An axis must come out as finite numbers for any finite data, up to 0 next to DBL_MAX: its arithmetic
+// works on halves (hi / 2 - lo / 2 never overflows where hi - lo can), and its ticks are counted, not
+// stepped to (t += step stands still when the step is below the values' spacing, as on 1e17 + 16).
+constexpr int kMaxTicks = 24;
+// Data spread over less than this fraction of their size are drawn as one value, in a window of
+// kOneValueWindow of it on either side: tick labels could not tell such values apart anyway.
+constexpr double kOneValueSpread = 1e-9;
+constexpr double kOneValueWindow = 0.05;
+// Tick labels show no more decimals than a double has significant digits.
+constexpr int kMaxDecimals = 17;
+
+double half_span(double lo, double hi) { return hi / 2 - lo / 2; }
+
+// The tick step for about `target` intervals over [lo, hi]: 1, 2 or 5 times a power of ten.
+double nice_step(double lo, double hi, int target) {
+  const double raw = half_span(lo, hi) / target * 2;  // (hi - lo) / target, without overflowing
   const double power = std::pow(10.0, std::floor(std::log10(raw)));
   for (const double m : {1.0, 2.0, 5.0})
     if (raw <= m * power) return m * power;
-  return 10 * power;
+  return std::min(10 * power, std::numeric_limits<double>::max());
 }
 
 struct Axis {
@@ -29,25 +43,46 @@ struct Axis {
   int decimals = 0;  // of tick labels
 };
 
+// lo - by and hi + by, kept finite.
+void widen(double& lo, double& hi, double by) {
+  constexpr double kMax = std::numeric_limits<double>::max();
+  lo = std::max(lo - by, -kMax), hi = std::min(hi + by, kMax);
+}
+
 // An axis over the data's [lo, hi], padded a little so points do not sit on the frame, with ticks on
 // multiples of a nice step. whole: ticks at whole numbers only (epochs).
 Axis make_axis(double lo, double hi, int target_ticks, bool whole) {
   Axis axis;
-  if (hi - lo < 1e-12) {  // one value: a small window around it
-    const double half = whole ? 0.5 : std::max(std::abs(hi) * 0.05, 1e-3);
-    lo -= half, hi += half;
-  } else if (!whole) {
-    const double pad = (hi - lo) * 0.08;
-    lo -= pad, hi += pad;
+  const double spread = half_span(lo, hi) * 2;
+  if (spread <= std::max(std::abs(lo), std::abs(hi)) * kOneValueSpread || spread < 1e-12) {  // one value
+    widen(lo, hi, whole ? 0.5 : std::max(std::max(std::abs(lo), std::abs(hi)) * kOneValueWindow, 1e-3));
   } else {
-    lo -= 0.25, hi += 0.25;
+    widen(lo, hi, whole ? 0.25 : half_span(lo, hi) * 0.16);
   }
-  double step = nice_step(hi - lo, target_ticks);
+  double step = nice_step(lo, hi, target_ticks);
   if (whole) step = std::max(1.0, std::round(step));
   axis.lo = lo, axis.hi = hi;
-  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step) axis.ticks.push_back(t);
-  axis.decimals = whole ? 0 : std::max(0, -int(std::floor(std::log10(step))));
+  const double first = std::ceil(lo / step);
+  for (int k = 0; k < kMaxTicks; ++k) {
+    const double t = (first + k) * step;
+    if (!std::isfinite(t) || t - hi > 1e-9 * step) break;  // (not t > hi + ..., which can overflow)
+    if (axis.ticks.empty() || t > axis.ticks.back()) axis.ticks.push_back(t);
+  }
+  axis.decimals = whole ? 0 : std::clamp(-int(std::floor(std::log10(step))), 0, kMaxDecimals);
   return axis;
+}
+
+// A tick's label: fixed decimals, or 4 significant digits and an exponent for numbers too long to write
+// out (a crafted log's 1e308).
+std::string tick_label(double t, const Axis& axis) {
+  constexpr double kLongestFixed = 1e9;
+  if (std::max(std::abs(axis.lo), std::abs(axis.hi)) >= kLongestFixed) return format("%.4g", t);
+  return format("%.*f", axis.decimals, t);
+}
+
+// Where v lies between lo and hi, as a fraction (0 at lo, 1 at hi).
+double fraction_along(double v, const Axis& axis) {
+  return half_span(axis.lo, v) / half_span(axis.lo, axis.hi);
 }
 
 }  // namespace
@@ -60,10 +95,14 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
   const double left = 64, right = 16, top = 30, bottom = 44;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
 
+  const double y_scale = chart.percent ? 100.0 : 1.0;  // tick labels in percent
+  const auto drawable = [&](const ChartSeries& s, size_t i) {
+    return std::isfinite(s.x[i]) && std::isfinite(s.y[i] * y_scale);
+  };
   double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   for (const ChartSeries& s : chart.series)
     for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
+      if (!drawable(s, i)) continue;
       x_lo = std::min(x_lo, s.x[i]), x_hi = std::max(x_hi, s.x[i]);
       y_lo = std::min(y_lo, s.y[i]), y_hi = std::max(y_hi, s.y[i]);
     }
@@ -72,28 +111,25 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
       width, height, width, height);
   if (!(x_lo <= x_hi)) return svg + R"(<text x="20" y="40">no data</text></svg>)";
 
-  const double y_scale = chart.percent ? 100.0 : 1.0;  // tick labels in percent
   const Axis x_axis = make_axis(x_lo, x_hi, 8, true);
   const Axis y_axis = make_axis(y_lo * y_scale, y_hi * y_scale, 5, false);
-  const auto px = [&](double x) { return left + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * plot_w; };
-  const auto py = [&](double y) {
-    return top + plot_h - (y * y_scale - y_axis.lo) / (y_axis.hi - y_axis.lo) * plot_h;
-  };
+  const auto px = [&](double x) { return left + fraction_along(x, x_axis) * plot_w; };
+  const auto py = [&](double y) { return top + plot_h - fraction_along(y * y_scale, y_axis) * plot_h; };
 
   // Frame, gridlines and tick labels.
   svg += format(R"(<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fff" stroke="#bbb"/>)", left, top,
                   plot_w, plot_h);
   for (const double t : y_axis.ticks) {
-    const double y = top + plot_h - (t - y_axis.lo) / (y_axis.hi - y_axis.lo) * plot_h;
+    const double y = top + plot_h - fraction_along(t, y_axis) * plot_h;
     svg += format(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", left, left + plot_w, y, y);
-    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%.*f%s</text>)", left - 6, y + 4,
-                    y_axis.decimals, t, chart.percent ? "%" : "");
+    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="end" class="tick">%s%s</text>)", left - 6, y + 4,
+                    tick_label(t, y_axis).c_str(), chart.percent ? "%" : "");
   }
   for (const double t : x_axis.ticks) {
     const double x = px(t);
     svg += format(R"(<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>)", x, x, top, top + plot_h);
-    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%.0f</text>)", x,
-                    top + plot_h + 16, t);
+    svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="tick">%s</text>)", x,
+                    top + plot_h + 16, tick_label(t, x_axis).c_str());
   }
   svg += format(R"(<text x="%.1f" y="%.1f" text-anchor="middle" class="axis">)", left + plot_w / 2,
                   double(height) - 6) +
@@ -109,7 +145,7 @@ std::string line_chart_svg(const LineChart& chart, int width, int height) {
     std::string points;
     std::string markers;
     for (size_t i = 0; i < std::min(s->x.size(), s->y.size()); ++i) {
-      if (!std::isfinite(s->x[i]) || !std::isfinite(s->y[i])) continue;
+      if (!drawable(*s, i)) continue;
       points += format("%.1f,%.1f ", px(s->x[i]), py(s->y[i]));
       markers += format(R"(<circle cx="%.1f" cy="%.1f" r="3.5"/>)", px(s->x[i]), py(s->y[i]));
     }

@@ -14,6 +14,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/safetensors.h"
+#include "format.h"
 
 namespace cudamlp {
 
@@ -83,8 +84,8 @@ class MetadataReader {
 
   FileError bad(const std::string& key, const std::string& problem) const {
     const auto it = metadata_.find(key);
-    const std::string value = it == metadata_.end() ? "" : it->second.substr(0, 40);
-    return FileError(path_, "checkpoint metadata " + key + " = '" + value + "' " + problem);
+    const std::string value = it == metadata_.end() ? "''" : quoted_excerpt(it->second);
+    return FileError(path_, "checkpoint metadata " + key + " = " + value + " " + problem);
   }
 
  private:
@@ -163,8 +164,8 @@ std::string checkpoint_version(const std::string& path, const SafetensorsFile& f
     throw FileError(path, "is not a cudamlp checkpoint (no cudamlp.checkpoint metadata); to start from a "
                           "model's weights use --init");
   if (version->second != kFormatVersion && version->second != kVersion1)
-    throw FileError(path, "is a checkpoint of format version '" + version->second.substr(0, 20) +
-                              "'; this cudamlp reads versions " + kVersion1 + " and " + kFormatVersion);
+    throw FileError(path, "is a checkpoint of format version " + quoted_excerpt(version->second) +
+                              "; this cudamlp reads versions " + kVersion1 + " and " + kFormatVersion);
   return version->second;
 }
 
@@ -217,8 +218,8 @@ void read_state(const std::string& path, SafetensorsFile file, const std::string
     }
   }
   if (!slot_tensors.empty())
-    throw FileError(path, "checkpoint has a tensor '" + slot_tensors.begin()->first.substr(0, 80) + "' that is neither "
-                          "the model's nor one of its optimizer's");
+    throw FileError(path, "checkpoint has a tensor " + quoted_excerpt(slot_tensors.begin()->first) +
+                              " that is neither the model's nor one of its optimizer's");
 }
 
 // The position, the run's options and the data's identity, each value on its own.

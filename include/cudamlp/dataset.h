@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cudamlp {
@@ -51,6 +52,8 @@ Dataset load_mnist_test(const std::string& dir);
 // `label,pixel0,...,pixel783`; test.csv has only the pixel columns (labels stay empty). Pixel values
 // are integers 0..255. A square pixel count becomes rows = cols = sqrt; otherwise rows = 1.
 Dataset load_kaggle_csv(const std::string& path, int num_classes = 10);
+// The same from the CSV's text in memory (read from a pipe); `name` is the file the errors name.
+Dataset parse_kaggle_csv(std::string_view text, const std::string& name, int num_classes = 10);
 
 // A held-out split (`train --val-split`): round(fraction * N) samples drawn at random (seeded by `seed`,
 // through its own stream of derive_seed, so neither the weights nor the epoch shuffles change) become

@@ -26,7 +26,10 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 // file to a truncated or corrupt stream, throws FileError naming the file; nothing is half-decoded.
 GrayImage load_image(const std::string& path);
 
-// The same from bytes in memory; `name` is the file name the errors carry.
+// The same from bytes in memory (a picture read from a pipe); `name` is the file name the errors carry.
+GrayImage decode_image(std::string_view bytes, const std::string& name);
+
+// A PNG from bytes in memory; `name` is the file name the errors carry.
 GrayImage decode_png(std::string_view bytes, const std::string& name);
 // PGM ("portable graymap"): P5 (binary, 1 or 2 bytes per sample) or P2 (decimal text), '#' comments in
 // the header, any maxval in [1, 65535] rescaled to 0..255.

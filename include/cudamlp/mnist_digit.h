@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cudamlp/image.h"
@@ -41,5 +42,11 @@ MnistDigit mnist_digit_from_image(const GrayImage& image);
 
 // load_image + mnist_digit_from_image; every problem is a FileError naming the file.
 MnistDigit load_mnist_digit(const std::string& path);
+
+// The same from a picture's bytes in memory (read from a pipe); `name` is the file the errors name.
+MnistDigit decode_mnist_digit(std::string_view bytes, const std::string& name);
+
+// mnist_digit_from_image of a picture read from the file path; its problem is a FileError naming it.
+MnistDigit digit_of_file(const GrayImage& image, const std::string& path);
 
 }  // namespace cudamlp

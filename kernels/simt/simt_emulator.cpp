@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -20,11 +21,13 @@
 #include <mutex>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "cudamlp/errors.h"
 #include "cudamlp/rng.h"
+#include "format.h"
 #include "simt.h"
 
 // Sanitizer detection: GCC defines __SANITIZE_*__, clang answers __has_feature.
@@ -63,13 +66,31 @@ struct Settings {
   unsigned workers = 1;  // CUDAMLP_SIMT_WORKERS: blocks run at once
 };
 
+// More workers than any machine has cores is a typo, not a setting.
+constexpr uint64_t kMaxWorkers = 256;
+
+// The environment variable `name` as a whole number in [min, max], or `otherwise` when it is unset. A
+// value that is not one (empty, "notanumber", "12abc", out of range) is a UsageError naming the variable:
+// silently using a default would make a run that asked for seed 12abc look reproducible when it is not.
+uint64_t setting_from_environment(const char* name, uint64_t min, uint64_t max, uint64_t otherwise) {
+  const char* text = std::getenv(name);
+  if (!text) return otherwise;
+  const std::string_view value(text);
+  uint64_t n = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || error != std::errc{} || end != value.data() + value.size() || n < min || n > max)
+    throw UsageError(std::string(name) + "=" + quoted_excerpt(value) + " is not a whole number in " +
+                     std::to_string(min) + ".." + std::to_string(max));
+  return n;
+}
+
 const Settings& settings() {
   static const Settings value = [] {
     Settings s;
-    if (const char* seed = std::getenv("CUDAMLP_SIMT_SEED")) s.seed = std::strtoull(seed, nullptr, 10);
-    s.workers = std::max(1u, std::thread::hardware_concurrency());
-    if (const char* workers = std::getenv("CUDAMLP_SIMT_WORKERS"))
-      s.workers = unsigned(std::clamp(std::atoi(workers), 1, 256));
+    s.seed = setting_from_environment("CUDAMLP_SIMT_SEED", 0, UINT64_MAX, s.seed);
+    s.workers = unsigned(setting_from_environment("CUDAMLP_SIMT_WORKERS", 1, kMaxWorkers,
+                                                  std::clamp<uint64_t>(std::thread::hardware_concurrency(), 1,
+                                                                       kMaxWorkers)));
     return s;
   }();
   return value;

@@ -16,8 +16,10 @@
 
 #include "cli_process.h"
 #include "cudamlp/rng.h"
+#include "cudamlp/run_log.h"
 #include "cudamlp/safetensors.h"
 #include "test_helpers.h"
+#include "test_pictures.h"
 
 using namespace cudamlp;
 using namespace cudamlp::testing;
@@ -173,6 +175,7 @@ class BadInputs : public ::testing::Test {
       const CommandResult result = limits ? CliProcess(args, *limits).wait() : run_cli(args);
       EXPECT_EQ(result.exit_code, row.exit_code) << result.err;
       EXPECT_EQ(count_lines(result.err), 1) << result.err;
+      EXPECT_TRUE(is_short_printable_line(result.err));
       EXPECT_NE(result.err.find(expand(row.words, d)), std::string::npos) << "stderr: " << result.err;
       EXPECT_EQ(result.out, "");
       EXPECT_TRUE(snapshot(dir.path()) == before) << "files were created, changed or removed";
@@ -635,6 +638,127 @@ TEST_F(BadInputs, TheModelMayReplaceItsOwnInitAndALongNameIsWritten) {
                                         "--device", "reference", "--out", long_out});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(fs::exists(long_out));
+}
+
+// ------------------------------------------------------------------------------------------------
+// What a message quotes of a file, and files told by what they hold
+
+TEST_F(BadInputs, MessagesQuoteFilesEscapedWholeAndShort) {
+  using namespace std::string_literals;
+  const std::string d = dir.path().string();
+  std::string utf16 = "\xff\xfe";  // a spreadsheet's "Unicode text": UTF-16 with a byte order mark
+  for (const char c : small_csv(3, 1)) utf16 += std::string{c, '\0'};
+  write_file(d + "/utf16.csv", utf16);
+  std::string header = "label", row = "5";  // separated by ';': one 5,000-character column
+  for (int i = 0; i < 784; ++i) header += ";pixel" + std::to_string(i), row += ";0";
+  write_file(d + "/semicolons.csv", header + "\n" + row + "\n");
+  std::string nul = small_csv(2, 1);  // a NUL, a stray byte and a terminal escape in the first pixel
+  nul.insert(nul.find('\n') + 3, "\0x\xff\x1b[2J"s);
+  write_file(d + "/nul.csv", nul);
+  SafetensorsFile model = read_safetensors(d + "/model.safetensors");
+  SafetensorsFile control_name = model, long_metadata = model;
+  control_name.tensors.push_back({"0.x\0\x1b[2J"s, {1}, {0.0f}});
+  write_safetensors(d + "/control-name.safetensors", control_name);
+  long_metadata.metadata["cudamlp.activation"] = std::string(3000, 'x');
+  write_safetensors(d + "/long-metadata.safetensors", long_metadata);
+  write_file(d + "/junk.json", run_log_json(RunLog{}).dump() + " " + std::string(1200, 'x'));
+  nlohmann::ordered_json counts = run_log_json(RunLog{});  // counts whose sum overflows int64
+  counts["test"] = {{"samples", 1},  {"loss", 0.5}, {"accuracy", 0.5}, {"classes", 2},
+                    {"confusion", {{INT64_MAX, INT64_MAX}, {INT64_MAX, 1}}}, {"rows", 1}, {"cols", 1},
+                    {"misclassified_total", 0}, {"misclassified", nlohmann::ordered_json::array()}};
+  write_file(d + "/counts.json", counts.dump());
+  check({
+      {{"train", "--train-csv", "{}/utf16.csv", "--device", "reference"}, 1, "UTF-16"},
+      {{"train", "--train-csv", "{}/semicolons.csv", "--device", "reference"}, 1, "label;pixel0;pixel1;"},
+      {{"eval", "--model", "{}/model.safetensors", "--csv", "{}/nul.csv"}, 1, R"('\x00x\xff\x1b[2J)"},
+      {{"info", "{}/control-name.safetensors"}, 1, R"(unexpected tensor '0.x\x00\x1b[2J')"},
+      {{"info", "{}/long-metadata.safetensors"}, 1, "cudamlp.activation is 'xxxx"},
+      {{"report", "{}/junk.json", "-o", "{}/r.html"}, 1, "not JSON"},
+      {{"report", "{}/counts.json", "-o", "{}/r.html"}, 1, "test.confusion"},
+  });
+  // Pixel values on stdin are quoted the same way.
+  const CommandResult stdin_values = run_cli({"predict", "--model", d + "/model.safetensors"}, std::string(3000, '7') + "\x01\n");
+  EXPECT_EQ(stdin_values.exit_code, 2) << stdin_values.err;
+  EXPECT_TRUE(is_short_printable_line(stdin_values.err));
+  EXPECT_NE(stdin_values.err.find("stdin: value 1 '7777"), std::string::npos) << stdin_values.err;
+}
+
+TEST_F(BadInputs, FilesAreToldByWhatTheyHoldNotByTheirNames) {
+  const std::string d = dir.path().string();
+  write_file(d + "/digit.png", gray_png(drawn_digit('7', 40, 60)));
+  write_file(d + "/random.bin", std::string("\x42\x93\xe1\x07\x11\x00\xff\x80\x7f\x01\x02\x03\x04\x05\x06\x07", 16));
+  fs::create_directory(d + "/mnist-png");
+  for (const char* name : {"train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    fs::copy_file(d + "/mnist/" + name, d + "/mnist-png/" + name);
+  fs::copy_file(d + "/digit.png", d + "/mnist-png/train-images-idx3-ubyte");
+  check({
+      {{"info", "{}/digit.png"}, 1, "{}/digit.png: is a PNG picture, not a safetensors file"},
+      {{"info", "{}/train.csv"}, 1, "{}/train.csv: is a text file, not a safetensors file"},
+      {{"info", "{}/mnist/t10k-images-idx3-ubyte"}, 1, "is an IDX images file, not a safetensors file"},
+      {{"eval", "--model", "{}/digit.png", "--csv", "{}/train.csv"}, 1, "is a PNG picture"},
+      {train({"--init", "{}/digit.png"}), 1, "is a PNG picture"},
+      {{"train", "--train-csv", "{}/mnist/train-images-idx3-ubyte"}, 1, "is an IDX images file, not a CSV file"},
+      {{"train", "--train-csv", "{}/digit.png"}, 1, "is a PNG picture, not a CSV file"},
+      {{"train", "--data", "{}/mnist-png"}, 1, "bad magic 0x89504e47, expected 0x00000803 (IDX images: unsigned "
+                                              "bytes, 3 dims); this is a PNG picture"},
+      {{"predict", "--model", "{}/model.safetensors", "{}/model.safetensors"}, 1, "is a safetensors file"},
+      {{"predict", "--model", "{}/model.safetensors", "{}/mnist/t10k-labels-idx1-ubyte"}, 1, "IDX labels"},
+      {{"predict", "--model", "{}/model.safetensors", "{}/random.bin"}, 1, "not a picture (PNG, PGM), IDX images"},
+      {{"report", "{}/digit.png"}, 1, "is a PNG picture, not a run log"},
+  });
+}
+
+TEST_F(BadInputs, HeadersAreCheckedBeforeTheDataAreRead) {
+  // Sparse files of 3 GiB whose first bytes are already wrong: refused without reading (or holding)
+  // the gigabytes behind them. The peak memory bound is far below the file and far above the program.
+  constexpr long long kFileBytes = 3LL << 30;
+  constexpr long long kMaxResidentBytes = 256LL << 20;
+  TempDir big;  // apart from the fixture's folder, whose snapshots read every file whole
+  const std::string f32_entry = R"("0.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  const std::vector<std::tuple<std::string, std::string, std::string>> files = {
+      {"bad-json.safetensors", std::string("\x10\0\0\0\0\0\0\0{not json}      ", 24), "not valid JSON"},
+      {"trailing.safetensors", std::string("\x40\0\0\0\0\0\0\0", 8) + "{" + f32_entry + "}", "trailing bytes"},
+      {"zero-rows-images", be32(0x803) + be32(5) + be32(0) + be32(28), "rows and cols must be at least 1"},
+  };
+  for (const auto& [name, head, words] : files) {
+    SCOPED_TRACE(name);
+    std::string bytes = head;
+    if (name.ends_with(".safetensors")) bytes.resize(8 + 0x40, ' ');  // the header padded to its length
+    write_file(big.file(name), bytes);
+    fs::resize_file(big.file(name), kFileBytes);
+    const std::string model = dir.file("model.safetensors");
+    const CommandResult result = name.ends_with(".safetensors")
+                                     ? run_cli({"info", big.file(name)})
+                                     : run_cli({"predict", "--model", model, big.file(name)});
+    EXPECT_EQ(result.exit_code, 1) << result.err;
+    EXPECT_NE(result.err.find(words), std::string::npos) << result.err;
+    EXPECT_LT(result.max_rss_bytes, kMaxResidentBytes) << "read the data before the header";
+  }
+}
+
+TEST_F(BadInputs, EmulatorSettingsFromTheEnvironmentAreChecked) {
+  const std::string d = dir.path().string();
+  const std::vector<std::string> predict = {CUDAMLP_CLI, "predict", "--device", "gpu-emulated", "--model",
+                                            d + "/model.safetensors", d + "/test.csv"};
+  for (const std::string setting : {"CUDAMLP_SIMT_SEED=notanumber", "CUDAMLP_SIMT_SEED=", "CUDAMLP_SIMT_SEED=-1",
+                                    "CUDAMLP_SIMT_SEED=12abc", "CUDAMLP_SIMT_SEED=18446744073709551616",
+                                    "CUDAMLP_SIMT_WORKERS=many", "CUDAMLP_SIMT_WORKERS=0",
+                                    "CUDAMLP_SIMT_WORKERS=100000"}) {
+    SCOPED_TRACE(setting);
+    std::vector<std::string> args = {setting};
+    args.insert(args.end(), predict.begin(), predict.end());
+    const auto before = snapshot(dir.path());
+    const CommandResult result = run_program("env", args);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_EQ(count_lines(result.err), 1) << result.err;
+    EXPECT_NE(result.err.find(setting.substr(0, setting.find('='))), std::string::npos) << result.err;
+    EXPECT_EQ(result.out, "");
+    EXPECT_TRUE(snapshot(dir.path()) == before);
+  }
+  std::vector<std::string> args = {"CUDAMLP_SIMT_SEED=18446744073709551615", "CUDAMLP_SIMT_WORKERS=2"};
+  args.insert(args.end(), predict.begin(), predict.end());
+  const CommandResult good = run_program("env", args);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -172,6 +172,70 @@ TEST_F(PredictPictures, PicturesMixWithCsvInputsInOneCall) {
   EXPECT_FALSE(objects[2].contains("inverted"));
 }
 
+// The probabilities predict --json prints for each sample, in order.
+std::vector<std::vector<float>> probabilities(const CommandResult& result) {
+  std::vector<std::vector<float>> rows;
+  for (const nlohmann::json& object : json_lines(result.out)) rows.push_back(object["probabilities"]);
+  return rows;
+}
+
+TEST_F(PredictPictures, InputsAreToldByTheirFirstBytesNotTheirNames) {
+  const std::string model = tiny_model();
+  const std::string png = gray_png(drawn_digit('7')), pgm = pgm_file(drawn_digit('1'));
+  const std::string csv = band_digits_csv(3, false, 9);
+  std::vector<uint8_t> pixels(3 * 784);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 37 % 256);
+  const std::string idx = idx_images(3, 28, 28, pixels);
+  write_gzip_file(dir.file("images.gz"), idx);
+  const std::string gzip = read_file(dir.file("images.gz"));
+  // Each content under its own name, then under names that say nothing or say something else.
+  const std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> kinds = {
+      {png, "seven.png", {"seven", "seven.csv", "seven.pgm"}},
+      {pgm, "one.pgm", {"one", "one.dat", "one.png"}},
+      {csv, "test.csv", {"test", "test.txt"}},
+      {idx, "images-idx3-ubyte", {"images.csv", "images.png"}},
+      {gzip, "images-idx3-ubyte.gz", {"images-gz", "images.gz.csv"}},
+  };
+  for (const auto& [bytes, proper, others] : kinds) {
+    const CommandResult expected = run_cli({"predict", "--model", model, picture(proper, bytes), "--json"});
+    ASSERT_EQ(expected.exit_code, 0) << proper << ": " << expected.err;
+    for (const std::string& name : others) {
+      SCOPED_TRACE(name);
+      const CommandResult result = run_cli({"predict", "--model", model, picture(name, bytes), "--json"});
+      EXPECT_EQ(result.exit_code, 0) << result.err;
+      EXPECT_EQ(probabilities(result), probabilities(expected));
+    }
+  }
+}
+
+TEST_F(PredictPictures, InputsFromPipesAndFifosAreReadOnce) {
+  const std::string model = tiny_model();
+  std::vector<uint8_t> pixels(2 * 784);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 11 % 256);
+  const std::vector<std::string> files = {picture("seven.png", gray_png(drawn_digit('7'))),
+                                          picture("one.pgm", pgm_file(drawn_digit('1'))),
+                                          picture("test.csv", band_digits_csv(3, false, 9)),
+                                          picture("images-idx3-ubyte", idx_images(2, 28, 28, pixels))};
+  write_gzip_file(dir.file("images-idx3-ubyte.gz"), read_file(files.back()));
+  std::vector<std::string> all = files;
+  all.push_back(dir.file("images-idx3-ubyte.gz"));
+  const std::string fifo = dir.file("fifo");
+  for (const std::string& file : all) {
+    SCOPED_TRACE(file);
+    const CommandResult expected = run_cli({"predict", "--model", model, file, "--json"});
+    ASSERT_EQ(expected.exit_code, 0) << expected.err;
+    const std::string command = std::string(CUDAMLP_CLI) + " predict --model '" + model + "' --json";
+    const CommandResult piped = run_program("sh", {"-c", "cat '" + file + "' | " + command + " /dev/stdin"});
+    EXPECT_EQ(piped.exit_code, 0) << piped.err;
+    EXPECT_EQ(probabilities(piped), probabilities(expected));
+    const CommandResult fed = run_program(
+        "sh", {"-c", "rm -f '" + fifo + "' && mkfifo '" + fifo + "' && (cat '" + file + "' > '" + fifo + "' &) && " +
+                         command + " '" + fifo + "'"});
+    EXPECT_EQ(fed.exit_code, 0) << fed.err;
+    EXPECT_EQ(probabilities(fed), probabilities(expected));
+  }
+}
+
 TEST_F(PredictPictures, MalformedPicturesAreOneLineNamingTheFileAndExitOne) {
   const std::string model = tiny_model();
   const std::string good = picture("good.png", gray_png(drawn_digit('7')));

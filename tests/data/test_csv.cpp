@@ -14,6 +14,8 @@
 using cudamlp::Dataset;
 using cudamlp::FileError;
 using cudamlp::load_kaggle_csv;
+using cudamlp::testing::error_message;
+using cudamlp::testing::is_short_printable_line;
 using cudamlp::testing::TempDir;
 using cudamlp::testing::throws_file_error;
 using cudamlp::testing::write_file;
@@ -266,4 +268,48 @@ TEST(KaggleCsv, RejectsImpossibleClassCount) {
   const std::string path = csv_file(dir, kLabelled);
   EXPECT_THROW(load_kaggle_csv(path, 0), cudamlp::UsageError);
   EXPECT_THROW(load_kaggle_csv(path, 257), cudamlp::UsageError);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What the messages quote of the file: escaped, whole, and short
+
+namespace {
+
+using namespace std::string_literals;
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(KaggleCsv, QuotesNulControlAndForeignBytesEscapedAndWhole) {
+  TempDir dir;
+  // A NUL, an escape sequence and a byte that is not UTF-8 in a value, an escape sequence in a column name.
+  const std::string path = csv_file(dir, "label,pi\x1b[31mxel\n1,2\0x\xff\x1b[0m\n"s);
+  const std::string message = error_message([&] { load_kaggle_csv(path); });
+  EXPECT_TRUE(is_short_printable_line(message));
+  EXPECT_TRUE(contains(message, "column 2 (pi\\x1b[31mxel): '2\\x00x\\xff\\x1b[0m' is not an integer")) << message;
+}
+
+TEST(KaggleCsv, QuotesOnlyAnExcerptOfALongLine) {
+  // Separated by ';': the header is one 5,000-character column name and each row one long field.
+  std::string header = "label", row = "5";
+  for (int i = 0; i < 784; ++i) header += ";pixel" + std::to_string(i), row += ";0";
+  TempDir dir;
+  const std::string path = csv_file(dir, header + "\n" + row + "\n");
+  const std::string message = error_message([&] { load_kaggle_csv(path); });
+  EXPECT_TRUE(is_short_printable_line(message));
+  EXPECT_TRUE(contains(message, "label;pixel0;pixel1;")) << message;
+  EXPECT_TRUE(contains(message, "...")) << message;
+  EXPECT_TRUE(contains(message, "comma")) << message;  // says why the file is one column
+}
+
+TEST(KaggleCsv, NamesAUtf16FileInsteadOfQuotingIt) {
+  // A spreadsheet's "Unicode text": a UTF-16 byte order mark, then every character followed by a NUL.
+  std::string utf16 = "\xff\xfe";
+  for (const char c : std::string("label,pixel0\n1,2\n")) utf16 += std::string{c, '\0'};
+  TempDir dir;
+  const std::string path = csv_file(dir, utf16);
+  const std::string message = error_message([&] { load_kaggle_csv(path); });
+  EXPECT_TRUE(is_short_printable_line(message));
+  EXPECT_TRUE(contains(message, "UTF-16")) << message;
 }

@@ -245,6 +245,13 @@ TEST(Image, EmptyMissingFolderAndForeignFilesAreFileErrors) {
   expect_file_error([&] { load_image(dir.path().string()); }, dir.path().string(), "is a folder");
 }
 
+TEST(Image, PgmMessagesQuoteTheFilesBytesEscaped) {
+  // A header token with a NUL, an escape sequence and bytes that are not UTF-8 in it.
+  const std::string message = error_message([] { decode_pgm("P2 12\0\x1b[2J\xff\xfe 3 255\n"s, "bad.pgm"); });
+  EXPECT_TRUE(is_short_printable_line(message));
+  EXPECT_NE(message.find("PGM width is not a number: '12\\x00\\x1b[2J\\xff\\xfe'"), std::string::npos) << message;
+}
+
 TEST(Image, RandomlyDamagedFilesAreFileErrorsOrPictures) {
   // Flipped bytes and cut-off ends anywhere in a PNG (compressed data, chunk lengths, CRCs) and a PGM:
   // every outcome is a picture or a FileError, never a crash or another exception (run it under ASan).

@@ -313,6 +313,41 @@ TEST(ModelFile, RejectsMetadataDescribingAnotherNetwork) {
   EXPECT_TRUE(load_rejects(newer, "cudamlp.version is '2'"));
 }
 
+// load_model's message for a file, as the command line prints it (ending at a NUL).
+std::string load_message(const SafetensorsFile& file) {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  write_safetensors(path, file);
+  return testing::error_message([&] { load_model(path); });
+}
+
+TEST(ModelFile, QuotesTensorNamesAndMetadataEscapedWholeAndShort) {
+  using namespace std::string_literals;
+  const std::string control = "\0\x1b[2J"s;  // a NUL, then the escape sequence that clears a terminal
+  const std::string long_text(3000, 'x');
+  struct Case {
+    std::string key, value, words;  // a metadata entry to add, or a tensor when key is empty
+  };
+  const std::vector<Case> cases = {
+      {"", "0.x" + control, R"(unexpected tensor '0.x\x00\x1b[2J')"},
+      {"", long_text, "unexpected tensor 'xxxx"},
+      {"cudamlp.sizes", "3," + control, R"(cudamlp.sizes is '3,\x00\x1b[2J' but the tensors have sizes '3,4,2')"},
+      {"cudamlp.activation", long_text, "cudamlp.activation is 'xxxx"},
+      {"cudamlp.layers", "[" + control, R"(cudamlp.layers is not JSON: '[\x00\x1b[2J')"},
+      {"cudamlp.layers", "[" + long_text + "]", "cudamlp.layers is not JSON"},
+      {"cudamlp.layers", R"([{"in":3,"out":4,"activation":"relu"},{"in":4,"out":2,"activation":")" + long_text + "\"}]",
+       "cudamlp.layers is [{"},
+  };
+  for (const Case& c : cases) {
+    SafetensorsFile file = pytorch_state_dict();
+    if (c.key.empty()) file.tensors.push_back({c.value, {1}, {0.0f}});
+    else file.metadata[c.key] = c.value;
+    const std::string message = load_message(file);
+    EXPECT_TRUE(testing::is_short_printable_line(message));
+    EXPECT_NE(message.find(c.words), std::string::npos) << message;
+  }
+}
+
 TEST(ModelFile, ReportsAMalformedSafetensorsFileWithItsPath) {
   TempDir dir;
   testing::write_file(dir.file("short.safetensors"), "abc");

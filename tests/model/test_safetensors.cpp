@@ -28,6 +28,8 @@ namespace cudamlp {
 namespace {
 
 using namespace std::string_literals;
+using testing::error_message;
+using testing::is_short_printable_line;
 using testing::read_file;
 using testing::TempDir;
 using testing::throws_file_error;
@@ -352,6 +354,63 @@ TEST(SafetensorsReader, RejectsATensorNameListedTwice) {
   EXPECT_TRUE(rejects(safetensors_bytes(R"({"a":{"dtype":"F32","dtype":"F64","shape":[1],"data_offsets":[0,4]}})",
                                         "abcd"),
                       "key 'dtype' twice"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// What the messages quote of a header: escaped, whole, and short
+
+// read_safetensors's message for a file of bytes, as the command line prints it (ending at a NUL).
+std::string message_for(const std::string& bytes) {
+  TempDir dir;
+  const std::string path = dir.file("bad.safetensors");
+  write_file(path, bytes);
+  return error_message([&] { read_safetensors(path); });
+}
+
+TEST(SafetensorsReader, QuotesNamesKeysAndValuesEscapedAndWhole) {
+  // JSON may spell a NUL, an escape character and a C1 control (CSI) inside a string: \u0000, \u001b, \u009b.
+  struct Case {
+    std::string bytes, words;
+  };
+  const std::vector<Case> cases = {
+      {safetensors_bytes(R"({"a\u0000b\u001b[2J":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "ab"),
+       R"(tensor 'a\x00b\x1b[2J' has dtype F16; cudamlp reads)"},
+      {safetensors_bytes(R"({"a":{"dtype":"F\u009b16","shape":[1],"data_offsets":[0,2]}})", "ab"),
+       R"(has dtype F\xc2\x9b16; cudamlp reads)"},
+      {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x\u0000y":1}})", "abcd"),
+       R"(unexpected key 'x\x00y')"},
+      {safetensors_bytes(R"({"k\u0000":{},"k\u0000":{}})"), R"(key 'k\x00' twice)"},
+      {safetensors_bytes(R"({"__metadata__":{"k\u0000":["\u0000"]}})"), R"(value for 'k\x00' is ["\u0000"], not a string)"},
+      {safetensors_bytes("{\"\xff\xfe\":{}}"), R"(last read: '"\xff')"},  // not UTF-8: the JSON parser quotes it
+  };
+  for (const Case& c : cases) {
+    const std::string message = message_for(c.bytes);
+    EXPECT_TRUE(is_short_printable_line(message));
+    EXPECT_NE(message.find(c.words), std::string::npos) << message;
+  }
+}
+
+TEST(SafetensorsReader, QuotesOnlyAnExcerptOfLongNamesValuesAndTokens) {
+  const std::string name(3000, 'n');
+  std::string list = "[";
+  for (int i = 0; i < 3000; ++i) list += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  list += "]";
+  const std::vector<std::string> files = {
+      safetensors_bytes("{\"" + name + R"(":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "ab"),
+      safetensors_bytes(R"({"a":{"dtype":")" + name + R"(","shape":[1],"data_offsets":[0,2]}})", "ab"),
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":)" + list + R"(,"data_offsets":[0,4]}})", "abcd"),
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":)" + list + "}}", "abcd"),
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],")" + name + "\":1}}", "abcd"),
+      safetensors_bytes("{\"" + name + "\":{},\"" + name + "\":{}}"),
+      safetensors_bytes(R"({"__metadata__":{")" + name + "\":" + list + "}}"),
+      safetensors_bytes("{" + f32_entry(name, "[1]", 0, 4) + "," + f32_entry(name + "2", "[1]", 0, 4) + "}", "abcd"),
+      safetensors_bytes("{\"" + name),  // a string that never ends: the parser quotes all it read
+  };
+  for (const std::string& bytes : files) {
+    const std::string message = message_for(bytes);
+    EXPECT_TRUE(is_short_printable_line(message));
+    EXPECT_NE(message.find("..."), std::string::npos) << message;
+  }
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +218,55 @@ TEST(RunLog, MalformedLogsAreFileErrorsNamingTheFileAndTheField) {
   }
 }
 
+TEST(RunLog, MessagesQuoteOnlyAnEscapedExcerptOfTheFile) {
+  const std::string valid = run_log_json(sample_log()).dump();
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"junk.json", valid + " " + std::string(1200, 'x'), "not JSON"},
+      {"open-string.json", valid + " \"" + std::string(1200, 'x'), "not JSON"},
+      {"latin1.json", "{\"format\": \"caf\xe9\"}", "\\xe9"},
+      {"overflow.json", "{\"format\": 1e999}", "not JSON"},  // a number beyond double: the JSON library's range error
+  };
+  TempDir dir;
+  for (const auto& [name, text, words] : cases) {
+    SCOPED_TRACE(name);
+    write_file(dir.file(name), text);
+    const std::string message = error_message([&] { read_run_log(dir.file(name)); });
+    EXPECT_TRUE(message.starts_with(dir.file(name) + ": ")) << message;
+    EXPECT_TRUE(is_short_printable_line(message));
+    EXPECT_TRUE(contains(message, words)) << message;
+  }
+}
+
+TEST(RunLog, RefusesValuesNoRunCanHave) {
+  const std::string valid = run_log_json(sample_log()).dump();
+  const auto edited = [&](const std::string& from, const std::string& to) {
+    std::string text = valid;
+    const size_t at = text.find(from);
+    if (at == std::string::npos) throw std::runtime_error("sample log has no " + from);
+    return text.replace(at, from.size(), to);
+  };
+  const std::vector<std::tuple<std::string, std::string>> cases = {
+      {edited("\"train_loss\":0.6", "\"train_loss\":-1"), "epochs[0].train_loss"},
+      {edited("\"train_accuracy\":0.88", "\"train_accuracy\":1.5"), "epochs[0].train_accuracy"},
+      {edited("\"seconds\":2.0", "\"seconds\":-2"), "epochs[0].seconds"},
+      {edited("\"samples_per_second\":30000.0", "\"samples_per_second\":-1"), "epochs[0].samples_per_second"},
+      {edited("\"loss\":0.2", "\"loss\":-0.2"), "test.loss"},
+      {edited("\"accuracy\":0.942", "\"accuracy\":2"), "test.accuracy"},
+      {edited("\"probability\":0.99", "\"probability\":7"), "test.misclassified[0].probability"},
+      // The counts must add up to the samples (which no sum of counts near INT64_MAX does).
+      {edited("\"confusion\":[[96,", "\"confusion\":[[97,"), "test.confusion"},
+      {edited("\"confusion\":[[96,", "\"confusion\":[[9223372036854775807,"), "test.confusion"},
+      {edited("\"misclassified_total\":58", "\"misclassified_total\":1001"), "test.misclassified_total"},
+  };
+  TempDir dir;
+  for (const auto& [text, words] : cases) {
+    SCOPED_TRACE(words);
+    write_file(dir.file("run.json"), text);
+    const std::string message = error_message([&] { read_run_log(dir.file("run.json")); });
+    EXPECT_TRUE(contains(message, "not a valid cudamlp run log: " + words)) << message;
+  }
+}
+
 // --- the report ---
 
 TEST(Report, IsOneSelfContainedPageWithEveryPart) {
@@ -254,6 +305,54 @@ TEST(Report, SaysWhenTheRunIsUnfinishedOrHasNoTestSet) {
   const std::string no_test = report_html(log, "run.json");
   EXPECT_TRUE(contains(no_test, "no test set")) << no_test;
   EXPECT_EQ(occurrences(no_test, "<polyline"), 2u);  // train only
+}
+
+// Whether text shows a number printf could not print: nan, -nan, inf or -inf as a word of its own.
+bool shows_non_finite_number(const std::string& text) {
+  for (const std::string word : {"nan", "inf"})
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+      const bool starts_word = at == 0 || !std::isalpha(static_cast<unsigned char>(text[at - 1]));
+      const size_t end = at + word.size();
+      const bool ends_word = end == text.size() || !std::isalpha(static_cast<unsigned char>(text[end]));
+      if (starts_word && ends_word) return true;
+    }
+  return false;
+}
+
+TEST(Report, ExtremeValuesTheReaderAcceptsRenderAsNumbers) {
+  // Each log is at a limit of what read_run_log accepts: the page must come out (no hang, no undefined
+  // behaviour under the sanitizers) with every coordinate and label a finite number.
+  std::vector<RunLog> logs;
+  RunLog huge = sample_log();  // losses and times near DBL_MAX, epochs near INT32_MAX
+  for (EpochRecord& e : huge.epochs) {
+    e.epoch = INT32_MAX - 3 + e.epoch;
+    e.train_loss = 1e308 / e.epoch * 1e9, e.test_loss = 1.7e308;
+    e.seconds = 1.7e308, e.samples_per_second = 1.7e308;
+  }
+  huge.test->samples = INT64_MAX;
+  huge.test->confusion.assign(100, 0);
+  huge.test->confusion[0] = INT64_MAX - 5, huge.test->confusion[1] = 5;  // 5 mistakes next to INT64_MAX - 5 right
+  huge.test->misclassified_total = 5;
+  huge.test->misclassified.resize(5);
+  logs.push_back(huge);
+  RunLog spread = sample_log();  // 0 next to DBL_MAX: the widest range an axis can get
+  spread.epochs[0].train_loss = 0, spread.epochs[1].train_loss = 1.7976931348623157e308;
+  logs.push_back(spread);
+  RunLog flat = sample_log();  // values a few ulps apart, far from 0: a tick step below their spacing
+  for (size_t i = 0; i < flat.epochs.size(); ++i)
+    flat.epochs[i].test_loss = flat.epochs[i].train_loss = 1e17 + 16.0 * double(i % 2);
+  logs.push_back(flat);
+  RunLog tiny = sample_log();  // the smallest numbers: subnormal losses
+  for (EpochRecord& e : tiny.epochs) e.train_loss = 5e-324 * e.epoch, e.test_loss = 0;
+  logs.push_back(tiny);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    SCOPED_TRACE("log " + std::to_string(i));
+    TempDir dir;
+    write_run_log(dir.file("run.json"), logs[i]);
+    const std::string html = report_html(read_run_log(dir.file("run.json")), "run.json");
+    EXPECT_EQ(occurrences(html, "<svg"), 3u);
+    EXPECT_FALSE(shows_non_finite_number(html)) << html;
+  }
 }
 
 // --- the commands ---

@@ -76,10 +76,12 @@ void CliProcess::send(int signal_number) {
 
 CommandResult CliProcess::wait() {
   int status = 0;
-  if (pid_ > 0 && waitpid(pid_, &status, 0) != pid_) throw std::runtime_error("waitpid failed");
+  rusage usage{};
+  if (pid_ > 0 && wait4(pid_, &status, 0, &usage) != pid_) throw std::runtime_error("wait4 failed");
   pid_ = -1;
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.max_rss_bytes = static_cast<long long>(usage.ru_maxrss) * 1024;  // Linux counts it in KiB
   result.out = read_file(io_.file("stdout"));
   result.err = read_file(io_.file("stderr"));
   return result;

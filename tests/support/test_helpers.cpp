@@ -3,6 +3,7 @@
 
 #include "cudamlp/errors.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -12,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace cudamlp::testing {
 
@@ -89,6 +91,60 @@ std::string idx_labels(const std::vector<uint8_t>& labels) {
   return ::testing::AssertionFailure() << "did not throw";
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of text, or 0 (the same rules as the library's
+// escape_bytes, written again here so that the test does not trust the code it checks).
+size_t utf8_length(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if (lead < 0xC2 || lead > 0xF4 || text.size() < length) return 0;
+  const uint32_t min = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+  uint32_t code = lead & (0x7F >> length);
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    code = code << 6 | (byte(i) & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+::testing::AssertionResult is_short_printable_line(const std::string& text) {
+  std::string line = text;
+  if (!line.empty() && line.back() == '\n') line.pop_back();  // stderr's own line end
+  if (line.size() > kMaxMessageBytes)
+    return ::testing::AssertionFailure() << line.size() << " bytes, more than " << kMaxMessageBytes << ": "
+                                         << line.substr(0, 200) << "...";
+  for (size_t at = 0; at < line.size();) {
+    const size_t length = utf8_length(std::string_view(line).substr(at));
+    const auto lead = static_cast<unsigned char>(line[at]);
+    if (length == 0)
+      return ::testing::AssertionFailure() << "byte " << at << " (0x" << std::hex << int(lead)
+                                           << ") is not valid UTF-8: " << line;
+    if (length == 1 && (lead < 0x20 || lead == 0x7F))
+      return ::testing::AssertionFailure() << "byte " << at << " is a control character: " << line;
+    at += length;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string error_message(const std::function<void()>& load) {
+  try {
+    load();
+  } catch (const cudamlp::Error& error) {
+    return error.what();  // a C string: what the command line prints
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << "threw something other than cudamlp::Error: " << error.what();
+    return "";
+  }
+  ADD_FAILURE() << "did not throw";
+  return "";
+}
+
 CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text) {
   return run_program(CUDAMLP_CLI, args, stdin_text);
 }
@@ -115,9 +171,11 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.max_rss_bytes = static_cast<long long>(usage.ru_maxrss) * 1024;  // Linux counts it in KiB
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   return result;

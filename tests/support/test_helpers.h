@@ -41,10 +41,25 @@ std::string idx_labels(const std::vector<uint8_t>& labels);
 ::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
                                              const std::string& problem);
 
+// The longest error message the tests accept for one that quotes a file's content: two paths of a
+// temporary folder, the problem, and an excerpt, with room to spare; a message that quoted a whole
+// 7,000-character CSV line or a 1 KB JSON token is far beyond it.
+inline constexpr size_t kMaxMessageBytes = 400;
+
+// Passes when text is what a user should see as an error: one line of at most kMaxMessageBytes bytes,
+// valid UTF-8 without control characters (a NUL, an escape sequence or a stray byte of another encoding
+// would print as garbage or cut the message short).
+::testing::AssertionResult is_short_printable_line(const std::string& text);
+
+// The message of the cudamlp::Error that load throws, as the command line prints it: what() as a C
+// string, so it ends at a NUL the message may hold. Fails the test (and returns "") on any other outcome.
+std::string error_message(const std::function<void()>& load);
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
+  long long max_rss_bytes = -1;  // the process's peak resident memory (wait4's ru_maxrss)
 };
 // Runs the built cudamlp binary with args (each passed as one argument, no shell), optional stdin text.
 CommandResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "");

@@ -305,6 +305,35 @@ TEST_F(CheckpointFile, NamesTheTensorAndIndexOfANonFiniteOptimizerValue) {
                                 "tensor 'momentum_buffer.0.weight' holds an infinity at index 7"));
 }
 
+TEST_F(CheckpointFile, QuotesMetadataAndTensorNamesEscapedWholeAndShort) {
+  using namespace std::string_literals;
+  const std::string good = dir.file("good.safetensors");
+  save_checkpoint(good, checkpoint);
+  const SafetensorsFile original = read_safetensors(good);
+  const std::string long_text(3000, '7');
+  struct Case {
+    std::string key, value, words;  // a metadata value to replace, or a tensor to add when key is empty
+  };
+  const std::vector<Case> cases = {
+      {"cudamlp.run.lr", "0.1\0\x1b[2J"s, R"(cudamlp.run.lr = '0.1\x00\x1b[2J' is not a number)"},
+      {"cudamlp.run.batch", long_text, "cudamlp.run.batch = '7777"},
+      {"cudamlp.checkpoint", "2\0"s, R"(format version '2\x00')"},
+      {"cudamlp.checkpoint", long_text, "format version '7777"},
+      {"", "momentum_buffer.x\0\x1b[2J"s, R"(tensor 'momentum_buffer.x\x00\x1b[2J' that is neither)"},
+      {"", "momentum_buffer." + long_text, "tensor 'momentum_buffer.7777"},
+  };
+  for (const Case& c : cases) {
+    SafetensorsFile file = original;
+    if (c.key.empty()) file.tensors.push_back({c.value, {1}, {0.0f}});
+    else file.metadata[c.key] = c.value;
+    const std::string path = dir.file("damaged.safetensors");
+    write_safetensors(path, file);
+    const std::string message = error_message([&] { load_checkpoint(path); });
+    EXPECT_TRUE(is_short_printable_line(message));
+    EXPECT_NE(message.find(c.words), std::string::npos) << message;
+  }
+}
+
 TEST(DataIdentity, ChangesWithAnyPixelOrLabel) {
   const Dataset data = banded_dataset(20, 4, 3, 1);
   Dataset pixel = data, label = data;
