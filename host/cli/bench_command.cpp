@@ -91,8 +91,9 @@ std::vector<int64_t> parse_batches(const std::string& text) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != batch.size() || value < 1 || value > (1 << 20))
-      throw UsageError("--batches " + text + ": '" + batch + "' is not a batch size in [1, 1048576]");
+    if (used == 0 || used != batch.size() || value < 1 || value > kMaxBatch)
+      throw UsageError("--batches " + text + ": '" + batch + "' is not a batch size in [1, " +
+                       std::to_string(kMaxBatch) + "]");
     batches.push_back(value);
   }
   return batches;

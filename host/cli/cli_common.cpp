@@ -99,13 +99,7 @@ void check_outputs_apart(const std::vector<NamedFile>& outputs, const std::vecto
 std::vector<NamedFile> mnist_folder_inputs(const std::string& flag, const std::string& dir) {
   std::vector<NamedFile> files;
   if (dir.empty()) return files;
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                           "t10k-labels-idx1-ubyte"})
-    for (const std::string suffix : {"", ".gz"}) {
-      const fs::path path = fs::path(dir) / (name + suffix);
-      std::error_code ec;
-      if (fs::exists(path, ec)) files.push_back({flag, path.string()});
-    }
+  for (const std::string& path : mnist_dir_paths(dir)) files.push_back({flag, path});
   return files;
 }
 

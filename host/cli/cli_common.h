@@ -81,7 +81,8 @@ bool same_file(const std::string& a, const std::string& b);
 // output. Empty paths are skipped. Checked before any work.
 void check_outputs_apart(const std::vector<NamedFile>& outputs, const std::vector<NamedFile>& inputs);
 
-// The files `--data DIR` may read: the four MNIST-named IDX files, plain and .gz, those that exist.
+// The files `--data DIR` may read: the four MNIST-named IDX files, plain and .gz, present or not (a
+// plain file written there would be read instead of its .gz).
 std::vector<NamedFile> mnist_folder_inputs(const std::string& flag, const std::string& dir);
 
 // Validators for numeric flags. Each checks the value in the precision the library uses it in: the

@@ -42,7 +42,6 @@ struct PredictArgs {
   bool show = false;  // also print (or with --json, include) the 28x28 pixels each prediction was made from
 };
 
-bool is_csv(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0; }
 
 // Whether the name says picture: .png or .pgm in any case. Only a hint for the message about a text file
 // so named; what a file is, its first bytes say.
@@ -59,6 +58,7 @@ struct Input {
   std::string path;
   Dataset data;
   std::optional<MnistDigit> digit;  // a picture: data is its one 28x28 sample
+  FileKind kind = FileKind::kUnknown;  // as its first bytes say
 };
 
 // Pixel values (0..255, whitespace or comma separated) from stdin: one sample per D values.
@@ -217,8 +217,8 @@ Dataset read_samples(const std::string& path, const InputKind& input) {
 }
 
 Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
-  Input input{path, {}, std::nullopt};
   const InputKind kind = input_kind(path);
+  Input input{path, {}, std::nullopt, kind.kind};
   if (kind.kind == FileKind::kPng || kind.kind == FileKind::kPgm) {
     if (D != int64_t{kMnistSide} * kMnistSide)
       throw UsageError(path + ": pictures become 28x28 = 784 pixel MNIST samples, but --model " + args.model +
@@ -240,8 +240,8 @@ Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
 
 int run_predict(const PredictArgs& args) {
   if (!args.out.empty()) {
-    if (args.inputs.size() != 1 || !is_csv(args.inputs[0]))
-      throw UsageError("--out writes a Kaggle submission: give exactly one .csv input");
+    if (args.inputs.size() != 1)
+      throw UsageError("--out writes a Kaggle submission: give exactly one Kaggle CSV input");
     check_output_path("--out", args.out);
     check_outputs_apart({{"--out", args.out}}, {{"--model", args.model}, {"the input", args.inputs[0]}});
   }
@@ -269,6 +269,9 @@ int run_predict(const PredictArgs& args) {
   // Every input is read before anything is printed: a bad file is one error line, not half an output.
   std::vector<Input> inputs;
   for (const std::string& path : args.inputs) inputs.push_back(read_input(path, args, D));
+  if (!args.out.empty() && inputs[0].kind != FileKind::kText)  // told by its bytes, whatever its name
+    throw UsageError("--out writes a Kaggle submission: " + inputs[0].path + " is " + file_kind_name(inputs[0].kind) +
+                     ", not a Kaggle CSV");
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].digit) {
       predict_dataset(*backend, args, inputs[i].path, inputs[i].data);

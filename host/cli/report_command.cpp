@@ -24,8 +24,9 @@ std::string default_report_path(const std::string& log) {
 
 int run_report(const ReportArgs& args) {
   const std::string out = args.out.empty() ? default_report_path(args.log) : args.out;
-  check_output_path("--out", out);
-  check_outputs_apart({{"--out", out}}, {{"the run log", args.log}});
+  const std::string flag = args.out.empty() ? "the report next to the log" : "--out";
+  check_output_path(flag, out);
+  check_outputs_apart({{flag, out}}, {{"the run log", args.log}});
   const RunLog log = read_run_log(args.log);
   write_file_atomically(out, report_html(log, args.log));
   std::cerr << "wrote " << out << "\n";

@@ -17,7 +17,12 @@ void RunRecorder::add_epoch(const EpochReport& report) {
 }
 
 void RunRecorder::continue_from(const std::string& history, const std::string& checkpoint, int64_t epochs) {
-  if (history.empty()) return;  // format 1 checkpoints have none: the log starts at the interruption
+  if (history.empty()) {
+    // Format 1 checkpoints have none: the log starts at the interruption, and the checkpoints of this
+    // run keep no history either (a partial one would not match their epoch count).
+    has_every_epoch_ = epochs == 0;
+    return;
+  }
   const std::string name = checkpoint + " (its cudamlp.history)";
   nlohmann::ordered_json json;
   try {
@@ -36,6 +41,7 @@ void RunRecorder::continue_from(const std::string& history, const std::string& c
 }
 
 std::string RunRecorder::history() const {
+  if (!has_every_epoch_) return "";
   RunLog epochs;
   epochs.epochs = log_.epochs;
   return run_log_json(epochs).dump();

@@ -22,7 +22,8 @@ class RunRecorder {
   // A resumed run: its log starts with the epochs the checkpoint's run completed (the checkpoint's
   // history, checked here: FileError naming `checkpoint` unless it holds exactly `epochs` of them).
   void continue_from(const std::string& history, const std::string& checkpoint, int64_t epochs);
-  // The epochs so far, as a checkpoint keeps them (Checkpoint::history).
+  // The epochs so far, as a checkpoint keeps them (Checkpoint::history); empty when the log lacks the
+  // first ones (resumed from a checkpoint without history).
   std::string history() const;
   // The run ended: summarises backend's model on test (when there is one) and marks the log finished.
   void finish(Backend& backend, const Dataset* test);
@@ -33,6 +34,7 @@ class RunRecorder {
   std::string log_path_;
   std::string report_path_;
   RunLog log_;
+  bool has_every_epoch_ = true;
 };
 
 }  // namespace cudamlp::cli

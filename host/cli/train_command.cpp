@@ -164,7 +164,7 @@ CheckpointPlan plan_checkpoints(const TrainArgs& args, bool validate) {
                                               : plan.stop_path + " (where an interrupted run saves itself, next to --out)";
   check_output_path(plan.path.empty() ? "the checkpoint next to --out" : "--checkpoint", plan.stop_path);
   if (!args.out.empty() && same_file(plan.stop_path, args.out))
-    throw UsageError("--checkpoint " + plan.path + " and --out " + args.out + " name the same file");
+    throw UsageError(what + " and --out " + args.out + " name the same file");
   if (!args.init.empty() && same_file(plan.stop_path, args.init))
     throw UsageError(what + " would overwrite --init " + args.init);
   // A checkpoint already there holds an earlier run; only resuming that run may write over it.
@@ -596,7 +596,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_flag("--no-shuffle", args->no_shuffle, "Visit the samples in file order every epoch");
   app->add_option("--limit", args->limit, "Train on the first N samples only")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
-  app->add_flag("--json", args->json, "One JSON object per epoch on stdout, and a last one for how the run ended: done, stopped, diverged or failed");
+  app->add_flag("--json", args->json, "One JSON object per epoch on stdout, and a last one for how the run ended: done, stopped, diverged or failed (once the flags parse)");
   app->add_option("--val-split", args->val_split,
                   "With --train-csv: hold out this fraction of the samples (seeded by --seed) as the test set")
       ->check(kOpenUnitInterval)

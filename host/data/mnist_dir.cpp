@@ -23,6 +23,9 @@ std::string find_idx_file(const fs::path& dir, const std::string& name) {
   throw FileError(dir.string(), "no " + name + "[.gz] in this folder (run data/fetch-mnist.sh)");
 }
 
+constexpr const char* kMnistNames[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                       "t10k-labels-idx1-ubyte"};
+
 void check_folder(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw FileError(dir, "no such folder (run data/fetch-mnist.sh to download MNIST)");
@@ -54,6 +57,13 @@ Dataset load_mnist_test(const std::string& dir) {
   const std::string images = find_idx_file(dir, "t10k-images-idx3-ubyte");
   const std::string labels = find_idx_file(dir, "t10k-labels-idx1-ubyte");
   return load_idx(images, labels);
+}
+
+std::vector<std::string> mnist_dir_paths(const std::string& dir) {
+  std::vector<std::string> paths;
+  for (const char* name : kMnistNames)
+    for (const std::string suffix : {"", ".gz"}) paths.push_back((fs::path(dir) / (name + suffix)).string());
+  return paths;
 }
 
 }  // namespace cudamlp

@@ -119,9 +119,11 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::string tmp = temporary_path(path);
 
   // O_EXCL: never write through a foreign file (or a symlink planted at the temp name).
-  const TemporaryInProgress registered(tmp);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw write_error(path, errno, "create " + tmp);
+  // Registered once created, so a second signal never removes a file that is not ours (a signal between
+  // the two lines leaves the temporary to the next run's remove_stale_temporaries).
+  const TemporaryInProgress registered(tmp);
 
   // From here on the temp file is ours: every failure removes it before throwing.
   int err = write_all(fd, bytes);

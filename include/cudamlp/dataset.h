@@ -47,6 +47,9 @@ TrainTestSplit load_mnist_dir(const std::string& dir);
 // The test half alone (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, plain or .gz), for a command that
 // uses nothing else (eval): the training files need not be there, nor be readable.
 Dataset load_mnist_test(const std::string& dir);
+// Every path load_mnist_dir may read in dir, present or not: each of the four names, plain and .gz (so a
+// command can keep its outputs off them, including a plain name that would then be read first).
+std::vector<std::string> mnist_dir_paths(const std::string& dir);
 
 // Kaggle digit-recognizer CSV: a header line, then one sample per line. train.csv has the columns
 // `label,pixel0,...,pixel783`; test.csv has only the pixel columns (labels stay empty). Pixel values

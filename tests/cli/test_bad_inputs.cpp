@@ -535,8 +535,22 @@ TEST_F(BadInputs, AGzipBombIsRefusedByItsHeaderNamingTheFileAndTheBytes) {
         address_space_limit(2 * kGiB));
 }
 
+// The address space cudamlp needs to start, to the next 128 MiB: a build with CUDA maps the CUDA runtime
+// and cuBLAS (about 1 GiB) before main, one without far less. Each try runs under timeout(1): just
+// below its need, the CUDA build's start hangs instead of failing (a try that is only slow moves the
+// limit up a step, which the test allows for).
+long long startup_address_space() {
+  constexpr long long kStep = 128ll << 20;
+  for (long long bytes = kStep; bytes <= 8 * kGiB; bytes += kStep) {
+    CliProcess probe({"3", CUDAMLP_CLI, "--version"}, ProcessLimits{-1, false, bytes}, "timeout");
+    if (probe.wait().exit_code == 0) return bytes;
+  }
+  throw std::runtime_error("cudamlp --version does not start within 8 GiB of address space");
+}
+
 // predict holds the probabilities of one chunk of samples at a time, not of all of them: 4096 samples
-// of a 65536-class model are 1 GiB of probabilities at once, 256 MiB a chunk.
+// of a 65536-class model are 1 GiB of probabilities at once, 256 MiB a chunk. The limit leaves 768 MiB
+// beyond what the program needs to start.
 TEST_F(BadInputs, PredictHoldsTheProbabilitiesOfOneChunkAtATime) {
   if (kUnderSanitizer) GTEST_SKIP() << "needs an address-space limit, which a sanitizer's shadow memory rules out";
   const std::string d = dir.path().string();
@@ -544,7 +558,7 @@ TEST_F(BadInputs, PredictHoldsTheProbabilitiesOfOneChunkAtATime) {
   write_file(d + "/many.csv", small_csv(4096, 8, false));
   CliProcess run({"predict", "--model", d + "/wide.safetensors", "--device", "reference", d + "/many.csv", "--out",
                   d + "/submission.csv"},
-                 *address_space_limit(kGiB + kGiB / 2));
+                 *address_space_limit(startup_address_space() + 3 * kGiB / 4));
   const CommandResult result = run.wait();
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(count_lines(read_file(d + "/submission.csv")), 4097);
@@ -587,6 +601,11 @@ TEST_F(BadInputs, AnOutputThatIsAnInputOrASpecialFileIsRefusedBeforeAnyWork) {
             0);
   ASSERT_EQ(::mkfifo((d + "/fifo").c_str(), 0644), 0);
   const bool root = ::mknod((d + "/device").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;  // like /dev/null
+  fs::create_symlink("/dev/null", d + "/link-to-dev-null");  // a device anyone can reach, as root or not
+  fs::create_directory(d + "/gzipped");  // MNIST as .gz alone: a plain name written there would be read first
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"})
+    write_gzip_file(d + "/gzipped/" + name + ".gz", read_file(d + "/mnist/" + name));
   const std::string long_name = "{}/" + std::string(300, 'n');
   const std::vector<std::string> data = {"train", "--data", "{}/mnist", "--device", "reference"};
   const auto plus = [](std::vector<std::string> args, const std::vector<std::string>& more) {
@@ -599,6 +618,8 @@ TEST_F(BadInputs, AnOutputThatIsAnInputOrASpecialFileIsRefusedBeforeAnyWork) {
   std::vector<Row> rows = {
       // The training data, by name, through a symlink, through a hard link, spelled with ./
       {plus(data, {"--out", "{}/mnist/train-images-idx3-ubyte"}), 2, "would destroy an input"},
+      {{"train", "--data", "{}/gzipped", "--device", "reference", "--out", "{}/gzipped/train-images-idx3-ubyte"}, 2,
+       "would destroy an input"},
       {plus(data, {"--out", "{}/link-to-labels"}), 2, "--data's"},
       {plus(data, {"--log", "{}/hard-link-to-test-images"}), 2, "--data's"},
       {train({"--report", "{}/./train.csv"}), 2, "--train-csv's"},
@@ -617,6 +638,8 @@ TEST_F(BadInputs, AnOutputThatIsAnInputOrASpecialFileIsRefusedBeforeAnyWork) {
       {plus(predict, {"--out", "{}/fifo"}), 2, "not a regular file"},
       {{"report", "{}/run.json", "-o", "{}/fifo"}, 2, "not a regular file"},
       {plus(bench, {"--json", "{}/fifo"}), 2, "not a regular file"},
+      {plus(data, {"--out", "{}/link-to-dev-null"}), 2, "not a regular file"},
+      {plus(predict, {"--out", "{}/link-to-dev-null"}), 2, "not a regular file"},
       // A name its folder cannot hold, found before training rather than at the save
       {plus(data, {"--out", long_name}), 2, "300 bytes"},
       {train({"--hidden", "4", "--report", long_name}), 2, "300 bytes"},
@@ -706,6 +729,15 @@ TEST_F(BadInputs, FilesAreToldByWhatTheyHoldNotByTheirNames) {
       {{"predict", "--model", "{}/model.safetensors", "{}/random.bin"}, 1, "not a picture (PNG, PGM), IDX images"},
       {{"report", "{}/digit.png"}, 1, "is a PNG picture, not a run log"},
   });
+}
+
+TEST_F(BadInputs, PredictWritesASubmissionForACsvWhateverItsName) {
+  const std::string d = dir.path().string();
+  fs::copy_file(d + "/test.csv", d + "/kaggle-test");
+  const CommandResult result = run_cli({"predict", "--model", d + "/model.safetensors", "--device", "reference",
+                                        d + "/kaggle-test", "--out", d + "/submission.csv"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_file(d + "/submission.csv").substr(0, 14), "ImageId,Label\n");
 }
 
 TEST_F(BadInputs, HeadersAreCheckedBeforeTheDataAreRead) {

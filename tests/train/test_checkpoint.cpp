@@ -702,6 +702,28 @@ TEST_F(InterruptCli, AResumedRunsLogAndReportHoldEveryEpoch) {
   EXPECT_NE(read_file(report).find("3 epochs"), std::string::npos) << "the report does not show 3 epochs";
 }
 
+TEST_F(InterruptCli, ARunResumedFromACheckpointWithoutHistoryCanBeResumedAgain) {
+  // A checkpoint of format 1 (or any without cudamlp.history) after epoch 1: the resumed run's log starts
+  // at epoch 2, so its own checkpoints keep no history, and resuming one of them works.
+  const std::string first = dir.file("c1.safetensors"), second = dir.file("c2.safetensors");
+  const std::vector<std::string> quick = {"train", "--data", dir.file("data"), "--hidden", "8", "--limit", "200",
+                                          "--device", "reference", "--log", dir.file("run.json")};
+  std::vector<std::string> run = quick;
+  run.insert(run.end(), {"--epochs", "1", "--checkpoint", first});
+  ASSERT_EQ(run_cli(run).exit_code, 0);
+  SafetensorsFile without_history = read_safetensors(first);
+  ASSERT_EQ(without_history.metadata.erase("cudamlp.history"), 1u);
+  write_safetensors(first, without_history);
+  run = quick;
+  run.insert(run.end(), {"--resume", first, "--epochs", "2", "--checkpoint", second});
+  const CommandResult resumed = run_cli(run);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  run = quick;
+  run.insert(run.end(), {"--resume", second, "--epochs", "3"});
+  const CommandResult again = run_cli(run);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
 TEST_F(InterruptCli, ASecondCtrlCWhileTheCheckpointIsWrittenLeavesNoTemporaryFile) {
   // The first Ctrl-C stops the run to write a checkpoint (a big one: 2048-wide layers, ~46 MB); a second
   // one while it is written ends the process at once. The checkpoint is lost, not half-written, and its
