@@ -119,11 +119,13 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::string tmp = temporary_path(path);
 
   // O_EXCL: never write through a foreign file (or a symlink planted at the temp name).
+  // Registered before it exists, so a second signal at any moment removes it: none outlives the process
+  // (a test sends the signal the moment the file appears). The price: a signal in the instant between
+  // this line and a failed open (a foreign file at the temporary's name, which remove_stale_temporaries
+  // has just cleared of our own) would remove that file.
+  const TemporaryInProgress registered(tmp);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw write_error(path, errno, "create " + tmp);
-  // Registered once created, so a second signal never removes a file that is not ours (a signal between
-  // the two lines leaves the temporary to the next run's remove_stale_temporaries).
-  const TemporaryInProgress registered(tmp);
 
   // From here on the temp file is ours: every failure removes it before throwing.
   int err = write_all(fd, bytes);
