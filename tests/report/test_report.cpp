@@ -164,6 +164,14 @@ auto near_colour(int r, int g, int b, int tolerance = 12) {
   };
 }
 
+// sample_log()'s JSON with its first `from` replaced by `to` (a test error when it has none).
+std::string edited(const std::string& from, const std::string& to) {
+  std::string text = run_log_json(sample_log()).dump();
+  const size_t at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("sample log has no " + from);
+  return text.replace(at, from.size(), to);
+}
+
 }  // namespace
 
 // --- the run log ---
@@ -187,13 +195,6 @@ TEST(RunLog, RoundTripsThroughItsJsonFile) {
 }
 
 TEST(RunLog, MalformedLogsAreFileErrorsNamingTheFileAndTheField) {
-  const std::string valid = run_log_json(sample_log()).dump();
-  const auto edited = [&](const std::string& from, const std::string& to) {
-    std::string text = valid;
-    const size_t at = text.find(from);
-    if (at == std::string::npos) throw std::runtime_error("sample log has no " + from);
-    return text.replace(at, from.size(), to);
-  };
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"not-json.json", "{\"format\": ", "not JSON"},
       {"other.json", "{\"format\": \"something else\"}", "format"},
@@ -238,13 +239,6 @@ TEST(RunLog, MessagesQuoteOnlyAnEscapedExcerptOfTheFile) {
 }
 
 TEST(RunLog, RefusesValuesNoRunCanHave) {
-  const std::string valid = run_log_json(sample_log()).dump();
-  const auto edited = [&](const std::string& from, const std::string& to) {
-    std::string text = valid;
-    const size_t at = text.find(from);
-    if (at == std::string::npos) throw std::runtime_error("sample log has no " + from);
-    return text.replace(at, from.size(), to);
-  };
   const std::vector<std::tuple<std::string, std::string>> cases = {
       {edited("\"train_loss\":0.6", "\"train_loss\":-1"), "epochs[0].train_loss"},
       {edited("\"train_accuracy\":0.88", "\"train_accuracy\":1.5"), "epochs[0].train_accuracy"},

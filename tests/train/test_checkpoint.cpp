@@ -95,6 +95,17 @@ void write_mnist_folder(const fs::path& dir, int64_t train_samples, int64_t test
 
 int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
 
+// file, written to path, is refused by load_checkpoint with a FileError whose message holds words.
+void expect_refused(const std::string& path, const SafetensorsFile& file, const std::string& words) {
+  write_safetensors(path, file);
+  try {
+    load_checkpoint(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -217,14 +228,7 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
     SCOPED_TRACE(damage.key + " = " + damage.value);
     SafetensorsFile file = original;
     file.metadata[damage.key] = damage.value;
-    const std::string path = dir.file("damaged.safetensors");
-    write_safetensors(path, file);
-    try {
-      load_checkpoint(path);
-      ADD_FAILURE() << "accepted";
-    } catch (const FileError& e) {
-      EXPECT_NE(std::string(e.what()).find(damage.words), std::string::npos) << e.what();
-    }
+    expect_refused(dir.file("damaged.safetensors"), file, damage.words);
   }
   for (const char* key : {"cudamlp.run.epochs", "cudamlp.device", "cudamlp.data.checksum", "cudamlp.optimizer"}) {
     SafetensorsFile file = original;
@@ -278,14 +282,7 @@ TEST_F(CheckpointFile, RejectsRunValuesTheCommandLineRefuses) {
     if (damage.at_epoch_start)
       for (const auto& [key, value] : epoch_start) file.metadata[key] = value;
     file.metadata[damage.key] = damage.value;
-    const std::string path = dir.file("damaged.safetensors");
-    write_safetensors(path, file);
-    try {
-      load_checkpoint(path);
-      ADD_FAILURE() << "accepted";
-    } catch (const FileError& e) {
-      EXPECT_NE(std::string(e.what()).find(damage.key + " = '" + damage.value + "'"), std::string::npos) << e.what();
-    }
+    expect_refused(dir.file("damaged.safetensors"), file, damage.key + " = '" + damage.value + "'");
   }
   // The largest values the command line takes still load.
   Checkpoint largest = checkpoint;
