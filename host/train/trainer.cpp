@@ -93,7 +93,7 @@ class TrainLoop {
           return {at_, true};
         }
         const int64_t count = std::min(options_.batch, N - at_.sample);
-        backend_.train_batch(at_.sample, count, step_values(options_, at_.step));
+        backend_.train_batch(at_.sample, count, step_values(options_, at_.step, N));
         at_.sample += count;
         ++at_.step;
         if (hooks_.on_step) report_progress(first_sample, start);
@@ -254,7 +254,10 @@ class TrainLoop {
 
 }  // namespace
 
-StepValues step_values(const TrainOptions& options, int64_t step) { return {options.lr, step}; }
+StepValues step_values(const TrainOptions& options, int64_t step, int64_t samples) {
+  const int64_t steps_per_epoch = (samples + options.batch - 1) / options.batch;
+  return {options.lr, step, step / steps_per_epoch};
+}
 
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
                   const TrainHooks& hooks, const TrainPosition& start) {
@@ -283,6 +286,9 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
     comm->check_same(run_fingerprint(backend.model(), options, start, N),
                      "the training run (options, starting point or initial weights)");
   }
+  Regularization regularization = options.regularization;
+  regularization.seed = options.seed;
+  backend.set_regularization(regularization);
   backend.set_training_data(train);
   return TrainLoop(backend, train, test, options, hooks, start).run();
 }

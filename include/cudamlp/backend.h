@@ -18,6 +18,7 @@
 #include "cudamlp/dataset.h"
 #include "cudamlp/model.h"
 #include "cudamlp/optimizer.h"
+#include "cudamlp/regularization.h"
 
 namespace cudamlp {
 
@@ -76,6 +77,11 @@ class Backend {
   // after set_model(), so that a resumed run continues bitwise as if never stopped.
   virtual OptimizerState optimizer_state() const = 0;
   virtual void set_optimizer_state(const OptimizerState& state) = 0;
+  // Dropout and augmentation of the training steps from now on (regularization.h; none until called).
+  // Evaluation and predict never apply them. UsageError when the model or data cannot take them (an
+  // augmentation whose image shape is not the model's input).
+  virtual void set_regularization(const Regularization& regularization) = 0;
+  virtual Regularization regularization() const = 0;
 
   // The training set, kept where the backend computes (a GPU uploads it once). `data` need outlive
   // only this call.

@@ -31,8 +31,9 @@ inline bool operator==(const OptimizerConfig& a, const OptimizerConfig& b) {
 // What changes from step to step. A GPU keeps them in device memory, written in stream order before
 // each step, so that one captured CUDA graph serves any learning-rate schedule.
 struct StepValues {
-  float lr;      // the learning rate of this step
-  int64_t step;  // optimizer steps taken before this one, all epochs
+  float lr = 0;       // the learning rate of this step
+  int64_t step = 0;   // optimizer steps taken before this one, all epochs
+  int64_t epoch = 0;  // the epoch this step belongs to (0-based): augmentation draws afresh every epoch
 };
 
 // "sgd": the name flags and files use; optimizer_kind is its inverse (nullopt for an unknown name).

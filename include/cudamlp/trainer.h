@@ -12,6 +12,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model.h"
 #include "cudamlp/optimizer.h"
+#include "cudamlp/regularization.h"
 #include "cudamlp/run_limits.h"
 
 namespace cudamlp {
@@ -26,6 +27,8 @@ struct TrainOptions {
   int64_t batch = 64;
   float lr = 0.1f;            // the learning rate of every step (step_values)
   OptimizerConfig optimizer;  // SGD without momentum unless set
+  // Dropout and augmentation while training (train() hands them to the backend); its seed is `seed`.
+  Regularization regularization;
   uint64_t seed = 1;     // weights (when not --init) and the per-epoch shuffles
   bool shuffle = true;   // false: every epoch visits the samples in file order
   // Snapshots (what checkpoints are made of, see TrainHooks) every this many optimizer steps and every
@@ -43,9 +46,10 @@ struct TrainOptions {
   double progress_every_seconds = 0.1;
 };
 
-// The values of step `step` (0-based, all epochs) of a run: its learning rate and step number. A pure
-// function of the step, so that a resumed or data-parallel run takes exactly the same ones.
-StepValues step_values(const TrainOptions& options, int64_t step);
+// The values of step `step` (0-based, all epochs) of a run over `samples` training samples: its learning
+// rate, step number and epoch. A pure function of the step, so that a resumed or data-parallel run takes
+// exactly the same ones.
+StepValues step_values(const TrainOptions& options, int64_t step, int64_t samples);
 
 // Where a run stands between two steps. With the model and the optimizer state, this is all it takes to
 // go on later exactly as if never stopped: an epoch's sample order is a pure function of (seed, epoch).

@@ -94,7 +94,7 @@ TEST(Training, TrainsThePartialLastBatchAveragedOverItsOwnSize) {
     EXPECT_EQ(stats.count, int64_t(batch.size()));
     loss_sum += stats.loss * double(batch.size());
     manual.backward();
-    manual.update(step_values(options, step++));
+    manual.update(step_values(options, step++, data.count));
   }
   expect_same_weights(trained, manual.model());
   EXPECT_NEAR(reports[0].train_loss, loss_sum / 10, 1e-12);
@@ -122,7 +122,7 @@ TEST(Training, ShufflesEachEpochFromTheSeed) {
       manual.forward(std::span<const int64_t>(order.data() + first, std::min<size_t>(7, order.size() - first)));
       manual.loss();
       manual.backward();
-      manual.update(step_values(options, step++));
+      manual.update(step_values(options, step++, data.count));
     }
   }
   expect_same_weights(shuffled, manual.model());

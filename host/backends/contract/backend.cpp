@@ -18,10 +18,10 @@ std::vector<int64_t> epoch_order(const EpochPlan& plan) {
 void run_training_step(TrainingStepParts& parts, Communicator* comm, int64_t first, int64_t count,
                        const StepValues& step) {
   if (comm == nullptr || comm->size() == 1) {
-    parts.train_shard(first, {0, count}, count);
+    parts.train_shard(first, {0, count}, count, step);
   } else {
     const Shard shard = shard_of(count, comm->rank(), comm->size());
-    parts.train_shard(first, shard, count);
+    parts.train_shard(first, shard, count, step);
     // The shard's gradients are its mean; weighted by its share they sum to the whole batch's mean.
     parts.sum_gradients(float(double(shard.size()) / double(count)));
   }

@@ -28,6 +28,11 @@ void HostBackend::set_optimizer_state(const OptimizerState& state) {
   state_ = state;
 }
 
+void HostBackend::set_regularization(const Regularization& regularization) {
+  check_regularization(regularization, model_.input_size(), name() + " backend");
+  regularization_ = regularization;
+}
+
 OptimizerSlots HostBackend::slots() {
   OptimizerSlots slots;
   const std::vector<std::string> names = optimizer_slots(optimizer_);
@@ -62,7 +67,7 @@ void HostBackend::train_batch(int64_t first, int64_t count, const StepValues& st
   run_training_step(*this, communicator(), first, count, step);
 }
 
-void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/) {
+void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/, const StepValues& /*step*/) {
   if (shard.size() == 0) return;
   forward(std::span<const int64_t>(order_.data() + first + shard.begin, size_t(shard.size())));
   const BatchStats stats = loss();

@@ -25,6 +25,8 @@ class HostBackend : public Backend, public StepPhases, private TrainingStepParts
   OptimizerConfig optimizer() const override { return optimizer_; }
   OptimizerState optimizer_state() const override { return state_; }
   void set_optimizer_state(const OptimizerState& state) override;
+  void set_regularization(const Regularization& regularization) override;
+  Regularization regularization() const override { return regularization_; }
 
   void set_training_data(const Dataset& data) override;
   void begin_epoch(const EpochPlan& plan) override;
@@ -47,9 +49,10 @@ class HostBackend : public Backend, public StepPhases, private TrainingStepParts
   OptimizerConfig optimizer_;
   OptimizerState state_;         // every slot of optimizer_, the same layout
   Dataset data_;                 // the training set, pixels still uint8
+  Regularization regularization_;
 
  private:
-  void train_shard(int64_t first, const Shard& shard, int64_t count) override;
+  void train_shard(int64_t first, const Shard& shard, int64_t count, const StepValues& step) override;
   void sum_gradients(float scale) override;
   void apply_update(const StepValues& step) override { update(step); }
 

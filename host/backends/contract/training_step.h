@@ -14,9 +14,10 @@ namespace cudamlp {
 class TrainingStepParts {
  public:
   // Forward, loss, the epoch's metrics and backward on the samples of the batch order[first, first +
-  // count) that `shard` names (offsets into the batch). An empty shard trains nothing, but the epoch
-  // still moves on by `count` samples.
-  virtual void train_shard(int64_t first, const Shard& shard, int64_t count) = 0;
+  // count) that `shard` names (offsets into the batch), with this step's values (dropout's masks are
+  // drawn from its step number). An empty shard trains nothing, but the epoch still moves on by `count`
+  // samples.
+  virtual void train_shard(int64_t first, const Shard& shard, int64_t count, const StepValues& step) = 0;
   // values = the sum over the ranks of scale * gradients (scale 0: this rank adds zeros).
   virtual void sum_gradients(float scale) = 0;
   // The optimizer's update from the gradients, with this step's values. A GPU takes them from device

@@ -133,6 +133,11 @@ void GpuBackend::set_optimizer_state(const OptimizerState& state) {
     ops_.to_device(slots_[s].as<void>(), state.slots.at(names[s]).data(), size_t(parameter_count_) * sizeof(float));
 }
 
+void GpuBackend::set_regularization(const Regularization& regularization) {
+  check_regularization(regularization, network_.input_size(), "gpu backend");
+  regularization_ = regularization;
+}
+
 void GpuBackend::set_training_data(const Dataset& data) {
   if (!data.has_labels()) throw Error("gpu backend: the training set has no labels");
   drop_graphs();
@@ -223,7 +228,8 @@ void GpuBackend::run_backward(int64_t batch) {
 // The training step (run_training_step's phases) and whole epochs: no host-device traffic per step
 // ---------------------------------------------------------------------------------------------
 
-void GpuBackend::train_shard(int64_t /*first: the device's cursor knows*/, const Shard& shard, int64_t count) {
+void GpuBackend::train_shard(int64_t /*first: the device's cursor knows*/, const Shard& shard, int64_t count,
+                             const StepValues& /*step: on the device*/) {
   const int64_t n = shard.size();
   reserve_batch(std::max<int64_t>(n, 1));
   if (n > 0) {

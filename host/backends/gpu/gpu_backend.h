@@ -50,6 +50,8 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
   OptimizerConfig optimizer() const override { return optimizer_; }
   OptimizerState optimizer_state() const override;
   void set_optimizer_state(const OptimizerState& state) override;
+  void set_regularization(const Regularization& regularization) override;
+  Regularization regularization() const override { return regularization_; }
 
   void set_training_data(const Dataset& data) override;
   void begin_epoch(const EpochPlan& plan) override;
@@ -78,7 +80,7 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
 
   // TrainingStepParts: the step of run_training_step, queued on stream_. Where the batch starts and the
   // step's values come from the device (the cursor, step_values_), so a replayed graph takes each step's.
-  void train_shard(int64_t first, const Shard& shard, int64_t count) override;
+  void train_shard(int64_t first, const Shard& shard, int64_t count, const StepValues& step) override;
   void sum_gradients(float scale) override;
   void apply_update(const StepValues& step) override;
 
@@ -110,6 +112,7 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
   DeviceBuffer gradients_;          // [parameter_count_]: one all-reduce sums them all
   std::vector<DeviceBuffer> slots_; // optimizer_slots(optimizer_) order, each [parameter_count_]
   DeviceBuffer step_values_;        // StepValues: this step's, written by set_step_values
+  Regularization regularization_;
 
   // Training set and epoch order.
   int64_t samples_ = 0;
