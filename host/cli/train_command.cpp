@@ -635,7 +635,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     return report_stop(args, result, plan, cannot_checkpoint, signals, comm, data.train.count, json);
 
   if (root && !args.out.empty()) {
-    save_model(args.out, backend->model());
+    save_model(args.out, backend->model(), run_settings(args, model, *backend, data).dump());
     human << "saved " << args.out << "\n";
   }
   recorder.finish(*backend, data.test ? &*data.test : nullptr);
