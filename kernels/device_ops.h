@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cudamlp/optimizer.h"
+#include "cudamlp/regularization.h"
 #include "optimizer_slots.h"
 
 namespace cudamlp {
@@ -54,6 +55,11 @@ struct DeviceOps {
   // x [B, D] = pixels[indices[start + b]] / 255; batch_labels [B] likewise; start = *cursor (0 if null)
   void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
                        int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream);
+  // gather_batch with each image distorted (regularization.h; the map of reference_ops.h's augment_batch),
+  // drawn for the epoch step->epoch (device memory) under seed; scratch [B, 2, D] floats with elastic
+  void (*augment_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
+                        int B, const Augmentation& augmentation, uint64_t seed, const StepValues* step, float* scratch,
+                        float* x, uint8_t* batch_labels, DeviceStream* stream);
   // y [B, out] = x [B, in] W^T + b, then ReLU when relu
   void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                         GemmEngine engine, DeviceStream* stream);

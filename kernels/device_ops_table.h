@@ -2,6 +2,7 @@
 // launches) and once by device_ops_emulated.cpp (g++: simt emulator); the kernels are the same text.
 #pragma once
 
+#include "augment_batch.cuh"
 #include "bias_relu.cuh"
 #include "cublas_gemm.cuh"
 #include "dense_backward.cuh"
@@ -65,6 +66,14 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
                         int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream) {
     queue([=] { gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream)); });
+  };
+  ops.augment_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
+                         int B, const Augmentation& augmentation, uint64_t seed, const StepValues* step, float* scratch,
+                         float* x, uint8_t* batch_labels, DeviceStream* stream) {
+    queue([=] {
+      augment_batch(pixels, labels, indices, cursor, B, augmentation, seed, step, scratch, x, batch_labels,
+                    as_stream(stream));
+    });
   };
   ops.dense_forward = [](const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                          GemmEngine engine, DeviceStream* stream) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "augmentation_flags.h"
 #include "cli_common.h"
 #include "command_line.h"
 #include "digit_display.h"
@@ -41,6 +42,8 @@ struct TrainArgs {
   double lr_min = 0.0;
   std::string lr_step;       // --lr-step E,G
   std::optional<LrSchedule> resumed_schedule;  // --resume's, which the schedule flags must agree with
+  AugmentationFlags augmentation;              // --rotate, --scale, --shear, --shift, --elastic, --augment
+  std::optional<Augmentation> resumed_augmentation;  // --resume's, which those flags must agree with
   uint64_t seed = 1;
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
@@ -232,6 +235,7 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
   if (given("--nesterov") && !was.nesterov) throw disagree("--nesterov", "SGD without Nesterov momentum");
   args.hyper.nesterov = was.nesterov;
   args.resumed_schedule = run.schedule;
+  args.resumed_augmentation = run.regularization.augmentation;
   const bool schedule_ends = run.schedule.kind == LrScheduleKind::kCosine || run.schedule.kind == LrScheduleKind::kLinear;
   if (given("--epochs") && args.epochs != run.epochs && schedule_ends)
     throw disagree("--epochs " + std::to_string(args.epochs),
@@ -274,6 +278,8 @@ std::string resume_command(const std::string& checkpoint) {
 }
 
 // The run's settings as the log and the report show them, in this order.
+Augmentation augmentation_of(const TrainArgs& args);
+
 nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, const Backend& backend,
                                     const LabelledData& data) {
   nlohmann::ordered_json settings = {{"sizes", join_sizes(model.sizes())},
@@ -295,6 +301,13 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, c
   if (args.warmup != "0") settings["warmup"] = args.warmup;
   if (args.lr_schedule == "cosine" || args.lr_schedule == "linear") settings["lr min"] = args.lr_min;
   if (!args.lr_step.empty()) settings["lr step"] = args.lr_step;
+  const Augmentation augmentation = augmentation_of(args);
+  if (augmentation.rotate_degrees != 0) settings["rotate"] = augmentation.rotate_degrees;
+  if (augmentation.scale != 0) settings["scale"] = augmentation.scale;
+  if (augmentation.shear != 0) settings["shear"] = augmentation.shear;
+  if (augmentation.shift != 0) settings["shift"] = augmentation.shift;
+  if (augmentation.elastic_alpha != 0)
+    settings["elastic"] = format("%g,%g", double(augmentation.elastic_alpha), double(augmentation.elastic_sigma));
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -427,6 +440,21 @@ OptimizerConfig optimizer_of(const TrainArgs& args) {
   return config;
 }
 
+// The distortions the flags ask for; a resumed run's, which flags given must agree with (no shape).
+Augmentation augmentation_of(const TrainArgs& args) {
+  Augmentation flags = augmentation_of_flags(args.augmentation, *args.app);
+  if (!args.resumed_augmentation) return flags;
+  Augmentation was = *args.resumed_augmentation;
+  was.rows = was.cols = 0;
+  if (augmentation_flags_given(*args.app) && !(flags == was))
+    throw UsageError(format("--rotate, --scale, --shear, --shift, --elastic or --augment disagrees with --resume %s "
+                            "(a run with --rotate %g --scale %g --shear %g --shift %g --elastic %g,%g; leave them out "
+                            "to go on with the checkpoint's)",
+                            args.resume.c_str(), double(was.rotate_degrees), double(was.scale), double(was.shear),
+                            double(was.shift), double(was.elastic_alpha), double(was.elastic_sigma)));
+  return was;
+}
+
 TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, int64_t samples) {
   TrainOptions options;
   options.epochs = args.epochs;
@@ -458,6 +486,10 @@ std::string recipe_text(const TrainArgs& args) {
   if (args.hyper.nesterov) text += " (Nesterov)";
   if (args.lr_schedule != "constant") text += ", " + args.lr_schedule + " schedule";
   if (args.warmup != "0") text += ", warm-up " + args.warmup;
+  const Augmentation a = augmentation_of(args);
+  if (a.any())
+    text += format(", augmentation (rotate %g, scale %g, shear %g, shift %g, elastic %g,%g)", double(a.rotate_degrees),
+                   double(a.scale), double(a.shear), double(a.shift), double(a.elastic_alpha), double(a.elastic_sigma));
   return text;
 }
 
@@ -576,7 +608,9 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     comm->check_same(identity.checksum ^ uint64_t(identity.samples) ^ (uint64_t(identity.dim) << 32),
                      "the training data");
   if (resumed) check_resumed_data(args, resumed->data, identity);
-  const TrainOptions options = train_options(args, plan, data.train.count);
+  TrainOptions options = train_options(args, plan, data.train.count);
+  options.regularization.augmentation = with_image_shape(
+      augmentation_of(args), data.train, args.data_dir.empty() ? "--train-csv " + args.train_csv : "--data " + args.data_dir);
   if (resumed) check_training_memory("--resume " + args.resume, resumed->state.model.network, options);
   const Model model = resumed ? resumed->state.model : initial_model(args, data.train, options);
   backend->set_model(model, options.optimizer);
@@ -730,6 +764,7 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--lr-min", args->lr_min, "The last learning rate of --lr-schedule cosine or linear")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app->add_option("--lr-step", args->lr_step, "E,G: --lr-schedule step multiplies the learning rate by G every E epochs");
+  add_augmentation_options(*app, args->augmentation);
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")
       ->check(kSeedText)
       ->capture_default_str();

@@ -13,6 +13,7 @@
 
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"
+#include "cudamlp/regularization.h"
 #include "cudamlp/safetensors.h"
 #include "format.h"
 
@@ -156,6 +157,16 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                         {"cudamlp.run.lr_min", to_text(run.schedule.lr_min)},
                         {"cudamlp.run.lr_step_epochs", to_text(run.schedule.step_epochs)},
                         {"cudamlp.run.lr_step_gamma", to_text(run.schedule.step_gamma)}});
+  // The augmentation (regularization.h): absent in files before it, read as none.
+  const Augmentation& augmentation = run.regularization.augmentation;
+  file.metadata.insert({{"cudamlp.run.rotate", to_text(augmentation.rotate_degrees)},
+                        {"cudamlp.run.scale", to_text(augmentation.scale)},
+                        {"cudamlp.run.shear", to_text(augmentation.shear)},
+                        {"cudamlp.run.shift", to_text(augmentation.shift)},
+                        {"cudamlp.run.elastic_alpha", to_text(augmentation.elastic_alpha)},
+                        {"cudamlp.run.elastic_sigma", to_text(augmentation.elastic_sigma)},
+                        {"cudamlp.run.image_rows", to_text(augmentation.rows)},
+                        {"cudamlp.run.image_cols", to_text(augmentation.cols)}});
   if (!checkpoint.history.empty()) file.metadata["cudamlp.history"] = checkpoint.history;
   write_safetensors(path, file);
 }
@@ -259,6 +270,17 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
     run.schedule.step_epochs = meta.number<int64_t>("cudamlp.run.lr_step_epochs");
     run.schedule.step_gamma = meta.number<float>("cudamlp.run.lr_step_gamma");
   }
+  if (meta.find("cudamlp.run.rotate") != nullptr) {  // files before augmentation: none
+    Augmentation& a = run.regularization.augmentation;
+    a.rotate_degrees = meta.number<float>("cudamlp.run.rotate");
+    a.scale = meta.number<float>("cudamlp.run.scale");
+    a.shear = meta.number<float>("cudamlp.run.shear");
+    a.shift = meta.number<float>("cudamlp.run.shift");
+    a.elastic_alpha = meta.number<float>("cudamlp.run.elastic_alpha");
+    a.elastic_sigma = meta.number<float>("cudamlp.run.elastic_sigma");
+    a.rows = meta.number<int>("cudamlp.run.image_rows");
+    a.cols = meta.number<int>("cudamlp.run.image_cols");
+  }
   data.samples = meta.number<int64_t>("cudamlp.data.samples");
   data.dim = meta.number<int64_t>("cudamlp.data.dim");
   data.num_classes = meta.number<int>("cudamlp.data.classes");
@@ -283,6 +305,13 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
     }
   }
   if (data.samples < 1) throw meta.bad("cudamlp.data.samples", "is not a positive sample count");
+  try {
+    Regularization augmentation_only;
+    augmentation_only.augmentation = run.regularization.augmentation;
+    check_regularization(augmentation_only, data.dim, "the augmentation");
+  } catch (const UsageError& e) {
+    throw meta.bad("cudamlp.run.rotate", std::string("and the other augmentation values do not fit: ") + e.what());
+  }
 }
 
 // How the values fit together: data the model takes, a position the run's options can reach.

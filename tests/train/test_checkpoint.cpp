@@ -403,6 +403,66 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   }
 }
 
+// The same with every distortion: the draws are pure functions of (seed, epoch, sample), so a resumed
+// run distorts each sample as the uninterrupted one did.
+TEST_P(TrainerResume, AnAugmentedRunFromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
+  const Dataset data = banded_dataset(45, 6, 3, 2);
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch = 7;
+  options.lr = 0.2f;
+  options.optimizer.momentum = 0.9f;
+  options.seed = 9;
+  options.snapshot_every_steps = 3;
+  Augmentation& a = options.regularization.augmentation;
+  a.rows = a.cols = 6;
+  a.rotate_degrees = 20;
+  a.scale = 0.2f;
+  a.shear = 0.2f;
+  a.shift = 1.5f;
+  a.elastic_alpha = 8;
+  a.elastic_sigma = 2;
+  const Model initial = make_mlp(std::vector<int>{36, 8, 3}, options.seed);
+  std::vector<TrainSnapshot> snapshots;
+  TrainHooks hooks;
+  hooks.on_snapshot = [&](const TrainSnapshot& s) { snapshots.push_back(s); };
+  const auto backend = make_backend(GetParam());
+  backend->set_model(initial, options.optimizer);
+  train(*backend, data, nullptr, options, hooks);
+  const Model expected = backend->model();
+  ASSERT_GE(snapshots.size(), 5u);
+  for (const TrainSnapshot& snapshot : snapshots) {
+    SCOPED_TRACE("resumed at step " + std::to_string(snapshot.position.step));
+    const auto resumed = make_backend(GetParam());
+    resumed->set_model(snapshot.model, options.optimizer);
+    resumed->set_optimizer_state(snapshot.optimizer);
+    train(*resumed, data, nullptr, options, TrainHooks{}, snapshot.position);
+    expect_bitwise_equal(resumed->model(), expected);
+  }
+}
+
+TEST_F(CheckpointFile, RecordsTheAugmentationAndReadsNoneFromOlderFiles) {
+  const std::string path = dir.file("c.safetensors");
+  Augmentation& a = checkpoint.options.regularization.augmentation;
+  a.rows = 2;
+  a.cols = 3;  // the data's 6 values
+  a.rotate_degrees = 12.5f;
+  a.scale = 0.25f;
+  a.shear = 0.125f;
+  a.shift = 2;
+  a.elastic_alpha = 34;
+  a.elastic_sigma = 4;
+  save_checkpoint(path, checkpoint);
+  EXPECT_TRUE(load_checkpoint(path).options.regularization.augmentation == a);
+  SafetensorsFile file = read_safetensors(path);
+  for (const char* key : {"cudamlp.run.rotate", "cudamlp.run.scale", "cudamlp.run.shear", "cudamlp.run.shift",
+                          "cudamlp.run.elastic_alpha", "cudamlp.run.elastic_sigma", "cudamlp.run.image_rows",
+                          "cudamlp.run.image_cols"})
+    file.metadata.erase(key);
+  write_safetensors(path, file);
+  EXPECT_TRUE(load_checkpoint(path).options.regularization.augmentation == Augmentation{});
+}
+
 INSTANTIATE_TEST_SUITE_P(Deterministic, TrainerResume, ::testing::ValuesIn(deterministic_devices()));
 
 TEST(TrainerStop, StopsBetweenStepsWithASnapshotOfThatPlace) {

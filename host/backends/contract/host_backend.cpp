@@ -67,7 +67,8 @@ void HostBackend::train_batch(int64_t first, int64_t count, const StepValues& st
   run_training_step(*this, communicator(), first, count, step);
 }
 
-void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/, const StepValues& /*step*/) {
+void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/, const StepValues& step) {
+  step_ = step;
   if (shard.size() == 0) return;
   forward(std::span<const int64_t>(order_.data() + first + shard.begin, size_t(shard.size())));
   const BatchStats stats = loss();

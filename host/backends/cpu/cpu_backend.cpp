@@ -46,7 +46,15 @@ void CpuBackend::forward(std::span<const int64_t> indices) {
   cpu::set_threads(threads_);
   batch_ = static_cast<int64_t>(indices.size());
   reserve_batch(batch_);
-  cpu::gather_batch(data_, indices, activations_[0].data(), labels_.data());
+  const Augmentation& augmentation = regularization_.augmentation;
+  if (augmentation.any()) {
+    const size_t scratch = augmentation.elastic_alpha > 0 ? size_t(4 * batch_ * data_.dim()) : 0;
+    if (augment_scratch_.size() < scratch) augment_scratch_.resize(scratch);  // grows only: once per run
+    cpu::augment_batch(data_, indices, augmentation, regularization_.seed, step_.epoch, augment_scratch_.data(),
+                       activations_[0].data(), labels_.data());
+  } else {
+    cpu::gather_batch(data_, indices, activations_[0].data(), labels_.data());
+  }
   const Network& network = model_.network;
   for (size_t l = 0; l < network.layers.size(); ++l) {
     const LayerSpec& layer = network.layers[l];

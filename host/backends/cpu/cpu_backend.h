@@ -40,6 +40,7 @@ class CpuBackend final : public HostBackend {
   int64_t capacity_ = 0;
   std::vector<std::vector<float>> activations_;
   std::vector<uint8_t> labels_;      // [B]
+  std::vector<float> augment_scratch_;  // [B, 4, D]: the elastic fields of augment_batch, when elastic
   std::vector<float> probs_;         // [B, C]
   std::vector<float> dlogits_;       // [B, C]
   std::vector<float> delta_[2];      // [B, widest hidden layer]: dLoss/d(hidden output), ping-pong

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "blas.h"
+#include "cudamlp/counter_random.h"
 #include "parallel.h"
 
 namespace cudamlp::cpu {
@@ -126,6 +127,81 @@ float softmax_row(const float* __restrict row, float* __restrict p, int C, int& 
   return sum;
 }
 
+// The augmentation's draws for one sample: k = 0..4 of counter_bits(seed, kAugmentation, epoch, sample, k).
+float augment_draw(uint64_t seed, int64_t epoch, int64_t sample, uint64_t k) {
+  return counter_symmetric(counter_bits(seed, RandomUse::kAugmentation, uint64_t(epoch), uint64_t(sample), k));
+}
+
+// One sample's elastic displacements, alpha included, into field [2, D] (x then y): the raw draws land
+// there first, the Gaussian of weights [2R + 1] (normalised) smooths them along x into along_x [2, D],
+// then along y back into field.
+CUDAMLP_VECTOR_CLONES
+void elastic_displacements(const Augmentation& a, uint64_t seed, int64_t epoch, int64_t sample,
+                           const float* __restrict weight, int R, float* __restrict field, float* __restrict along_x) {
+  float* raw = field;
+  const int rows = a.rows, cols = a.cols, D = rows * cols;
+  for (int i = 0; i < 2 * D; ++i) {
+    const int p = i % D, axis = i / D;
+    raw[i] = augment_draw(seed, epoch, sample, 16 + 2 * uint64_t(p) + uint64_t(axis));
+  }
+  for (int axis = 0; axis < 2; ++axis)
+    for (int r = 0; r < rows; ++r) {
+      const float* __restrict in = raw + axis * D + r * cols;
+      float* __restrict out = along_x + axis * D + r * cols;
+      for (int c = 0; c < cols; ++c) out[c] = 0.0f;
+      for (int k = -R; k <= R; ++k) {
+        const int lo = std::max(0, -k), hi = std::min(cols, cols - k);  // c + k inside the row
+        const float w = weight[k + R];
+        for (int c = lo; c < hi; ++c) out[c] += w * in[c + k];
+      }
+    }
+  for (int axis = 0; axis < 2; ++axis)
+    for (int r = 0; r < rows; ++r) {
+      float* __restrict out = field + axis * D + r * cols;
+      for (int c = 0; c < cols; ++c) out[c] = 0.0f;
+      for (int k = std::max(-R, -r); k <= std::min(R, rows - 1 - r); ++k) {
+        const float* __restrict in = along_x + axis * D + (r + k) * cols;
+        const float w = weight[k + R] * a.elastic_alpha;
+        for (int c = 0; c < cols; ++c) out[c] += w * in[c];
+      }
+    }
+}
+
+// out [D] = image [rows, cols] / 255 resampled at the affine source of each pixel plus field [2, D]
+// (null: no elastic displacement), bilinear, zero outside.
+CUDAMLP_VECTOR_CLONES
+void resample_image(const uint8_t* __restrict image, int rows, int cols, const float* __restrict affine,
+                    const float* __restrict field, float* __restrict out) {
+  // affine: cos/zoom, sin/zoom, shear, shift_x, shift_y
+  const float cos_z = affine[0], sin_z = affine[1], shear = affine[2], shift_x = affine[3], shift_y = affine[4];
+  const float cy = float(rows - 1) * 0.5f, cx = float(cols - 1) * 0.5f;
+  const int D = rows * cols;
+  for (int r = 0; r < rows; ++r) {
+    const float dy = float(r) - cy;
+    for (int c = 0; c < cols; ++c) {
+      const float dx = float(c) - cx;
+      const float sheared = dx + shear * dy;
+      float sx = cx + cos_z * sheared - sin_z * dy + shift_x;
+      float sy = cy + sin_z * sheared + cos_z * dy + shift_y;
+      if (field != nullptr) {
+        sx += field[r * cols + c];
+        sy += field[D + r * cols + c];
+      }
+      const float y0 = std::floor(sy), x0 = std::floor(sx);
+      const float fy = sy - y0, fx = sx - x0;
+      float sum = 0.0f;
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          const float yy = y0 + float(i), xx = x0 + float(j);
+          const bool inside = yy >= 0.0f && yy < float(rows) && xx >= 0.0f && xx < float(cols);
+          const float w = (i ? fy : 1.0f - fy) * (j ? fx : 1.0f - fx);
+          if (inside) sum += w * (float(image[int(yy) * cols + int(xx)]) / 255.0f);
+        }
+      out[r * cols + c] = sum;
+    }
+  }
+}
+
 }  // namespace
 
 void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x, uint8_t* labels) {
@@ -133,6 +209,39 @@ void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* 
   const int64_t D = data.dim();
   parallel_for(B, B * D, [&](int64_t begin, int64_t end) {
     gather_rows(data.pixels.data(), indices.data(), x, D, begin, end);
+  });
+  for (int64_t n = 0; n < B; ++n) labels[n] = data.labels[size_t(indices[size_t(n)])];
+}
+
+void augment_batch(const Dataset& data, std::span<const int64_t> indices, const Augmentation& a, uint64_t seed,
+                   int64_t epoch, float* scratch, float* x, uint8_t* labels) {
+  const int64_t B = static_cast<int64_t>(indices.size());
+  const int64_t D = data.dim();
+  const bool elastic = a.elastic_alpha > 0.0f;
+  // The normalised Gaussian of radius ceil(3 sigma) (at most 192: sigma <= 64).
+  float weight[2 * 192 + 1];
+  const int R = elastic ? int(std::ceil(3.0f * a.elastic_sigma)) : 0;
+  if (elastic) {
+    float total = 0.0f;
+    for (int k = -R; k <= R; ++k) total += weight[k + R] = std::exp(-float(k * k) / (2.0f * a.elastic_sigma * a.elastic_sigma));
+    for (int k = 0; k <= 2 * R; ++k) weight[k] /= total;
+  }
+  // Per sample: a hash per elastic value and about 4 (2R + 1) multiply-adds per pixel for the blur.
+  parallel_for(B, B * D * (elastic ? 8 * (R + 4) : 8), [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) {
+      const int64_t sample = indices[size_t(n)];
+      const float angle = augment_draw(seed, epoch, sample, 0) * a.rotate_degrees * (3.14159265358979f / 180.0f);
+      const float zoom = 1.0f + augment_draw(seed, epoch, sample, 1) * a.scale;
+      const float affine[5] = {std::cos(angle) / zoom, std::sin(angle) / zoom, augment_draw(seed, epoch, sample, 2) * a.shear,
+                               augment_draw(seed, epoch, sample, 3) * a.shift, augment_draw(seed, epoch, sample, 4) * a.shift};
+      float* field = nullptr;
+      if (elastic) {
+        float* own = scratch + n * 4 * D;  // [field x, field y, along_x x, along_x y]
+        elastic_displacements(a, seed, epoch, sample, weight, R, own, own + 2 * D);
+        field = own;
+      }
+      resample_image(data.pixels.data() + sample * D, a.rows, a.cols, affine, field, x + n * D);
+    }
   });
   for (int64_t n = 0; n < B; ++n) labels[n] = data.labels[size_t(indices[size_t(n)])];
 }

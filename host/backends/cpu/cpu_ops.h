@@ -14,12 +14,19 @@
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/optimizer.h"
+#include "cudamlp/regularization.h"
 #include "optimizer_slots.h"
 
 namespace cudamlp::cpu {
 
 // x [B, D] = scale_pixel(pixels of samples `indices`); labels [B]. Pixels stay uint8 until here.
 void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x, uint8_t* labels);
+
+// gather_batch with each image distorted (regularization.h; the map of reference_ops.h's augment_batch,
+// in float): the sample's index in the training set and `epoch` draw it under seed. OpenMP over samples;
+// scratch [B, 4, D] floats (the elastic fields raw and smoothed along x; unused without elastic).
+void augment_batch(const Dataset& data, std::span<const int64_t> indices, const Augmentation& augmentation,
+                   uint64_t seed, int64_t epoch, float* scratch, float* x, uint8_t* labels);
 
 // y = x W^T + b, then max(0, y) when relu: one SGEMM, then one pass adding the bias (and clamping).
 void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out,

@@ -50,6 +50,8 @@ GpuBackend::GpuBackend(const DeviceOps& ops, GemmEngine engine, bool choose_per_
     cuda_graphs_ = false;
   }
   step_values_ = DeviceBuffer(ops_, sizeof(StepValues));  // before the stream: nothing to leak if it throws
+  const StepValues first{};  // forward() before any step reads the epoch from it
+  ops_.to_device(step_values_.as<void>(), &first, sizeof first);
   if (ops_.stream_create != nullptr) stream_ = ops_.stream_create();
 }
 
@@ -135,7 +137,12 @@ void GpuBackend::set_optimizer_state(const OptimizerState& state) {
 
 void GpuBackend::set_regularization(const Regularization& regularization) {
   check_regularization(regularization, network_.input_size(), "gpu backend");
+  const bool more_scratch = regularization.augmentation.elastic_alpha > 0 && augment_scratch_.as<void>() == nullptr;
   regularization_ = regularization;
+  if (more_scratch && capacity_ > 0) {  // the step buffers exist without the elastic fields: size them anew
+    drop_graphs();
+    augment_scratch_ = DeviceBuffer(ops_, 2 * size_t(capacity_) * size_t(network_.input_size()) * sizeof(float));
+  }
 }
 
 void GpuBackend::set_training_data(const Dataset& data) {
@@ -182,6 +189,9 @@ void GpuBackend::allocate_batch_buffers(int64_t batch) {
   step_loss_ = DeviceBuffer(ops_, sizeof(float));
   step_correct_ = DeviceBuffer(ops_, sizeof(int));
   indices_ = DeviceBuffer(ops_, size_t(batch) * sizeof(int64_t));
+  // augment_batch's elastic fields [batch, 2, D], allocated with the step buffers, never per step
+  if (regularization_.augmentation.elastic_alpha > 0)
+    augment_scratch_ = DeviceBuffer(ops_, 2 * size_t(batch) * size_t(sizes.front()) * sizeof(float));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,8 +204,13 @@ void GpuBackend::run_forward(const int64_t* device_indices, const long long* cur
                 std::to_string(network_.input_size()));
   batch_ = batch;
   const int B = int(batch);
-  ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B, dim_,
-                    activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
+  if (regularization_.augmentation.any())  // drawn for the epoch in step_values_
+    ops_.augment_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B,
+                       regularization_.augmentation, regularization_.seed, step_values_.as<StepValues>(),
+                       augment_scratch_.as<float>(), activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
+  else
+    ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B, dim_,
+                      activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     ops_.dense_forward(activations_[l].as<float>(), layer.weight, layer.bias, activations_[l + 1].as<float>(), B,

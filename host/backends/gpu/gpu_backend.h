@@ -113,6 +113,7 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
   std::vector<DeviceBuffer> slots_; // optimizer_slots(optimizer_) order, each [parameter_count_]
   DeviceBuffer step_values_;        // StepValues: this step's, written by set_step_values
   Regularization regularization_;
+  DeviceBuffer augment_scratch_;    // [capacity_, 2, D] float: augment_batch's elastic fields (elastic only)
 
   // Training set and epoch order.
   int64_t samples_ = 0;

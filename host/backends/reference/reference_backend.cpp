@@ -29,7 +29,11 @@ void ReferenceBackend::forward(std::span<const int64_t> indices) {
   activations_.resize(model_.network.layers.size() + 1);
   activations_[0].resize(static_cast<size_t>(batch_ * data_.dim()));
   labels_.resize(indices.size());
-  reference::gather_batch(data_, indices, activations_[0].data(), labels_.data());
+  if (regularization_.augmentation.any())
+    reference::augment_batch(data_, indices, regularization_.augmentation, regularization_.seed, step_.epoch,
+                             activations_[0].data(), labels_.data());
+  else
+    reference::gather_batch(data_, indices, activations_[0].data(), labels_.data());
   run_layers(model_, batch_, activations_);
 }
 

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "cudamlp/backend.h"
+#include "cudamlp/counter_random.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/optimizer.h"
+#include "cudamlp/regularization.h"
 #include "optimizer_slots.h"
 
 namespace cudamlp::reference {
@@ -25,6 +27,122 @@ inline void gather_batch(const Dataset& data, std::span<const int64_t> indices, 
     const uint8_t* row = data.pixels.data() + indices[n] * D;
     for (int64_t i = 0; i < D; ++i) x[int64_t(n) * D + i] = scale_pixel(row[i]);
     labels[n] = data.labels[static_cast<size_t>(indices[n])];
+  }
+}
+
+// --- augmentation (regularization.h): each training image distorted by one map from output pixel to
+// source position, resampled bilinearly. For the image [rows, cols] of sample `sample` in epoch `epoch`:
+//   draws  u_k = counter_symmetric(counter_bits(seed, kAugmentation, epoch, sample, k)), k = 0..4:
+//          angle = u_0 * rotate (radians), zoom = 1 + u_1 * scale, shear = u_2 * shear,
+//          shift_x = u_3 * shift, shift_y = u_4 * shift (pixels)
+//   offset (dy, dx) = (r - (rows-1)/2, c - (cols-1)/2) from the centre; a = dx + shear * dy (shear along x)
+//   source x = (cols-1)/2 + (cos(angle) a - sin(angle) dy) / zoom + shift_x + alpha * ex(r, c)
+//   source y = (rows-1)/2 + (sin(angle) a + cos(angle) dy) / zoom + shift_y + alpha * ey(r, c)
+// (written as the source of each output pixel, so nothing is inverted). ex, ey: the elastic fields,
+// raw value counter_symmetric(counter_bits(..., 16 + 2 * (r * cols + c) + axis)) (axis 0: x, 1: y),
+// smoothed by a separable Gaussian of std sigma truncated at radius ceil(3 sigma), its weights
+// normalised to sum 1, the field taken as 0 outside the image. The output is the bilinear interpolation
+// of pixel / 255 at the source position, pixels outside the image taken as 0.
+struct AugmentDraws {
+  double angle = 0, zoom = 1, shear = 0, shift_x = 0, shift_y = 0;
+};
+
+inline double augment_draw(uint64_t seed, int64_t epoch, int64_t sample, uint64_t k) {
+  return double(counter_symmetric(counter_bits(seed, RandomUse::kAugmentation, uint64_t(epoch), uint64_t(sample), k)));
+}
+
+inline AugmentDraws augment_draws(const Augmentation& a, uint64_t seed, int64_t epoch, int64_t sample) {
+  const double pi = 3.14159265358979323846;
+  AugmentDraws d;
+  d.angle = augment_draw(seed, epoch, sample, 0) * double(a.rotate_degrees) * pi / 180.0;
+  d.zoom = 1.0 + augment_draw(seed, epoch, sample, 1) * double(a.scale);
+  d.shear = augment_draw(seed, epoch, sample, 2) * double(a.shear);
+  d.shift_x = augment_draw(seed, epoch, sample, 3) * double(a.shift);
+  d.shift_y = augment_draw(seed, epoch, sample, 4) * double(a.shift);
+  return d;
+}
+
+// The Gaussian's radius: ceil(3 sigma) pixels either side.
+inline int elastic_radius(double sigma) { return int(std::ceil(3.0 * sigma)); }
+
+// ex, ey [rows * cols] = alpha * the smoothed elastic fields of (seed, epoch, sample); zero when alpha is 0.
+inline void elastic_field(const Augmentation& a, uint64_t seed, int64_t epoch, int64_t sample, double* ex,
+                          double* ey) {
+  const int rows = a.rows, cols = a.cols;
+  if (a.elastic_alpha == 0) {
+    for (int p = 0; p < rows * cols; ++p) ex[p] = ey[p] = 0.0;
+    return;
+  }
+  const double sigma = a.elastic_sigma;
+  const int R = elastic_radius(sigma);
+  std::vector<double> weight(size_t(2 * R + 1));
+  double total = 0.0;
+  for (int k = -R; k <= R; ++k) total += weight[size_t(k + R)] = std::exp(-double(k) * k / (2.0 * sigma * sigma));
+  for (double& w : weight) w /= total;
+  double* out[2] = {ex, ey};
+  for (int axis = 0; axis < 2; ++axis) {
+    // raw [rows, cols], then along rows (x), then along columns (y)
+    std::vector<double> raw(size_t(rows * cols)), along_x(size_t(rows * cols));
+    for (int p = 0; p < rows * cols; ++p) raw[size_t(p)] = augment_draw(seed, epoch, sample, 16 + 2 * uint64_t(p) + uint64_t(axis));
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        double sum = 0.0;
+        for (int k = -R; k <= R; ++k)
+          if (c + k >= 0 && c + k < cols) sum += weight[size_t(k + R)] * raw[size_t(r * cols + c + k)];
+        along_x[size_t(r * cols + c)] = sum;
+      }
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        double sum = 0.0;
+        for (int k = -R; k <= R; ++k)
+          if (r + k >= 0 && r + k < rows) sum += weight[size_t(k + R)] * along_x[size_t((r + k) * cols + c)];
+        out[axis][r * cols + c] = double(a.elastic_alpha) * sum;
+      }
+  }
+}
+
+// Bilinear interpolation of image [rows, cols] / 255 at (y, x), zero outside.
+inline double bilinear_pixel(const uint8_t* image, int rows, int cols, double y, double x) {
+  const double y0 = std::floor(y), x0 = std::floor(x);
+  const double fy = y - y0, fx = x - x0;
+  double sum = 0.0;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      const double yy = y0 + i, xx = x0 + j;
+      if (yy < 0 || yy >= rows || xx < 0 || xx >= cols) continue;
+      const double w = (i ? fy : 1.0 - fy) * (j ? fx : 1.0 - fx);
+      sum += w * double(image[int64_t(yy) * cols + int64_t(xx)]) / 255.0;
+    }
+  return sum;
+}
+
+// out [rows * cols] = image [rows, cols] under the map of `d` and the displacements ex, ey (alpha included).
+inline void augment_image(const uint8_t* image, int rows, int cols, const AugmentDraws& d, const double* ex,
+                          const double* ey, float* out) {
+  const double cy = (rows - 1) / 2.0, cx = (cols - 1) / 2.0;
+  const double cos_a = std::cos(d.angle), sin_a = std::sin(d.angle);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      const double dy = r - cy, dx = c - cx;
+      const double a = dx + d.shear * dy;
+      const double x = cx + (cos_a * a - sin_a * dy) / d.zoom + d.shift_x + ex[r * cols + c];
+      const double y = cy + (sin_a * a + cos_a * dy) / d.zoom + d.shift_y + ey[r * cols + c];
+      out[r * cols + c] = float(bilinear_pixel(image, rows, cols, y, x));
+    }
+}
+
+// x [B, D] = the augmented images of samples `indices` (the sample's index in the training set draws its
+// distortion), labels [B]. augmentation.rows * cols == D.
+inline void augment_batch(const Dataset& data, std::span<const int64_t> indices, const Augmentation& augmentation,
+                          uint64_t seed, int64_t epoch, float* x, uint8_t* labels) {
+  const int64_t D = data.dim();
+  std::vector<double> ex(static_cast<size_t>(D)), ey(static_cast<size_t>(D));
+  for (size_t n = 0; n < indices.size(); ++n) {
+    const int64_t sample = indices[n];
+    elastic_field(augmentation, seed, epoch, sample, ex.data(), ey.data());
+    augment_image(data.pixels.data() + sample * D, augmentation.rows, augmentation.cols,
+                  augment_draws(augmentation, seed, epoch, sample), ex.data(), ey.data(), x + int64_t(n) * D);
+    labels[n] = data.labels[static_cast<size_t>(sample)];
   }
 }
 
