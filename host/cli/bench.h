@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "augmentation_flags.h"
 #include "cli_common.h"
 #include "cudamlp/backend.h"
 #include "cudamlp/communicator.h"
@@ -25,6 +26,7 @@ struct BenchArgs {
   std::string plot_path;
   DistributedOptions dist;        // --distributed: scaling over mpirun's ranks instead of the backend grid
   std::string scaling = "weak";   // --scaling: weak (--batches per rank) or strong (--batches global)
+  AugmentationFlags augmentation; // --rotate, ..., --augment: time the steps with augmentation on
   const CLI::App* app = nullptr;  // to ask which flags were given
 };
 

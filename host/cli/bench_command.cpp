@@ -181,6 +181,10 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
   }
 
   backend.set_model(make_mlp(sizes, 1));
+  Regularization regularization;  // the augmentation flags', on the synthetic images
+  regularization.augmentation = with_image_shape(augmentation_of_flags(args.augmentation, *args.app), data,
+                                                 "the " + join_sizes(sizes) + " network's synthetic data");
+  backend.set_regularization(regularization);
   backend.set_training_data(data);
   backend.begin_epoch({data.count, 1, 0, true});
   int64_t step = 0;
@@ -420,6 +424,7 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--repeats", args->repeats, "Timed repeats per cell; the median is reported")
       ->check(CLI::Range(1, 1000))->capture_default_str();
   add_threads_option(*app, args->threads);
+  add_augmentation_options(*app, args->augmentation);
   app->add_option("--json", args->json_path, "Also write the results as JSON to this file");
   app->add_option("--plot", args->plot_path, "Also write an SVG chart of samples/s against batch size here");
   add_distributed_options(*app, args->dist);
