@@ -105,3 +105,56 @@ TEST(BenchCli, RejectsBadFlagsWithOneLineAndExitTwo) {
     EXPECT_EQ(result.out, "");
   }
 }
+
+TEST(AugmentationCli, AnAugmentedRunSavesItsDistortionsAndItsResumeAdoptsThem) {
+  TempDir dir;
+  const std::string csv = dir.file("train.csv"), checkpoint = dir.file("run.ckpt");
+  write_file(csv, tiny_csv(20));
+  const std::vector<std::string> run = {"train", "--train-csv", csv, "--hidden", "8", "--batch", "8", "--device", "cpu"};
+  const auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = run;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  };
+  const CommandResult trained = with({"--epochs", "1", "--augment", "--elastic", "34,4", "--checkpoint", checkpoint});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.out.find("augmentation (rotate 10, scale 0.1, shear 0.1, shift 2, elastic 34,4)"), std::string::npos)
+      << trained.out;
+  const CommandResult differs = with({"--epochs", "2", "--resume", checkpoint, "--rotate", "5"});
+  EXPECT_EQ(differs.exit_code, 2);
+  EXPECT_NE(differs.err.find("disagrees with --resume"), std::string::npos) << differs.err;
+  const CommandResult resumed = with({"--epochs", "2", "--resume", checkpoint});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("elastic 34,4"), std::string::npos) << resumed.out;
+}
+
+TEST(AugmentationCli, RefusesDataWithoutAnImageShapeAndBadValuesNamingTheFlag) {
+  TempDir dir;
+  const std::string csv = dir.file("wide.csv"), images = dir.file("train.csv");
+  std::string text = "label,a,b,c\n";
+  for (int s = 0; s < 8; ++s) text += std::to_string(s % 2) + ",1,2,3\n";
+  write_file(csv, text);
+  write_file(images, tiny_csv(8));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"train", "--train-csv", csv, "--shift", "2"}, "not a square image"},
+      {{"train", "--train-csv", images, "--elastic", "34"}, "--elastic 34"},
+      {{"train", "--train-csv", images, "--elastic", "34,0"}, "--elastic 34,0"},
+      {{"train", "--train-csv", images, "--rotate", "181"}, "--rotate"},
+      {{"train", "--train-csv", images, "--scale", "1"}, "--scale"},
+      {{"bench", "--networks", "100-10", "--augment"}, "not a square image"},
+  };
+  for (const auto& [args, words] : cases) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const CommandResult result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find(words), std::string::npos) << result.err;
+    EXPECT_EQ(count_lines(result.err), 1) << result.err;
+  }
+}
+
+TEST(AugmentationCli, BenchTimesStepsWithAugmentation) {
+  const CommandResult result = run_cli({"bench", "--backends", "cpu", "--networks", "784-10-10-10", "--batches", "32",
+                                        "--budget", "0.3", "--threads", "1", "--augment", "--elastic", "34,4"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("784-10-10-10"), std::string::npos) << result.out;
+}
