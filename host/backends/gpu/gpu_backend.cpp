@@ -138,11 +138,10 @@ void GpuBackend::set_optimizer_state(const OptimizerState& state) {
 void GpuBackend::set_regularization(const Regularization& regularization) {
   check_regularization(regularization, network_.input_size(), "gpu backend");
   const bool more_scratch = regularization.augmentation.elastic_alpha > 0 && augment_scratch_.as<void>() == nullptr;
+  if (!(regularization == regularization_)) drop_graphs();  // captured with the old gather's launches
   regularization_ = regularization;
-  if (more_scratch && capacity_ > 0) {  // the step buffers exist without the elastic fields: size them anew
-    drop_graphs();
+  if (more_scratch && capacity_ > 0)  // the step buffers exist without the elastic fields: size them anew
     augment_scratch_ = DeviceBuffer(ops_, 2 * size_t(capacity_) * size_t(network_.input_size()) * sizeof(float));
-  }
 }
 
 void GpuBackend::set_training_data(const Dataset& data) {
