@@ -32,6 +32,7 @@ struct TrainArgs {
   int64_t batch = 64;
   double lr = 0.1;
   double momentum = 0.0;
+  double dropout = 0.0;  // --dropout P: inverted dropout after every hidden layer's ReLU while training
   uint64_t seed = 1;
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
@@ -205,6 +206,11 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
   if (given("--momentum") && float(args.momentum) != run.optimizer.momentum)
     throw disagree("--momentum " + float_text(float(args.momentum)), "--momentum " + float_text(run.optimizer.momentum));
   args.momentum = run.optimizer.momentum;
+  if (given("--dropout") && float(args.dropout) != run.regularization.dropout)
+    throw disagree("--dropout " + float_text(float(args.dropout)),
+                   run.regularization.dropout != 0.0f ? "--dropout " + float_text(run.regularization.dropout)
+                                                      : "no --dropout");
+  args.dropout = run.regularization.dropout;
   if (given("--seed") && args.seed != run.seed)
     throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
   args.seed = run.seed;
@@ -256,6 +262,7 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, c
   settings["batch"] = args.batch;
   settings["lr"] = args.lr;
   settings["momentum"] = args.momentum;
+  if (args.dropout > 0) settings["dropout"] = args.dropout;
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -319,6 +326,7 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan) {
   options.batch = args.batch;
   options.lr = float(args.lr);
   options.optimizer = {OptimizerKind::kSgd, float(args.momentum)};
+  options.regularization.dropout = float(args.dropout);
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
@@ -330,9 +338,10 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan) {
 void print_run_header(std::ostream& human, const TrainArgs& args, const Model& model, const Backend& backend,
                       const LabelledData& data, const Communicator* comm, const std::optional<Checkpoint>& resumed) {
   human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, lr %g, "
-                  "momentum %g, seed %llu%s\n",
+                  "momentum %g%s, seed %llu%s\n",
                   join_sizes(model.sizes()).c_str(), (long long)model.parameter_count(), (long long)data.train.count,
                   backend.name().c_str(), (long long)args.batch, args.lr, args.momentum,
+                  args.dropout > 0 ? format(", dropout %g", args.dropout).c_str() : "",
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
   if (comm != nullptr) {
     const int64_t fewest = args.batch / comm->size(), most = (args.batch + comm->size() - 1) / comm->size();
@@ -396,6 +405,7 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"batch", args.batch},
                          {"lr", args.lr},
                          {"momentum", args.momentum},
+                         {"dropout", args.dropout},
                          {"seed", args.seed},
                          {"seconds", seconds},
                          {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
@@ -564,6 +574,10 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--lr", args->lr, "Learning rate")->check(kLearningRate)->capture_default_str();
   app->add_option("--momentum", args->momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
+  app->add_option("--dropout", args->dropout,
+                  "Inverted dropout: while training, zero each hidden unit with probability P (after its ReLU) "
+                  "and scale the others by 1/(1-P); never in evaluation or predict")
+      ->check(kDropoutRange)->capture_default_str();
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")
       ->check(kSeedText)
       ->capture_default_str();

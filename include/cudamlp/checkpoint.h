@@ -15,6 +15,7 @@
 //       cudamlp.position.step       optimizer steps so far
 //       cudamlp.position.epoch_loss_sum, cudamlp.position.epoch_correct   that epoch's metrics so far
 //       cudamlp.run.epochs, .batch, .lr, .momentum, .seed, .shuffle ("true"/"false"), .limit (0: none)
+//       cudamlp.run.dropout         P of --dropout (absent in files from before it: 0)
 //       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
 //       cudamlp.device              the backend that wrote it (informational)
 //       cudamlp.history             (optional) the run's epochs so far, for a resumed run's log: a run
@@ -46,7 +47,8 @@ DataIdentity identify_data(const Dataset& data);
 
 struct Checkpoint {
   TrainSnapshot state;   // position, model, optimizer state
-  TrainOptions options;  // epochs, batch, lr, optimizer, seed, shuffle (not the snapshot and guard intervals)
+  TrainOptions options;  // epochs, batch, lr, optimizer, seed, shuffle, regularization.dropout (not the
+                         // snapshot and guard intervals)
   int64_t limit = 0;     // --limit of the run (0: the whole training set); data says what it amounted to
   DataIdentity data;
   std::string device;    // the backend that wrote it; a resume may use another one
