@@ -72,7 +72,7 @@ struct ReferenceOps {
     reference::dropout_forward(y, B, units, P, 1, 7, 0, 0);
   }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
-    reference::sgd_update(w, g, v, n, lr, m);
+    reference::sgd_update(w, g, v, n, lr, m, false, 0.0f);
   }
 };
 
@@ -99,7 +99,7 @@ struct CpuOps {
     cpu::dropout_forward(y, B, units, P, 1, 7, 0, 0);
   }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
-    cpu::sgd_update(w, g, v, n, lr, m);
+    cpu::sgd_update(w, g, v, n, lr, m, false, 0.0f);
   }
 };
 #endif
