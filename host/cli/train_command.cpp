@@ -44,6 +44,7 @@ struct TrainArgs {
   std::optional<LrSchedule> resumed_schedule;  // --resume's, which the schedule flags must agree with
   AugmentationFlags augmentation;              // --rotate, --scale, --shear, --shift, --elastic, --augment
   std::optional<Augmentation> resumed_augmentation;  // --resume's, which those flags must agree with
+  double dropout = 0.0;  // --dropout P: inverted dropout after every hidden layer's ReLU while training
   uint64_t seed = 1;
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
@@ -245,6 +246,11 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
     throw disagree("--epochs " + std::to_string(args.epochs),
                    "--epochs " + std::to_string(run.epochs) + " and --lr-schedule " +
                        lr_schedule_name(run.schedule.kind) + ", which ends with the run's last step");
+  if (given("--dropout") && float(args.dropout) != run.regularization.dropout)
+    throw disagree("--dropout " + float_text(float(args.dropout)),
+                   run.regularization.dropout != 0.0f ? "--dropout " + float_text(run.regularization.dropout)
+                                                      : "no --dropout");
+  args.dropout = float_value(run.regularization.dropout);
   if (given("--seed") && args.seed != run.seed)
     throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
   args.seed = run.seed;
@@ -315,6 +321,7 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const LrSchedule& sch
   if (augmentation.shift != 0) settings["shift"] = float_value(augmentation.shift);
   if (augmentation.elastic_alpha != 0)
     settings["elastic"] = float_text(augmentation.elastic_alpha) + "," + float_text(augmentation.elastic_sigma);
+  if (args.dropout > 0) settings["dropout"] = float_value(float(args.dropout));
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -470,6 +477,7 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
   options.optimizer = optimizer_of(args);
   options.schedule = lr_schedule_of(args, samples);
   check_lr_schedule(options.schedule, options.lr, int64_t(options.epochs) * ((samples + args.batch - 1) / args.batch));
+  options.regularization.dropout = float(args.dropout);
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
@@ -479,7 +487,7 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
 
 // What the run is about to do, before its first epoch.
 // "lr 0.1, momentum 0.9" or "adamw lr 0.001, weight decay 0.05, cosine schedule, warm-up 938 steps":
-// the optimizer and schedule, what differs from the defaults.
+// the optimizer and schedule (and dropout), what differs from the defaults.
 std::string recipe_text(const TrainArgs& args, const LrSchedule& schedule) {
   const OptimizerKind kind = *optimizer_kind(args.optimizer);
   std::string text = (kind == OptimizerKind::kSgd ? "" : args.optimizer + " ") + format("lr %g", args.lr);
@@ -497,6 +505,7 @@ std::string recipe_text(const TrainArgs& args, const LrSchedule& schedule) {
   if (a.any())
     text += format(", augmentation (rotate %g, scale %g, shear %g, shift %g, elastic %g,%g)", double(a.rotate_degrees),
                    double(a.scale), double(a.shear), double(a.shift), double(a.elastic_alpha), double(a.elastic_sigma));
+  if (args.dropout > 0) text += format(", dropout %g", args.dropout);
   return text;
 }
 
@@ -570,6 +579,7 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"lr", args.lr},
                          {"optimizer", args.optimizer},
                          {"lr_schedule", args.lr_schedule},
+                         {"dropout", args.dropout},
                          {"seed", args.seed},
                          {"seconds", seconds},
                          {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
@@ -750,6 +760,10 @@ Command add_train_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--momentum", args->hyper.momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
+  app->add_option("--dropout", args->dropout,
+                  "Inverted dropout: while training, zero each hidden unit with probability P (after its ReLU) "
+                  "and scale the others by 1/(1-P); never in evaluation or predict")
+      ->check(kDropoutRange)->capture_default_str();
   app->add_flag("--nesterov", args->hyper.nesterov, "SGD with Nesterov momentum (needs --momentum)");
   const auto hyper = [&](const char* name) {
     for (const HyperParameter& h : hyper_parameters(OptimizerKind::kAdam))

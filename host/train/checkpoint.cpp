@@ -157,6 +157,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                         {"cudamlp.run.lr_min", to_text(run.schedule.lr_min)},
                         {"cudamlp.run.lr_step_epochs", to_text(run.schedule.step_epochs)},
                         {"cudamlp.run.lr_step_gamma", to_text(run.schedule.step_gamma)}});
+  file.metadata["cudamlp.run.dropout"] = to_text(run.regularization.dropout);
   // The augmentation (regularization.h): absent in files before it, read as none.
   const Augmentation& augmentation = run.regularization.augmentation;
   file.metadata.insert({{"cudamlp.run.rotate", to_text(augmentation.rotate_degrees)},
@@ -289,6 +290,12 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   data.checksum = meta.number<uint64_t>("cudamlp.data.checksum", 16);
   checkpoint.device = meta.text("cudamlp.device");
   if (const auto history = meta.find("cudamlp.history")) checkpoint.history = *history;
+  // Files from before dropout have none: their runs trained without it.
+  if (meta.find("cudamlp.run.dropout") != nullptr) {
+    run.regularization.dropout = meta.number<float>("cudamlp.run.dropout");
+    if (!(run.regularization.dropout >= 0.0f && run.regularization.dropout < 1.0f))
+      throw meta.bad("cudamlp.run.dropout", "is not in [0, 1)");
+  }
 
   // The limits the command line's flags have (run_limits.h): a run no flag could start is a damage.
   for (const auto& [key, problem] : {std::pair{"cudamlp.run.epochs", epochs_problem(epochs)},

@@ -50,7 +50,6 @@ class HostBackend : public Backend, public StepPhases, private TrainingStepParts
   OptimizerState state_;         // every slot of optimizer_, the same layout
   Dataset data_;                 // the training set, pixels still uint8
   Regularization regularization_;
-  StepValues step_;              // the step being trained (train_shard): its epoch draws the augmentation
 
  private:
   void train_shard(int64_t first, const Shard& shard, int64_t count, const StepValues& step) override;
