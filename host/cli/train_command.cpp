@@ -581,7 +581,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     save_model(args.out, backend->model());
     human << "saved " << args.out << saved_epoch_text(args, result, kept_best) << "\n";
   }
-  recorder.finish(*backend, data.test ? &*data.test : nullptr);
+  recorder.finish(*backend, data.test ? &*data.test : nullptr, data.validation ? &*data.validation : nullptr);
   if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
   if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
   if (json) {

@@ -152,12 +152,12 @@ std::string test_set(const RunLog& log) {
            "</p></section></div>\n";
   }
   const TestSetSummary& t = *log.test;
+  const std::string set = t.set == "validation" ? "validation" : "test";  // as the log names it, escaped or not
   std::string html = "<div class=\"row\">\n<section class=\"card\" id=\"confusion\"><h2>Confusion matrix</h2>";
-  html +=
-      format("<p class=\"note\">final model on the %lld test samples: rows true class, columns predicted</p>",
-                (long long)t.samples);
+  html += format("<p class=\"note\">final model on the %lld %s samples: rows true class, columns predicted</p>",
+                 (long long)t.samples, set.c_str());
   html += confusion_svg(t.confusion, t.classes) + "</section>\n";
-  html += "<section class=\"card\" id=\"mistakes\"><h2>Misclassified test digits</h2>";
+  html += "<section class=\"card\" id=\"mistakes\"><h2>Misclassified " + set + " digits</h2>";
   html += format(
       "<p class=\"note\">the %zu most confident of %lld mistakes: true &rarr; <b>predicted</b>, "
       "its probability</p><div class=\"digits\">",

@@ -102,6 +102,12 @@ void check_counts(const FieldReader& in, const TestSetSummary& test) {
 TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const std::string& file) {
   const FieldReader in(json, "test", file);
   TestSetSummary test;
+  if (in.has("set")) {
+    const nlohmann::ordered_json& set = in.get("set");
+    if (!set.is_string() || (set.get<std::string>() != "test" && set.get<std::string>() != "validation"))
+      in.fail("test.set", "expected \"test\" or \"validation\"");
+    test.set = set.get<std::string>();
+  }
   test.samples = in.integer("samples", 0, INT64_MAX);
   test.loss = in.non_negative("loss");
   test.accuracy = in.fraction("accuracy");
@@ -237,7 +243,8 @@ nlohmann::ordered_json run_log_json(const RunLog& log) {
                           {"probability", m.probability},
                           {"pixels", base64_encode(std::string_view(reinterpret_cast<const char*>(m.pixels.data()),
                                                                     m.pixels.size()))}});
-    json["test"] = {{"samples", t.samples},
+    json["test"] = {{"set", t.set},
+                    {"samples", t.samples},
                     {"loss", t.loss},
                     {"accuracy", t.accuracy},
                     {"classes", t.classes},

@@ -13,7 +13,8 @@
 //             "misclassified": [{"index": 8, "label": 5, "predicted": 6, "probability": 0.91,
 //                                "pixels": "<base64 of rows*cols bytes>"}, ...]}}
 //
-// "test" is the final model on the test set (absent without one); its misclassified digits are the most
+// "test" is the final model on the test set, or on the validation set for a run that has none (--train-csv
+// with --val-split; then "set": "validation", else "set" is "test" or, in older logs, absent); its misclassified digits are the most
 // confident mistakes first, at most kMaxLoggedMistakes of them. The epoch objects carry the same fields
 // as `train --json`'s epoch lines.
 #pragma once
@@ -55,6 +56,7 @@ struct Mistake {
 };
 
 struct TestSetSummary {
+  std::string set = "test";  // "test", or "validation" (a run without a test set)
   int64_t samples = 0;
   double loss = 0.0;
   double accuracy = 0.0;
