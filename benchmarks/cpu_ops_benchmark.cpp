@@ -69,7 +69,7 @@ struct ReferenceOps {
     return reference::softmax_xent(l, y, p, d, B, C);
   }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
-    reference::sgd_update(w, g, v, n, lr, m);
+    reference::sgd_update(w, g, v, n, lr, m, false, 0.0f);
   }
 };
 
@@ -93,7 +93,7 @@ struct CpuOps {
     return cpu::softmax_xent(l, y, p, d, B, C);
   }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
-    cpu::sgd_update(w, g, v, n, lr, m);
+    cpu::sgd_update(w, g, v, n, lr, m, false, 0.0f);
   }
 };
 #endif

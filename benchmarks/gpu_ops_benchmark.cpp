@@ -215,7 +215,7 @@ void sgd_update(benchmark::State& state, const Executor& executor) {
     OptimizerSlots slots;
     slots.slot[0] = v.get();
     const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
-    time_launches(state, ops, [&] { ops.optimizer_update(sgd, w.get(), g.get(), slots, n, step.get(), nullptr); });
+    time_launches(state, ops, [&] { ops.optimizer_update(sgd, w.get(), g.get(), slots, n, step.get(), true, nullptr); });
   });
   state.SetBytesProcessed(int64_t(state.iterations()) * n * 20);  // w, g, v read; v, w written
 }

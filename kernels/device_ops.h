@@ -66,10 +66,11 @@ struct DeviceOps {
   // probs, dlogits [B, C]; loss [1] mean; correct [1]. labels == nullptr: probabilities only.
   void (*softmax_xent)(const float* logits, const uint8_t* labels, float* probs, float* dlogits, float* loss,
                        int* correct, int B, int C, DeviceStream* stream);
-  // The update of config's optimizer over n parameters w from gradients g with its slots (optimizer.h),
-  // reading this step's values from *step (device memory); SGD: v = momentum v + g; w -= lr v
+  // The update of config's optimizer over the n parameters w of one tensor from gradients g with its
+  // slots (optimizer.h), reading this step's values from *step (device memory); decay: the tensor takes
+  // config's weight decay (weights do, biases do not)
   void (*optimizer_update)(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
-                           const StepValues* step, DeviceStream* stream);
+                           const StepValues* step, bool decay, DeviceStream* stream);
   // *step = values, queued after the work before it (no wait for it)
   void (*set_step_values)(StepValues* step, StepValues values, DeviceStream* stream);
   // totals += {loss * batch, correct, batch} (nothing when batch is 0); totals.cursor += advance

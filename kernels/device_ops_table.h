@@ -83,8 +83,8 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
     queue([=] { softmax_xent(logits, labels, probs, dlogits, loss, correct, B, C, as_stream(stream)); });
   };
   ops.optimizer_update = [](const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
-                            const StepValues* step, DeviceStream* stream) {
-    queue([=] { optimizer_update(config, w, g, slots, n, step, as_stream(stream)); });
+                            const StepValues* step, bool decay, DeviceStream* stream) {
+    queue([=] { optimizer_update(config, w, g, slots, n, step, decay, as_stream(stream)); });
   };
   ops.set_step_values = [](StepValues* step, StepValues values, DeviceStream* stream) {
     queue([=] { set_step_values(step, values, as_stream(stream)); });

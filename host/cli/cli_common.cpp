@@ -189,19 +189,24 @@ const CLI::Validator kReadableDirectory(
     },
     "DIR");
 
-const CLI::Validator kMomentumRange(
-    [](std::string& text) -> std::string {
-      const HyperParameter momentum = hyper_parameters(OptimizerKind::kSgd).front();
-      double value = 0;
-      if (!CLI::detail::lexical_cast(text, value) || !(value >= 0 && value < 1))
-        return "must be in [0, 1), got " + text;
-      if (std::string problem = float32_problem(text, value); !problem.empty()) return problem;
-      if (!momentum.valid(float(value)))
-        return text + " rounds to " + format("%.9g", double(float(value))) + " in float32, the precision it is " +
-               "used in; it must be in " + momentum.range;
-      return {};
-    },
-    "[0,1)");
+CLI::Validator hyper_parameter_check(const HyperParameter& hyper) {
+  return CLI::Validator(
+      [hyper](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value))
+          return std::string("must be a number in ") + hyper.range + ", got " + text;
+        if (std::string problem = float32_problem(text, value); !problem.empty()) return problem;
+        if (!hyper.valid(float(value)))
+          return double(float(value)) != value
+                     ? text + " rounds to " + format("%.9g", double(float(value))) +
+                           " in float32, the precision it is used in; it must be in " + hyper.range
+                     : std::string("must be in ") + hyper.range + ", got " + text;
+        return {};
+      },
+      hyper.range);
+}
+
+const CLI::Validator kMomentumRange = hyper_parameter_check(hyper_parameters(OptimizerKind::kSgd).front());
 
 const CLI::Validator kOpenUnitInterval(
     [](std::string& text) -> std::string {

@@ -89,6 +89,8 @@ std::vector<NamedFile> mnist_folder_inputs(const std::string& flag, const std::s
 // learning rate and the momentum are float32, so a value that float32 cannot hold (1e39), or rounds to
 // 0 or to a subnormal (1e-320, 1e-45), or out of the range (0.99999999 is 1.0f) is refused as given.
 extern const CLI::Validator kLearningRate;      // learning_rate_problem (run_limits.h), as a float32
+// A hyper-parameter's range (optimizer.h) as a flag's check, in float32 as it is used.
+CLI::Validator hyper_parameter_check(const HyperParameter& hyper);
 extern const CLI::Validator kMomentumRange;     // SGD's momentum hyper-parameter (optimizer.h), as a float32
 extern const CLI::Validator kOpenUnitInterval;  // (0, 1): a fraction that leaves something on both sides
 // A count of seconds in (0, most]: the bound keeps the messages' and the loops' conversions to

@@ -1,6 +1,7 @@
 // `cudamlp train`: train an MLP with minibatch SGD, print per-epoch metrics, save the model.
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <filesystem>
@@ -31,7 +32,15 @@ struct TrainArgs {
   int epochs = 3;
   int64_t batch = 64;
   double lr = 0.1;
-  double momentum = 0.0;
+  // The optimizer (optimizer.h): --optimizer and its hyper-parameters, PyTorch's defaults.
+  std::string optimizer = "sgd";
+  OptimizerConfig hyper;     // --momentum, --nesterov, --beta1, --beta2, --eps, --weight-decay
+  // The learning-rate schedule (lr_schedule.h).
+  std::string lr_schedule = "constant";
+  std::string warmup = "0";  // --warmup N[steps] | Nepochs
+  double lr_min = 0.0;
+  std::string lr_step;       // --lr-step E,G
+  std::optional<LrSchedule> resumed_schedule;  // --resume's, which the schedule flags must agree with
   uint64_t seed = 1;
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
@@ -186,6 +195,13 @@ CheckpointPlan plan_checkpoints(const TrainArgs& args, bool validate) {
   return plan;
 }
 
+// A hyper-parameter's flag: "weight_decay" -> "--weight-decay".
+std::string flag_of(const HyperParameter& hyper) {
+  std::string flag = std::string("--") + hyper.name;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 std::string float_text(float value) {
   char text[32];
   const auto result = std::to_chars(text, text + sizeof text, value);
@@ -241,9 +257,25 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
   if (given("--lr") && float(args.lr) != run.lr)
     throw disagree("--lr " + float_text(float(args.lr)), "--lr " + float_text(run.lr));
   args.lr = run.lr;
-  if (given("--momentum") && float(args.momentum) != run.optimizer.momentum)
-    throw disagree("--momentum " + float_text(float(args.momentum)), "--momentum " + float_text(run.optimizer.momentum));
-  args.momentum = run.optimizer.momentum;
+  // The optimizer: the flags given must name the checkpoint's, and its values.
+  const OptimizerConfig& was = run.optimizer;
+  if (given("--optimizer") && args.optimizer != optimizer_name(was.kind))
+    throw disagree("--optimizer " + args.optimizer, std::string("--optimizer ") + optimizer_name(was.kind));
+  args.optimizer = optimizer_name(was.kind);
+  for (const HyperParameter& hyper : hyper_parameters(was.kind)) {
+    const std::string flag = flag_of(hyper);
+    if (given(flag.c_str()) && args.hyper.*hyper.value != was.*hyper.value)
+      throw disagree(flag + " " + float_text(args.hyper.*hyper.value), flag + " " + float_text(was.*hyper.value));
+    args.hyper.*hyper.value = was.*hyper.value;
+  }
+  if (given("--nesterov") && !was.nesterov) throw disagree("--nesterov", "SGD without Nesterov momentum");
+  args.hyper.nesterov = was.nesterov;
+  args.resumed_schedule = run.schedule;
+  const bool schedule_ends = run.schedule.kind == LrScheduleKind::kCosine || run.schedule.kind == LrScheduleKind::kLinear;
+  if (given("--epochs") && args.epochs != run.epochs && schedule_ends)
+    throw disagree("--epochs " + std::to_string(args.epochs),
+                   "--epochs " + std::to_string(run.epochs) + " and --lr-schedule " +
+                       lr_schedule_name(run.schedule.kind) + ", which ends with the run's last step");
   if (given("--seed") && args.seed != run.seed)
     throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
   args.seed = run.seed;
@@ -298,7 +330,14 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, c
   settings["epochs"] = args.epochs;
   settings["batch"] = args.batch;
   settings["lr"] = args.lr;
-  settings["momentum"] = args.momentum;
+  settings["optimizer"] = args.optimizer;
+  for (const HyperParameter& hyper : hyper_parameters(*optimizer_kind(args.optimizer)))
+    settings[hyper.name] = args.hyper.*hyper.value;
+  if (args.hyper.nesterov) settings["nesterov"] = true;
+  settings["lr schedule"] = args.lr_schedule;
+  if (args.warmup != "0") settings["warmup"] = args.warmup;
+  if (args.lr_schedule == "cosine" || args.lr_schedule == "linear") settings["lr min"] = args.lr_min;
+  if (!args.lr_step.empty()) settings["lr step"] = args.lr_step;
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -357,12 +396,89 @@ void check_resumed_data(const TrainArgs& args, const DataIdentity& was, const Da
                           (unsigned long long)is.checksum));
 }
 
-TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan) {
+// --warmup's count in steps: "N" or "Nsteps", or "Nepochs" of steps_per_epoch steps each.
+int64_t warmup_steps(const std::string& text, int64_t steps_per_epoch) {
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string unit(end, text.data() + text.size());
+  if (ec != std::errc() || n < 0 ||
+      !(unit.empty() || unit == "step" || unit == "steps" || unit == "epoch" || unit == "epochs"))
+    throw UsageError("--warmup " + text + ": expected a count of steps or epochs, like 500, 500steps or 2epochs");
+  if (!unit.starts_with("epoch")) return n;
+  if (n > INT64_MAX / steps_per_epoch) throw UsageError("--warmup " + text + " is too long");
+  return n * steps_per_epoch;
+}
+
+LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples);
+
+// The learning-rate schedule the flags name, for epochs of `samples` samples; a resumed run's is the
+// checkpoint's, which the schedule's flags, when given, must agree with.
+LrSchedule lr_schedule_of(const TrainArgs& args, int64_t samples) {
+  if (!args.resumed_schedule) return lr_schedule_of_flags(args, samples);
+  bool any_given = false;
+  for (const char* flag : {"--lr-schedule", "--warmup", "--lr-min", "--lr-step"})
+    any_given = any_given || args.app->get_option(flag)->count() > 0;
+  if (any_given && !(lr_schedule_of_flags(args, samples) == *args.resumed_schedule))
+    throw UsageError("--lr-schedule, --warmup, --lr-min or --lr-step disagrees with --resume " + args.resume +
+                     " (a run with --lr-schedule " + lr_schedule_name(args.resumed_schedule->kind) + ", warm-up " +
+                     std::to_string(args.resumed_schedule->warmup_steps) +
+                     " steps; leave the flags out to go on with the checkpoint's schedule)");
+  return *args.resumed_schedule;
+}
+
+LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples) {
+  const auto given = [&](const char* flag) { return args.app->get_option(flag)->count() > 0; };
+  LrSchedule schedule;
+  schedule.kind = *lr_schedule_kind(args.lr_schedule);  // the flag's check accepts only known names
+  schedule.warmup_steps = warmup_steps(args.warmup, (samples + args.batch - 1) / args.batch);
+  schedule.lr_min = float(args.lr_min);
+  const bool ends_somewhere = schedule.kind == LrScheduleKind::kCosine || schedule.kind == LrScheduleKind::kLinear;
+  if (given("--lr-min") && !ends_somewhere)
+    throw UsageError("--lr-min is the end value of --lr-schedule cosine or linear, not of " + args.lr_schedule);
+  if (given("--lr-step") != (schedule.kind == LrScheduleKind::kStep))
+    throw UsageError(given("--lr-step") ? "--lr-step applies to --lr-schedule step only"
+                                        : "--lr-schedule step needs --lr-step E,G (multiply by G every E epochs)");
+  if (given("--lr-step")) {
+    const size_t comma = args.lr_step.find(',');
+    const std::string epochs = args.lr_step.substr(0, comma);
+    const std::string gamma = comma == std::string::npos ? "" : args.lr_step.substr(comma + 1);
+    int64_t e = 0;
+    double g = 0;
+    const auto [end, ec] = std::from_chars(epochs.data(), epochs.data() + epochs.size(), e);
+    if (ec != std::errc() || end != epochs.data() + epochs.size() || !CLI::detail::lexical_cast(gamma, g))
+      throw UsageError("--lr-step " + args.lr_step + ": expected E,G, like 10,0.1 (every 10 epochs, times 0.1)");
+    schedule.step_epochs = e;
+    schedule.step_gamma = float(g);
+  }
+  return schedule;
+}
+
+// The optimizer the flags name. A hyper-parameter of another optimizer is refused, not ignored.
+OptimizerConfig optimizer_of(const TrainArgs& args) {
+  OptimizerConfig config = args.hyper;
+  config.kind = *optimizer_kind(args.optimizer);  // the flag's check accepts only known names
+  const std::vector<HyperParameter> own = hyper_parameters(config.kind);
+  for (const OptimizerKind other : {OptimizerKind::kSgd, OptimizerKind::kAdam})
+    for (const HyperParameter& hyper : hyper_parameters(other)) {
+      const std::string flag = flag_of(hyper);
+      const bool is_own = std::any_of(own.begin(), own.end(), [&](const HyperParameter& h) { return h.name == hyper.name; });
+      if (!is_own && args.app->get_option(flag)->count() > 0)
+        throw UsageError(flag + " is not a hyper-parameter of --optimizer " + args.optimizer);
+    }
+  if (args.app->get_option("--nesterov")->count() > 0 && config.kind != OptimizerKind::kSgd)
+    throw UsageError("--nesterov is SGD's: it needs --optimizer sgd");
+  check_optimizer(config);
+  return config;
+}
+
+TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, int64_t samples) {
   TrainOptions options;
   options.epochs = args.epochs;
   options.batch = args.batch;
   options.lr = float(args.lr);
-  options.optimizer = {OptimizerKind::kSgd, float(args.momentum)};
+  options.optimizer = optimizer_of(args);
+  options.schedule = lr_schedule_of(args, samples);
+  check_lr_schedule(options.schedule, options.lr, int64_t(options.epochs) * ((samples + args.batch - 1) / args.batch));
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
@@ -373,12 +489,29 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan) {
 }
 
 // What the run is about to do, before its first epoch.
+// "lr 0.1, momentum 0.9" or "adamw lr 0.001, weight decay 0.05, cosine schedule, warm-up 2epochs": the
+// optimizer and schedule, what differs from the defaults.
+std::string recipe_text(const TrainArgs& args) {
+  const OptimizerKind kind = *optimizer_kind(args.optimizer);
+  std::string text = (kind == OptimizerKind::kSgd ? "" : args.optimizer + " ") + format("lr %g", args.lr);
+  const OptimizerConfig defaults;
+  for (const HyperParameter& hyper : hyper_parameters(kind))
+    if (hyper.name == std::string("momentum") || args.hyper.*hyper.value != defaults.*hyper.value) {
+      std::string name = hyper.name;
+      std::replace(name.begin(), name.end(), '_', ' ');
+      text += format(", %s %g", name.c_str(), double(args.hyper.*hyper.value));
+    }
+  if (args.hyper.nesterov) text += " (Nesterov)";
+  if (args.lr_schedule != "constant") text += ", " + args.lr_schedule + " schedule";
+  if (args.warmup != "0") text += ", warm-up " + args.warmup;
+  return text;
+}
+
 void print_run_header(std::ostream& human, const TrainArgs& args, const Model& model, const Backend& backend,
                       const LabelledData& data, const Communicator* comm, const std::optional<Checkpoint>& resumed) {
-  human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, lr %g, "
-                  "momentum %g, seed %llu%s\n",
+  human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, %s, seed %llu%s\n",
                   join_sizes(model.sizes()).c_str(), (long long)model.parameter_count(), (long long)data.train.count,
-                  backend.name().c_str(), (long long)args.batch, args.lr, args.momentum,
+                  backend.name().c_str(), (long long)args.batch, recipe_text(args).c_str(),
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
   if (comm != nullptr) {
     const int64_t fewest = args.batch / comm->size(), most = (args.batch + comm->size() - 1) / comm->size();
@@ -444,10 +577,13 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"epochs", args.epochs},
                          {"batch", args.batch},
                          {"lr", args.lr},
-                         {"momentum", args.momentum},
+                         {"optimizer", args.optimizer},
+                         {"lr_schedule", args.lr_schedule},
                          {"seed", args.seed},
                          {"seconds", seconds},
                          {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
+  for (const HyperParameter& hyper : hyper_parameters(*optimizer_kind(args.optimizer)))
+    done[hyper.name] = args.hyper.*hyper.value;
   if (last) {
     done["steps"] = last->steps;
     done["train_loss"] = last->train_loss;
@@ -508,7 +644,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     comm->check_same(identity.checksum ^ uint64_t(identity.samples) ^ (uint64_t(identity.dim) << 32),
                      "the training data");
   if (resumed) check_resumed_data(args, resumed->data, identity);
-  TrainOptions options = train_options(args, plan);
+  TrainOptions options = train_options(args, plan, data.train.count);
   options.validation = data.validation ? &*data.validation : nullptr;
   if (resumed) check_training_memory("--resume " + args.resume, resumed->state.model.network, options);
   const Model model = resumed ? resumed->state.model : initial_model(args, data.train, options);
@@ -650,8 +786,38 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--batch", args->batch, "Minibatch size (the last partial batch is trained too)")
       ->check(run_limit(batch_problem))->capture_default_str();
   app->add_option("--lr", args->lr, "Learning rate")->check(kLearningRate)->capture_default_str();
-  app->add_option("--momentum", args->momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
+  app->add_option("--optimizer", args->optimizer, "sgd, adam or adamw: PyTorch's torch.optim rules")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}))
+      ->capture_default_str();
+  app->add_option("--momentum", args->hyper.momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
+  app->add_flag("--nesterov", args->hyper.nesterov, "SGD with Nesterov momentum (needs --momentum)");
+  const auto hyper = [&](const char* name) {
+    for (const HyperParameter& h : hyper_parameters(OptimizerKind::kAdam))
+      if (h.name == std::string(name)) return hyper_parameter_check(h);
+    return hyper_parameter_check(hyper_parameters(OptimizerKind::kSgd).front());
+  };
+  app->add_option("--beta1", args->hyper.beta1, "Adam(W): decay rate of the gradient's mean")
+      ->check(hyper("beta1"))->capture_default_str();
+  app->add_option("--beta2", args->hyper.beta2, "Adam(W): decay rate of the gradient's square")
+      ->check(hyper("beta2"))->capture_default_str();
+  app->add_option("--eps", args->hyper.eps, "Adam(W): added to the root of the square's mean")
+      ->check(hyper("eps"))->capture_default_str();
+  app->add_option("--weight-decay", args->hyper.weight_decay,
+                  "Weight decay on the weights, never the biases: added to the gradient (sgd, adam) or "
+                  "decoupled, w -= lr*wd*w (adamw)")
+      ->check(hyper("weight_decay"))->capture_default_str();
+  app->add_option("--lr-schedule", args->lr_schedule,
+                  "The learning rate per step: constant, step (--lr-step), cosine or linear (to --lr-min)")
+      ->check(CLI::IsMember({"constant", "step", "cosine", "linear"}))
+      ->capture_default_str();
+  app->add_option("--warmup", args->warmup,
+                  "Warm-up: the learning rate rises linearly from lr/N to lr over the first N steps (N, "
+                  "Nsteps or Nepochs)")
+      ->capture_default_str();
+  app->add_option("--lr-min", args->lr_min, "The last learning rate of --lr-schedule cosine or linear")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app->add_option("--lr-step", args->lr_step, "E,G: --lr-schedule step multiplies the learning rate by G every E epochs");
   app->add_option("--seed", args->seed, "Seed of the initial weights and the per-epoch shuffles")
       ->check(kSeedText)
       ->capture_default_str();

@@ -1,20 +1,38 @@
-// Optimizers: their names, slots and zero state (optimizer.h). The updates themselves are ops of every
-// backend (reference_ops.h, cpu_ops.h, kernels/optimizer_update.cuh).
+// Optimizers: their names, hyper-parameters, slots and zero state (optimizer.h). The updates themselves
+// are ops of every backend (reference_ops.h, cpu_ops.h, kernels/optimizer_update.cuh).
 #include "cudamlp/optimizer.h"
 
 #include <cfloat>
+#include <cmath>
+#include <cstdio>
 
 #include "cudamlp/errors.h"
 
 namespace cudamlp {
 
 namespace {
-constexpr OptimizerKind kEveryKind[] = {OptimizerKind::kSgd};
+
+constexpr OptimizerKind kEveryKind[] = {OptimizerKind::kSgd, OptimizerKind::kAdam, OptimizerKind::kAdamW};
+
+// 0, or a normal float32 below 1: a subnormal decay rate is no decay, only less precise.
+constexpr bool decay_rate(float value) { return value == 0 || (value >= FLT_MIN && value < 1); }
+
+constexpr HyperParameter kMomentum{"momentum", &OptimizerConfig::momentum, decay_rate, "[0, 1) (0 or a normal float32)"};
+constexpr HyperParameter kBeta1{"beta1", &OptimizerConfig::beta1, decay_rate, "[0, 1) (0 or a normal float32)"};
+constexpr HyperParameter kBeta2{"beta2", &OptimizerConfig::beta2, decay_rate, "[0, 1) (0 or a normal float32)"};
+constexpr HyperParameter kEps{"eps", &OptimizerConfig::eps, [](float e) { return e >= FLT_MIN && e <= 1; },
+                          "(0, 1] (a normal float32)"};
+constexpr HyperParameter kWeightDecay{"weight_decay", &OptimizerConfig::weight_decay,
+                                  [](float wd) { return wd == 0 || (wd >= FLT_MIN && wd <= 1); },
+                                  "[0, 1] (0 or a normal float32)"};
+
 }  // namespace
 
 const char* optimizer_name(OptimizerKind kind) {
   switch (kind) {
     case OptimizerKind::kSgd: return "sgd";
+    case OptimizerKind::kAdam: return "adam";
+    case OptimizerKind::kAdamW: return "adamw";
   }
   return "?";
 }
@@ -27,17 +45,34 @@ std::optional<OptimizerKind> optimizer_kind(const std::string& name) {
 
 std::vector<HyperParameter> hyper_parameters(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::kSgd:
-      // 0, or a normal float32 below 1: a subnormal momentum is no momentum, only less precise.
-      return {{"momentum", &OptimizerConfig::momentum, [](float m) { return m == 0 || (m >= FLT_MIN && m < 1); },
-               "[0, 1) (0 or a normal float32)"}};
+    case OptimizerKind::kSgd: return {kMomentum, kWeightDecay};
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW: return {kBeta1, kBeta2, kEps, kWeightDecay};
   }
   return {};
 }
 
+void check_optimizer(const OptimizerConfig& config) {
+  for (const HyperParameter& hyper : hyper_parameters(config.kind)) {
+    const float value = config.*hyper.value;
+    if (!hyper.valid(value)) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%g", double(value));
+      throw UsageError(std::string(optimizer_name(config.kind)) + "'s " + hyper.name + " " + text + " is not in " +
+                       hyper.range);
+    }
+  }
+  if (config.nesterov && (config.kind != OptimizerKind::kSgd || config.momentum == 0))
+    throw UsageError("Nesterov momentum needs --optimizer sgd and a --momentum above 0");
+}
+
+double adam_bias_correction(float beta, int64_t step) { return 1.0 - std::pow(double(beta), double(step + 1)); }
+
 std::vector<std::string> optimizer_slots(const OptimizerConfig& config) {
   switch (config.kind) {
     case OptimizerKind::kSgd: return {"momentum_buffer"};
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW: return {"exp_avg", "exp_avg_sq"};
   }
   return {};
 }

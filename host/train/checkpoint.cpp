@@ -20,7 +20,9 @@ namespace cudamlp {
 
 namespace {
 
-constexpr const char* kFormatVersion = "2";
+constexpr const char* kFormatVersion = "3";
+// Version 2: SGD only, no weight decay, Nesterov or learning-rate schedule (all read as off).
+constexpr const char* kVersion2 = "2";
 // Version 1: SGD only, its momentum buffers named "velocity.<tensor>".
 constexpr const char* kVersion1 = "1";
 constexpr const char* kVersion1Prefix = "velocity.";
@@ -174,6 +176,12 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   });
   for (const HyperParameter& hyper : hyper_parameters(run.optimizer.kind))
     file.metadata[std::string("cudamlp.run.") + hyper.name] = to_text(run.optimizer.*hyper.value);
+  if (run.optimizer.kind == OptimizerKind::kSgd) file.metadata["cudamlp.run.nesterov"] = run.optimizer.nesterov ? "true" : "false";
+  file.metadata.insert({{"cudamlp.run.lr_schedule", lr_schedule_name(run.schedule.kind)},
+                        {"cudamlp.run.warmup_steps", to_text(run.schedule.warmup_steps)},
+                        {"cudamlp.run.lr_min", to_text(run.schedule.lr_min)},
+                        {"cudamlp.run.lr_step_epochs", to_text(run.schedule.step_epochs)},
+                        {"cudamlp.run.lr_step_gamma", to_text(run.schedule.step_gamma)}});
   if (!checkpoint.history.empty()) file.metadata["cudamlp.history"] = checkpoint.history;
   write_safetensors(path, file);
 }
@@ -189,9 +197,9 @@ std::string checkpoint_version(const std::string& path, const SafetensorsFile& f
   if (version == file.metadata.end())
     throw FileError(path, "is not a cudamlp checkpoint (no cudamlp.checkpoint metadata); to start from a "
                           "model's weights use --init");
-  if (version->second != kFormatVersion && version->second != kVersion1)
+  if (version->second != kFormatVersion && version->second != kVersion2 && version->second != kVersion1)
     throw FileError(path, "is a checkpoint of format version " + quoted_excerpt(version->second) +
-                              "; this cudamlp reads versions " + kVersion1 + " and " + kFormatVersion);
+                              "; this cudamlp reads versions " + kVersion1 + " to " + kFormatVersion);
   return version->second;
 }
 
@@ -204,11 +212,15 @@ OptimizerConfig read_optimizer(const std::string& version, const MetadataReader&
     if (!kind) throw meta.bad("cudamlp.optimizer", "is not an optimizer this cudamlp knows");
     config.kind = *kind;
   }
+  const bool current = version == kFormatVersion;
   for (const HyperParameter& hyper : hyper_parameters(config.kind)) {
     const std::string key = std::string("cudamlp.run.") + hyper.name;
+    if (!current && key == "cudamlp.run.weight_decay") continue;  // older runs had none
     config.*hyper.value = meta.number<float>(key);
     if (!hyper.valid(config.*hyper.value)) throw meta.bad(key, std::string("is not in ") + hyper.range);
   }
+  if (current && config.kind == OptimizerKind::kSgd) config.nesterov = meta.boolean("cudamlp.run.nesterov");
+  if (config.nesterov && config.momentum == 0) throw meta.bad("cudamlp.run.nesterov", "is true without a momentum");
   return config;
 }
 
@@ -302,6 +314,15 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   run.seed = meta.number<uint64_t>("cudamlp.run.seed");
   run.shuffle = meta.boolean("cudamlp.run.shuffle");
   checkpoint.limit = meta.number<int64_t>("cudamlp.run.limit");
+  if (meta.find("cudamlp.run.lr_schedule") != nullptr) {  // versions 1 and 2: constant
+    const std::optional<LrScheduleKind> kind = lr_schedule_kind(meta.text("cudamlp.run.lr_schedule"));
+    if (!kind) throw meta.bad("cudamlp.run.lr_schedule", "is not a schedule this cudamlp knows");
+    run.schedule.kind = *kind;
+    run.schedule.warmup_steps = meta.number<int64_t>("cudamlp.run.warmup_steps");
+    run.schedule.lr_min = meta.number<float>("cudamlp.run.lr_min");
+    run.schedule.step_epochs = meta.number<int64_t>("cudamlp.run.lr_step_epochs");
+    run.schedule.step_gamma = meta.number<float>("cudamlp.run.lr_step_gamma");
+  }
   data.samples = meta.number<int64_t>("cudamlp.data.samples");
   data.dim = meta.number<int64_t>("cudamlp.data.dim");
   data.num_classes = meta.number<int>("cudamlp.data.classes");
@@ -319,6 +340,13 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
     if (!problem.empty()) throw meta.bad(key, problem);
   run.epochs = int(epochs);
   if (checkpoint.limit < 0) throw meta.bad("cudamlp.run.limit", "is negative");
+  if (data.samples >= 1 && run.batch >= 1) {
+    try {
+      check_lr_schedule(run.schedule, run.lr, run.epochs * steps_for(data.samples, run.batch));
+    } catch (const UsageError& e) {
+      throw meta.bad("cudamlp.run.lr_schedule", std::string("does not fit the run: ") + e.what());
+    }
+  }
   if (data.samples < 1) throw meta.bad("cudamlp.data.samples", "is not a positive sample count");
 }
 

@@ -62,6 +62,12 @@ uint64_t run_fingerprint(const Model& model, const TrainOptions& options, const 
   hash = fnv1a(hash, options.optimizer.kind);
   for (const HyperParameter& hyper : hyper_parameters(options.optimizer.kind))
     hash = fnv1a(hash, options.optimizer.*hyper.value);
+  hash = fnv1a(hash, options.optimizer.nesterov);
+  for (const auto value : {int64_t(options.schedule.kind), options.schedule.warmup_steps, options.schedule.step_epochs})
+    hash = fnv1a(hash, value);
+  for (const float value : {options.schedule.lr_min, options.schedule.step_gamma, options.regularization.dropout})
+    hash = fnv1a(hash, value);
+  hash = fnv1a(hash, options.regularization.augmentation);
   for (const LayerSpec& layer : model.network.layers) hash = fnv1a(hash, layer);
   // Validation and early stopping: every rank must stop after the same epoch.
   for (const auto value : {options.early_stop, int64_t(options.keep_best),
@@ -310,7 +316,8 @@ void check_validation(Backend& backend, const Dataset& train, const TrainOptions
 
 StepValues step_values(const TrainOptions& options, int64_t step, int64_t samples) {
   const int64_t steps_per_epoch = (samples + options.batch - 1) / options.batch;
-  return {options.lr, step, step / steps_per_epoch};
+  const float lr = scheduled_lr(options.schedule, options.lr, step, steps_per_epoch, options.epochs * steps_per_epoch);
+  return {lr, step, step / steps_per_epoch};
 }
 
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
@@ -323,6 +330,8 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
     throw UsageError("the divergence check interval must be 0 (automatic) or at least 1 step");
   if (train.count < 1) throw UsageError("the training set is empty");
   if (!train.has_labels()) throw UsageError("the training set has no labels");
+  check_optimizer(options.optimizer);
+  check_lr_schedule(options.schedule, options.lr, options.epochs * ((train.count + options.batch - 1) / options.batch));
   // A start inside an epoch lies on a batch boundary; a checkpoint cannot name any other place.
   const int64_t N = train.count;
   if (start.epoch < 0 || start.step < 0 || start.sample < 0 || start.sample > N ||

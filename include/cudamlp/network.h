@@ -35,6 +35,8 @@ struct ParameterTensor {
   std::vector<int64_t> shape;  // weight [out, in], bias [out]
   int64_t offset = 0;          // where its first value lies in the flat buffer
   int64_t size = 0;            // product(shape)
+
+  bool is_weight() const { return shape.size() == 2; }  // weight decay applies to weights only
 };
 
 struct Network {

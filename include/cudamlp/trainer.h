@@ -10,6 +10,7 @@
 #include "cudamlp/backend.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/errors.h"
+#include "cudamlp/lr_schedule.h"
 #include "cudamlp/model.h"
 #include "cudamlp/optimizer.h"
 #include "cudamlp/regularization.h"
@@ -25,7 +26,8 @@ inline constexpr int64_t kGuardEveryStepsWhenCostly = 50;
 struct TrainOptions {
   int epochs = 1;
   int64_t batch = 64;
-  float lr = 0.1f;            // the learning rate of every step (step_values)
+  float lr = 0.1f;            // the base learning rate; each step's is schedule's (step_values)
+  LrSchedule schedule;        // constant unless set
   OptimizerConfig optimizer;  // SGD without momentum unless set
   // Dropout and augmentation while training (train() hands them to the backend); its seed is `seed`.
   Regularization regularization;

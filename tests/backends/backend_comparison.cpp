@@ -152,10 +152,17 @@ void expect_step_matches_reference(Backend& backend, StepPhases& phases, const N
   Rng rng(8);  // non-zero biases, so a wrong bias path shows
   for (size_t l = 0; l < model.network.layers.size(); ++l)
     for (float& b : model.bias(l)) b = float(0.2 * rng.uniform() - 0.1);
-  const OptimizerConfig sgd{OptimizerKind::kSgd, 0.9f};
+  // Both optimizer families with weight decay (weights only), taking turns by the batch's parity. Adam's
+  // eps is large here: its step g / (|g| + eps) turns a gradient at float noise level (a sum that cancels)
+  // into a full step of either sign, which would compare rounding noise, not the backends.
+  const OptimizerConfig optimizer =
+      batch % 2 == 1 ? OptimizerConfig{.kind = OptimizerKind::kAdamW, .eps = 1e-3f, .weight_decay = 0.01f}
+                     : OptimizerConfig{.kind = OptimizerKind::kSgd, .momentum = 0.9f, .nesterov = true, .weight_decay = 0.01f};
+  // Adam moves every weight by about lr: 0.01 keeps the second step's network near the first's.
+  const float lr = optimizer.kind == OptimizerKind::kSgd ? 0.1f : 0.01f;
   ReferenceBackend reference;
   for (Backend* b : {&backend, static_cast<Backend*>(&reference)}) {
-    b->set_model(model, sgd);
+    b->set_model(model, optimizer);
     b->set_training_data(data);
   }
   for (int step = 0; step < 2; ++step) {
@@ -173,8 +180,8 @@ void expect_step_matches_reference(Backend& backend, StepPhases& phases, const N
     const std::string after = " of step " + std::to_string(step);
     EXPECT_TRUE(tensors_near(model.network, phases.gradients(), reference.gradients(), kStepTolerance,
                              "gradients" + after));
-    phases.update({0.1f, step});
-    reference.update({0.1f, step});
+    phases.update({lr, step});
+    reference.update({lr, step});
     EXPECT_TRUE(models_near(backend.model(), reference.model(), kStepTolerance, "weights after update" + after));
   }
   // predict() on the first samples, with the (nearly equal) trained weights of each backend.

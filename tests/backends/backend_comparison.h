@@ -79,8 +79,8 @@ std::vector<float> absolute(std::span<const float> values);
                                        const OptimizerState& expected, double tolerance, const std::string& what);
 
 // Runs one training step phase by phase on `backend` (whose phases are `phases`: the same object) and on
-// a ReferenceBackend from the same model and data (batch `batch`, SGD with momentum 0.9, two steps so the
-// momentum buffers matter) and compares the loss, the count of right answers, every gradient, the updated
+// a ReferenceBackend from the same model and data (batch `batch`; AdamW with weight decay for odd batches,
+// SGD with Nesterov momentum 0.9 and weight decay for even ones; two steps so the slots matter) and compares the loss, the count of right answers, every gradient, the updated
 // weights and predict()'s probabilities.
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch);
 // The same for any network, not only the MLP of its sizes: backends must walk its layer list.

@@ -42,6 +42,11 @@ const std::vector<OptimizerCase> kOptimizerCases = {
     // the kernels write g there. Only w is specified.
     {"sgd", {OptimizerKind::kSgd, 0.0f}, false},
     {"sgd-momentum", {OptimizerKind::kSgd, 0.9f}},
+    {"sgd-nesterov-decay", {.kind = OptimizerKind::kSgd, .momentum = 0.9f, .nesterov = true, .weight_decay = 0.01f}},
+    {"sgd-momentum-decay", {.kind = OptimizerKind::kSgd, .momentum = 0.5f, .weight_decay = 0.1f}},
+    {"adam", {.kind = OptimizerKind::kAdam}},
+    {"adam-decay", {.kind = OptimizerKind::kAdam, .beta1 = 0.8f, .beta2 = 0.99f, .eps = 1e-6f, .weight_decay = 0.05f}},
+    {"adamw", {.kind = OptimizerKind::kAdamW, .weight_decay = 0.1f}},
 };
 
 // Sizes below, at and past a vector width and the cpu backend's parallel threshold.
@@ -81,15 +86,19 @@ OptimizerSlots pointers(std::vector<std::vector<float>>& slots) {
 }
 
 // Two steps of `update` (a backend's optimizer_update on a state it is given) against the reference's.
-void expect_updates_match_reference(const std::function<void(const OptimizerConfig&, UpdateState&, const StepValues&)>& update) {
+// Steps 0 and 1 and a late one (Adam's bias corrections near 1), each a weight tensor (decayed) and a
+// bias tensor (not).
+using Update = std::function<void(const OptimizerConfig&, UpdateState&, const StepValues&, bool decay)>;
+void expect_updates_match_reference(const Update& update) {
   for (const OptimizerCase& c : kOptimizerCases) {
     for (const int64_t n : kSizes) {
-      SCOPED_TRACE(std::string(c.name) + " n=" + std::to_string(n));
+      for (const bool decay : {true, false}) {
+      SCOPED_TRACE(std::string(c.name) + " n=" + std::to_string(n) + (decay ? " weights" : " biases"));
       UpdateState got = random_state(c.config, n, uint64_t(n)), want = got;
-      for (const StepValues step : {StepValues{0.05f, 0}, StepValues{0.02f, 1}}) {
+      for (const StepValues step : {StepValues{0.05f, 0}, StepValues{0.02f, 1}, StepValues{0.01f, 9999}}) {
         const UpdateState before = want;
-        update(c.config, got, step);
-        reference::optimizer_update(c.config, want.w.data(), want.g.data(), pointers(want.slots), n, step);
+        update(c.config, got, step, decay);
+        reference::optimizer_update(c.config, want.w.data(), want.g.data(), pointers(want.slots), n, step, decay);
         ASSERT_TRUE(near_update(got.w, want.w, before.w, before.g, "w"));
         if (!c.slots_defined) {
           got.slots = want.slots;  // the next step starts from the same state
@@ -99,6 +108,7 @@ void expect_updates_match_reference(const std::function<void(const OptimizerConf
           ASSERT_TRUE(near_update(got.slots[s], want.slots[s], before.slots[s], before.g,
                                   optimizer_slots(c.config)[s]));
       }
+      }
     }
   }
 }
@@ -107,8 +117,10 @@ void expect_updates_match_reference(const std::function<void(const OptimizerConf
 
 TEST(OptimizerUpdate, CpuMatchesTheReferenceOnAwkwardSizes) {
 #if CUDAMLP_HAVE_CPU_BACKEND
-  expect_updates_match_reference([](const OptimizerConfig& config, UpdateState& state, const StepValues& step) {
-    cpu::optimizer_update(config, state.w.data(), state.g.data(), pointers(state.slots), int64_t(state.w.size()), step);
+  expect_updates_match_reference([](const OptimizerConfig& config, UpdateState& state, const StepValues& step,
+                                    bool decay) {
+    cpu::optimizer_update(config, state.w.data(), state.g.data(), pointers(state.slots), int64_t(state.w.size()), step,
+                          decay);
   });
 #else
   GTEST_SKIP() << "this build has no cpu backend";
@@ -131,7 +143,8 @@ class OptimizerUpdateOnDevice : public ::testing::TestWithParam<const char*> {
 
 TEST_P(OptimizerUpdateOnDevice, MatchesTheReferenceOnAwkwardSizesReadingTheLearningRateFromTheDevice) {
   const DeviceOps& device = *ops;
-  expect_updates_match_reference([&](const OptimizerConfig& config, UpdateState& state, const StepValues& step) {
+  expect_updates_match_reference([&](const OptimizerConfig& config, UpdateState& state, const StepValues& step,
+                                     bool decay) {
     DeviceArray<float> w(device, state.w), g(device, state.g);
     std::vector<DeviceArray<float>> slots;
     for (const std::vector<float>& slot : state.slots) slots.emplace_back(device, slot);
@@ -140,7 +153,8 @@ TEST_P(OptimizerUpdateOnDevice, MatchesTheReferenceOnAwkwardSizesReadingTheLearn
     // The step's values reach the kernel through device memory, as in a replayed CUDA graph.
     DeviceArray<StepValues> values(device, 1);
     device.set_step_values(values.get(), step, nullptr);
-    device.optimizer_update(config, w.get(), g.get(), slot_pointers, int64_t(state.w.size()), values.get(), nullptr);
+    device.optimizer_update(config, w.get(), g.get(), slot_pointers, int64_t(state.w.size()), values.get(), decay,
+                            nullptr);
     state.w = w.values();
     for (size_t s = 0; s < slots.size(); ++s) state.slots[s] = slots[s].values();
   });

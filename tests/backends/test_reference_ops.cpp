@@ -201,12 +201,44 @@ TEST(SgdUpdate, FollowsPyTorchMomentumSemantics) {
   // PyTorch SGD(momentum=mu): v1 = g1; w1 = w0 - lr v1; v2 = mu v1 + g2; w2 = w1 - lr v2.
   float w[1] = {1.0f}, v[1] = {0.0f};
   const float g1[1] = {0.5f}, g2[1] = {-0.25f};
-  reference::sgd_update(w, g1, v, 1, 0.1f, 0.9f);
+  reference::sgd_update(w, g1, v, 1, 0.1f, 0.9f, false, 0.0f);
   EXPECT_FLOAT_EQ(v[0], 0.5f);
   EXPECT_FLOAT_EQ(w[0], 0.95f);
-  reference::sgd_update(w, g2, v, 1, 0.1f, 0.9f);
+  reference::sgd_update(w, g2, v, 1, 0.1f, 0.9f, false, 0.0f);
   EXPECT_FLOAT_EQ(v[0], 0.9f * 0.5f - 0.25f);
   EXPECT_FLOAT_EQ(w[0], 0.95f - 0.1f * 0.2f);
+}
+
+TEST(SgdUpdate, FollowsPyTorchNesterovAndWeightDecaySemantics) {
+  // PyTorch SGD(momentum=mu, nesterov=True, weight_decay=wd): g' = g + wd w; v = mu v + g'; w -= lr (g' + mu v).
+  double w[1] = {1.0}, v[1] = {0.0};
+  const double g1[1] = {0.5};
+  reference::sgd_update(w, g1, v, 1, 0.1f, 0.5f, true, 0.25f);
+  EXPECT_DOUBLE_EQ(v[0], 0.75);
+  EXPECT_NEAR(w[0], 1.0 - double(0.1f) * (0.75 + 0.5 * 0.75), 1e-9);
+}
+
+TEST(AdamUpdate, FirstStepMovesEachWeightByTheLearningRateAgainstItsGradient) {
+  // Step 1 of torch.optim.Adam: m = (1 - b1) g and s = (1 - b2) g^2, and the bias corrections undo
+  // exactly those factors, so w -= lr g / (|g| + eps): a move of almost exactly lr.
+  double w[2] = {1.0, -2.0}, m[2] = {}, s[2] = {};
+  const double g[2] = {0.5, -0.125};
+  reference::adam_update(w, g, m, s, 2, 0.1f, 0, 0.9f, 0.999f, 1e-8f, 0.0f, false);
+  EXPECT_NEAR(m[0], (1.0 - double(0.9f)) * 0.5, 1e-12);
+  EXPECT_NEAR(s[1], (1.0 - double(0.999f)) * 0.125 * 0.125, 1e-12);
+  EXPECT_NEAR(w[0], 1.0 - double(0.1f) * 0.5 / (0.5 + double(1e-8f)), 1e-9);
+  EXPECT_NEAR(w[1], -2.0 + double(0.1f) * 0.125 / (0.125 + double(1e-8f)), 1e-9);
+}
+
+TEST(AdamUpdate, AdamAddsTheDecayToTheGradientAndAdamWShrinksTheWeight) {
+  // Adam's first step sees g + wd w (so its move is still lr, in that direction); AdamW's first
+  // multiplies w by 1 - lr wd and then moves by lr against g alone.
+  double adam[1] = {1.0}, adamw[1] = {1.0}, m[2] = {}, s[2] = {};
+  const double g[1] = {-0.01};
+  reference::adam_update(adam, g, m, s, 1, 0.1f, 0, 0.9f, 0.999f, 1e-8f, 0.5f, false);
+  EXPECT_NEAR(adam[0], 1.0 - double(0.1f), 1e-6);  // g + wd w = 0.49 > 0: moves down by lr
+  reference::adam_update(adamw, g, m + 1, s + 1, 1, 0.1f, 0, 0.9f, 0.999f, 1e-8f, 0.5f, true);
+  EXPECT_NEAR(adamw[0], (1.0 - double(0.1f) * double(0.5f)) + double(0.1f), 1e-6);
 }
 
 TEST(ReferenceBackend, PredictGivesRowsOfProbabilities) {

@@ -201,8 +201,14 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
     std::string key, value, words;
   };
   const std::vector<Damage> damages = {
-      {"cudamlp.checkpoint", "3", "version"},
-      {"cudamlp.optimizer", "adamw", "cudamlp.optimizer"},
+      {"cudamlp.checkpoint", "4", "version"},
+      {"cudamlp.optimizer", "lamb", "cudamlp.optimizer"},
+      {"cudamlp.run.nesterov", "1", "cudamlp.run.nesterov"},
+      {"cudamlp.run.weight_decay", "-0.1", "cudamlp.run.weight_decay"},
+      {"cudamlp.run.lr_schedule", "exponential", "cudamlp.run.lr_schedule"},
+      {"cudamlp.run.warmup_steps", "1000", "cudamlp.run.lr_schedule"},  // not shorter than the run
+      {"cudamlp.run.lr_min", "5", "cudamlp.run.lr_schedule"},          // above lr
+      {"cudamlp.run.lr_step_epochs", "x", "cudamlp.run.lr_step_epochs"},
       {"cudamlp.position.step", "6", "cudamlp.position.step"},  // disagrees with epoch 1, sample 8
       {"cudamlp.position.sample", "6", "cudamlp.position.sample"},  // not a batch boundary
       {"cudamlp.position.sample", "11", "cudamlp.position.sample"},

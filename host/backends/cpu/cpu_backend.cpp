@@ -85,14 +85,11 @@ void CpuBackend::update(const StepValues& step) {
   // Tensor by tensor: where a vectorised loop's body ends and its shorter epilogue begins changes the
   // rounding of an update (GCC contracts the body's multiply-adds but not the epilogue's), so the
   // ranges stay those the bitwise guard recorded.
+  // Weights take the weight decay, biases do not.
   const OptimizerSlots all = slots();
-  for (const ParameterTensor& tensor : model_.network.tensors()) {
-    OptimizerSlots at = all;
-    for (float*& slot : at.slot)
-      if (slot != nullptr) slot += tensor.offset;
-    cpu::optimizer_update(optimizer_, model_.parameters.data() + tensor.offset, gradients_.data() + tensor.offset, at,
-                          tensor.size, step);
-  }
+  for (const ParameterTensor& tensor : model_.network.tensors())
+    cpu::optimizer_update(optimizer_, model_.parameters.data() + tensor.offset, gradients_.data() + tensor.offset,
+                          offset_slots(all, tensor.offset), tensor.size, step, tensor.is_weight());
 }
 
 void CpuBackend::predict(const float* x, int64_t n, float* probs) {

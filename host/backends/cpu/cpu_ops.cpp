@@ -75,6 +75,42 @@ void sgd_range(float* __restrict w, const float* __restrict g, float* __restrict
   }
 }
 
+// SGD with weight decay and/or Nesterov (optimizer.h): g' = g + wd w; v = mu v + g'; w -= rate (g' + mu v)
+// with Nesterov, else w -= rate v. Apart from sgd_range, so that the plain update keeps its rounding.
+CUDAMLP_VECTOR_CLONES
+void sgd_decay_range(float* __restrict w, const float* __restrict g, float* __restrict v, float rate, float mu,
+                     bool nesterov, float wd, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float grad = g[i] + wd * w[i];
+    const float velocity = mu * v[i] + grad;
+    v[i] = velocity;
+    w[i] -= rate * (nesterov ? grad + mu * velocity : velocity);
+  }
+}
+
+// The scalars of one Adam(W) step, computed once in double as PyTorch does (its step size and
+// sqrt(1 - b2^t) are Python floats), then used in float.
+struct AdamScalars {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+  float keep;            // AdamW: w *= 1 - lr wd first; Adam: 1
+  float coupled_decay;   // Adam: g += wd w; AdamW: 0
+  float step_size;       // lr / (1 - b1^t)
+  float correction2_sqrt;  // sqrt(1 - b2^t)
+};
+
+CUDAMLP_VECTOR_CLONES
+void adam_range(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict s,
+                AdamScalars k, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float grad = g[i] + k.coupled_decay * w[i];
+    const float first = k.beta1 * m[i] + k.one_minus_beta1 * grad;
+    const float second = k.beta2 * s[i] + k.one_minus_beta2 * grad * grad;
+    m[i] = first;
+    s[i] = second;
+    w[i] = w[i] * k.keep - k.step_size * first / (std::sqrt(second) / k.correction2_sqrt + k.eps);
+  }
+}
+
 // Softmax of one row of C logits into p (max-subtracted); returns the sum of the exps and sets argmax
 // to the first largest logit.
 float softmax_row(const float* __restrict row, float* __restrict p, int C, int& argmax) {
@@ -178,15 +214,43 @@ BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs
   return stats;
 }
 
-void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum) {
+void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum, bool nesterov,
+                float weight_decay) {
+  if (weight_decay != 0.0f || nesterov) {
+    parallel_for(n, n, [&](int64_t begin, int64_t end) {
+      sgd_decay_range(w, g, v, lr, momentum, nesterov, weight_decay, begin, end);
+    });
+    return;
+  }
   float* velocity = momentum == 0.0f ? nullptr : v;
   parallel_for(n, n, [&](int64_t begin, int64_t end) { sgd_range(w, g, velocity, lr, momentum, begin, end); });
 }
 
+void adam_update(float* w, const float* g, float* m, float* s, int64_t n, float lr, int64_t step, float beta1,
+                 float beta2, float eps, float weight_decay, bool decoupled) {
+  AdamScalars k;
+  k.beta1 = beta1;
+  k.one_minus_beta1 = float(1.0 - double(beta1));
+  k.beta2 = beta2;
+  k.one_minus_beta2 = float(1.0 - double(beta2));
+  k.eps = eps;
+  k.keep = decoupled ? float(1.0 - double(lr) * double(weight_decay)) : 1.0f;
+  k.coupled_decay = decoupled ? 0.0f : weight_decay;
+  k.step_size = float(double(lr) / adam_bias_correction(beta1, step));
+  k.correction2_sqrt = float(std::sqrt(adam_bias_correction(beta2, step)));
+  parallel_for(n, 2 * n, [&](int64_t begin, int64_t end) { adam_range(w, g, m, s, k, begin, end); });
+}
+
 void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
-                      const StepValues& step) {
+                      const StepValues& step, bool decay) {
+  const float weight_decay = decay ? config.weight_decay : 0.0f;
   switch (config.kind) {
-    case OptimizerKind::kSgd: return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum);
+    case OptimizerKind::kSgd:
+      return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum, config.nesterov, weight_decay);
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW:
+      return adam_update(w, g, slots.slot[0], slots.slot[1], n, step.lr, step.step, config.beta1, config.beta2,
+                         config.eps, weight_decay, config.kind == OptimizerKind::kAdamW);
   }
 }
 

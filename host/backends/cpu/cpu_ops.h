@@ -42,13 +42,21 @@ void softmax(const float* logits, float* probs, int64_t B, int C);
 BatchStats softmax_xent(const float* logits, const uint8_t* labels, float* probs, float* dlogits, int64_t B,
                         int C);
 
-// SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g
-// and v is neither read nor written, a third less memory traffic (PyTorch keeps no momentum buffer then
-// either; the reference and the kernels write v = g, which no later step reads: a run's momentum is fixed).
-void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum);
+// SGD as PyTorch's (optimizer.h): g' = g + wd w; v = momentum v + g'; w -= lr (g' + momentum v) with
+// Nesterov, else w -= lr v. With momentum 0, no decay and no Nesterov this is w -= lr g and v is neither
+// read nor written, a third less memory traffic (PyTorch keeps no momentum buffer then either; the
+// reference and the kernels write v = g, which no later step reads: a run's momentum is fixed).
+void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float momentum, bool nesterov,
+                float weight_decay);
 
-// The update of `config`'s optimizer over n parameters w from gradients g, with its slots.
+// Adam (decoupled: AdamW) as PyTorch's at step `step` (0-based), over slots m ("exp_avg") and s
+// ("exp_avg_sq"); see optimizer.h.
+void adam_update(float* w, const float* g, float* m, float* s, int64_t n, float lr, int64_t step, float beta1,
+                 float beta2, float eps, float weight_decay, bool decoupled);
+
+// The update of `config`'s optimizer over the n parameters w of one tensor from gradients g, with its
+// slots; `decay`: the tensor takes config's weight decay (weights do, biases do not).
 void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
-                      const StepValues& step);
+                      const StepValues& step, bool decay);
 
 }  // namespace cudamlp::cpu

@@ -258,8 +258,11 @@ void GpuBackend::sum_gradients(float scale) {
 void GpuBackend::apply_update(const StepValues& /*step: on the device*/) {
   OptimizerSlots slots;
   for (size_t s = 0; s < slots_.size(); ++s) slots.slot[s] = slots_[s].as<float>();
-  ops_.optimizer_update(optimizer_, parameters_.as<float>(), gradients_.as<float>(), slots, parameter_count_,
-                        step_values_.as<StepValues>(), stream_);
+  // Tensor by tensor: weights take the weight decay, biases do not (a launch each, inside the graph).
+  for (const ParameterTensor& tensor : network_.tensors())
+    ops_.optimizer_update(optimizer_, parameters_.as<float>() + tensor.offset, gradients_.as<float>() + tensor.offset,
+                          offset_slots(slots, tensor.offset), tensor.size, step_values_.as<StepValues>(),
+                          tensor.is_weight(), stream_);
 }
 
 void GpuBackend::begin_epoch(const EpochPlan& plan) {

@@ -59,8 +59,11 @@ void ReferenceBackend::backward() {
 }
 
 void ReferenceBackend::update(const StepValues& step) {
-  reference::optimizer_update(optimizer_, model_.parameters.data(), gradients_.data(), slots(),
-                              int64_t(model_.parameters.size()), step);
+  // Tensor by tensor: weights take the weight decay, biases do not.
+  const OptimizerSlots all = slots();
+  for (const ParameterTensor& tensor : model_.network.tensors())
+    reference::optimizer_update(optimizer_, model_.parameters.data() + tensor.offset, gradients_.data() + tensor.offset,
+                                offset_slots(all, tensor.offset), tensor.size, step, tensor.is_weight());
 }
 
 void ReferenceBackend::predict(const float* x, int64_t n, float* probs) {

@@ -110,20 +110,54 @@ BatchStats softmax_xent(const T* logits, const uint8_t* labels, T* probs, T* dlo
   return stats;
 }
 
-// SGD with PyTorch's momentum: v = momentum * v + g; w -= lr * v. With momentum 0 this is w -= lr * g.
+// SGD as PyTorch's torch.optim.SGD (optimizer.h): g += wd w; v = momentum v + g; w -= lr (g + momentum v)
+// with Nesterov, else w -= lr v. With momentum 0 and no decay this is w -= lr g.
 template <typename T>
-void sgd_update(T* w, const T* g, T* v, int64_t n, float lr, float momentum) {
+void sgd_update(T* w, const T* g, T* v, int64_t n, float lr, float momentum, bool nesterov, float weight_decay) {
   for (int64_t i = 0; i < n; ++i) {
-    v[i] = T(double(momentum) * double(v[i]) + double(g[i]));
-    w[i] = T(double(w[i]) - double(lr) * double(v[i]));
+    const double grad = double(g[i]) + double(weight_decay) * double(w[i]);
+    v[i] = T(double(momentum) * double(v[i]) + grad);
+    const double direction = nesterov ? grad + double(momentum) * double(v[i]) : double(v[i]);
+    w[i] = T(double(w[i]) - double(lr) * direction);
   }
 }
 
-// The update of `config`'s optimizer over n parameters w from gradients g, with its slots.
+// Adam as PyTorch's torch.optim.Adam, and with `decoupled` AdamW (optimizer.h), at step `step` (0-based):
+// m = b1 m + (1 - b1) g; s = b2 s + (1 - b2) g^2; w -= (lr / (1 - b1^t)) m / (sqrt(s) / sqrt(1 - b2^t) + eps),
+// t = step + 1. Adam adds wd w to g first; AdamW multiplies w by 1 - lr wd first instead.
+template <typename T>
+void adam_update(T* w, const T* g, T* m, T* s, int64_t n, float lr, int64_t step, float beta1, float beta2, float eps,
+                 float weight_decay, bool decoupled) {
+  const double t = double(step) + 1.0;
+  const double correction1 = 1.0 - std::pow(double(beta1), t);
+  const double correction2 = 1.0 - std::pow(double(beta2), t);
+  for (int64_t i = 0; i < n; ++i) {
+    double weight = double(w[i]);
+    double grad = double(g[i]);
+    if (decoupled) {
+      weight *= 1.0 - double(lr) * double(weight_decay);
+    } else {
+      grad += double(weight_decay) * weight;
+    }
+    m[i] = T(double(beta1) * double(m[i]) + (1.0 - double(beta1)) * grad);
+    s[i] = T(double(beta2) * double(s[i]) + (1.0 - double(beta2)) * grad * grad);
+    const double denominator = std::sqrt(double(s[i])) / std::sqrt(correction2) + double(eps);
+    w[i] = T(weight - double(lr) / correction1 * double(m[i]) / denominator);
+  }
+}
+
+// The update of `config`'s optimizer over the n parameters w of one tensor from gradients g, with its
+// slots; `decay`: the tensor takes config's weight decay (weights do, biases do not).
 inline void optimizer_update(const OptimizerConfig& config, float* w, const float* g, OptimizerSlots slots, int64_t n,
-                             const StepValues& step) {
+                             const StepValues& step, bool decay) {
+  const float weight_decay = decay ? config.weight_decay : 0.0f;
   switch (config.kind) {
-    case OptimizerKind::kSgd: return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum);
+    case OptimizerKind::kSgd:
+      return sgd_update(w, g, slots.slot[0], n, step.lr, config.momentum, config.nesterov, weight_decay);
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW:
+      return adam_update(w, g, slots.slot[0], slots.slot[1], n, step.lr, step.step, config.beta1, config.beta2,
+                         config.eps, weight_decay, config.kind == OptimizerKind::kAdamW);
   }
 }
 
