@@ -17,6 +17,7 @@
 #include "cudamlp/errors.h"
 #include "cudamlp/model_file.h"
 #include "cudamlp/rng.h"
+#include "cudamlp/run_log.h"
 #include "cudamlp/safetensors.h"
 #include "cudamlp/trainer.h"
 #include "test_helpers.h"
@@ -348,8 +349,8 @@ class ValidationCli : public ::testing::Test {
 };
 
 TEST_F(ValidationCli, DataSplitIsSeededHeldOutOfTrainingAndTheTestSetIsStillReported) {
-  const std::string out = dir.file("m.safetensors");
-  const CommandResult run = run_cli(args({"--epochs", "2", "--json", "--out", out}));
+  const std::string out = dir.file("m.safetensors"), log = dir.file("run.json"), report = dir.file("run.html");
+  const CommandResult run = run_cli(args({"--epochs", "2", "--json", "--out", out, "--log", log, "--report", report}));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.err.find("holding out 150 samples (--val-split 0.25, seed 1) as the validation set"),
             std::string::npos)
@@ -361,6 +362,17 @@ TEST_F(ValidationCli, DataSplitIsSeededHeldOutOfTrainingAndTheTestSetIsStillRepo
     EXPECT_TRUE(epoch.contains("val_accuracy") && epoch.contains("val_loss")) << epoch.dump();
   }
   EXPECT_EQ(lines[2]["train_samples"], 450);
+  // The run log and the report show validation next to test.
+  const RunLog written = read_run_log(log);
+  ASSERT_EQ(written.epochs.size(), 2u);
+  EXPECT_EQ(written.epochs[1].val_accuracy, lines[1]["val_accuracy"].get<double>());
+  EXPECT_EQ(written.epochs[1].test_accuracy, lines[1]["test_accuracy"].get<double>());
+  ASSERT_TRUE(written.test);
+  EXPECT_EQ(written.test->set, "test");  // the summary stays the test set's when there is one
+  EXPECT_EQ(written.settings["validation samples"], 150);
+  const std::string html = read_file(report);
+  EXPECT_NE(html.find("<th>val acc</th>"), std::string::npos);
+  EXPECT_NE(html.find(">validation</text>"), std::string::npos);  // the curves' legend
 
   // The validation set is hold_out(train, 0.25, seed) of the training files, the rest is trained on: the
   // saved model's loss on that part is the reported one, exactly (the same reference evaluation).
