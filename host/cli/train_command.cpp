@@ -714,7 +714,9 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     backend->set_model(best, options.optimizer);
   }
   if (root && !args.out.empty()) {
-    save_model(args.out, backend->model());
+    nlohmann::ordered_json recipe = run_settings(args, model, *backend, data);
+    if (data.validation) recipe["saved epoch"] = kept_best ? result.position.best_epoch : result.position.epoch;
+    save_model(args.out, backend->model(), recipe.dump());
     human << "saved " << args.out << saved_epoch_text(args, result, kept_best) << "\n";
   }
   recorder.finish(*backend, data.test ? &*data.test : nullptr, data.validation ? &*data.validation : nullptr);

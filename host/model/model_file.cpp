@@ -10,6 +10,8 @@
 //   cudamlp.output      "softmax"       on the last layer's outputs
 //   cudamlp.input_scale "pixel/255"     the input is x = pixel / 255 in [0, 1], no mean/std normalisation
 //   cudamlp.version     "1"             bumped when a file's meaning changes
+//   cudamlp.recipe      (optional) how `cudamlp train` made it: its run settings as JSON (optimizer,
+//                       schedule, regularisation, data, epochs, ...), for people; never read back
 // load_model needs none of them (a state_dict saved from PyTorch has none) but rejects any that
 // disagrees with the tensors or with what cudamlp computes.
 #include "cudamlp/model_file.h"
@@ -152,7 +154,11 @@ bool is_optimizer_tensor_name(const std::string& name) {
   return slot == "velocity" || is_optimizer_slot_name(slot);  // "velocity": checkpoints of format 1
 }
 
-void save_model(const std::string& path, const Model& model) { write_safetensors(path, model_to_safetensors(path, model)); }
+void save_model(const std::string& path, const Model& model, const std::string& recipe) {
+  SafetensorsFile file = model_to_safetensors(path, model);
+  if (!recipe.empty()) file.metadata["cudamlp.recipe"] = recipe;
+  write_safetensors(path, file);
+}
 
 SafetensorsFile model_to_safetensors(const std::string& path, const Model& model) {
   if (model.network.layers.empty()) throw FileError(path, "cannot save a model with no layers");

@@ -13,7 +13,9 @@
 
 namespace cudamlp {
 
-void save_model(const std::string& path, const Model& model);
+// recipe: how the model was trained (`cudamlp train` writes its run's settings as JSON), stored as
+// __metadata__ cudamlp.recipe and shown by `cudamlp info`; empty: none. PyTorch ignores it.
+void save_model(const std::string& path, const Model& model, const std::string& recipe = "");
 
 // Accepts any file with exactly the tensors above, shapes chaining layer to layer. Metadata is optional
 // (a file saved from PyTorch has none of ours, a file of an older cudamlp no layer list) but must agree

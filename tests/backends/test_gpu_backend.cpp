@@ -13,6 +13,7 @@
 #include "cudamlp/trainer.h"
 #include "gpu_backend.h"
 #include "reference_backend.h"
+#include "test_helpers.h"
 
 using namespace cudamlp;
 using namespace cudamlp::testing;
@@ -67,6 +68,7 @@ void train_both(Backend& backend, ReferenceBackend& reference, const std::vector
 TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnNetworkGrid) {
   for (const std::vector<int>& sizes : network_grid()) {
     for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{64}}) {
+      if (too_slow_under_sanitizer(batch * mlp_network(sizes).parameter_count())) continue;
       GpuBackend backend = make();
       expect_step_matches_reference(backend, backend, sizes, batch);
       if (HasFailure()) return;

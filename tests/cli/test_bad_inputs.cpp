@@ -402,21 +402,6 @@ void write_checkpoint_with(const std::string& from, const std::string& to,
   write_safetensors(to, file);
 }
 
-// Sanitizers reserve terabytes of address space for their shadow memory: a process under them cannot
-// run with an address-space limit.
-constexpr bool kUnderSanitizer =
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
-
 // An address-space limit (ulimit -v) for rows whose unguarded code allocates tens of GB: there, the
 // allocation fails at once (std::bad_alloc) instead of taking the machine's memory. None under a
 // sanitizer (see above); the guards under test refuse before allocating, so the rows pass without.

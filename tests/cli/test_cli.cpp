@@ -84,6 +84,26 @@ TEST_F(CliTest, TrainsSavesAndThenInfoEvalPredictUseTheModel) {
   EXPECT_NEAR(sum, 1.0, 1e-5);
 }
 
+TEST_F(CliTest, TheModelFileRecordsTheRecipeThatTrainedIt) {
+  const std::string model = dir.file("recipe.safetensors");
+  const CommandResult trained =
+      run_cli({"train", "--train-csv", train_csv, "--hidden", "16", "--epochs", "2", "--batch", "8", "--device",
+               "reference", "--optimizer", "adamw", "--lr", "0.003", "--weight-decay", "0.05", "--lr-schedule",
+               "cosine", "--warmup", "1epoch", "--out", model});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.out.find("adamw lr 0.003, weight decay 0.05, cosine schedule, warm-up 1epoch"), std::string::npos)
+      << trained.out;
+  const CommandResult info = run_cli({"info", model, "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const nlohmann::json recipe = nlohmann::json::parse(
+      nlohmann::json::parse(info.out).at("metadata").at("cudamlp.recipe").get<std::string>());
+  EXPECT_EQ(recipe.at("optimizer"), "adamw");
+  EXPECT_FLOAT_EQ(recipe.at("weight_decay").get<float>(), 0.05f);
+  EXPECT_EQ(recipe.at("lr schedule"), "cosine");
+  EXPECT_EQ(recipe.at("warmup"), "1epoch");
+  EXPECT_EQ(recipe.at("epochs"), 2);
+}
+
 TEST_F(CliTest, JsonModePrintsOnlyJsonLinesOnStdout) {
   CommandResult trained = run_cli({"train", "--train-csv", train_csv, "--hidden", "8", "--epochs", "2",
                                    "--batch", "16", "--json", "--device", "reference"});

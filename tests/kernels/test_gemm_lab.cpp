@@ -15,6 +15,7 @@
 #include "cudamlp/gpu_info.h"
 #include "device_testing.h"
 #include "gemm_lab.h"
+#include "test_helpers.h"
 
 using namespace cudamlp;
 using namespace cudamlp::testing;
@@ -54,6 +55,7 @@ class GemmLab : public ::testing::TestWithParam<LabChoice> {
   // Runs `variant` on one shape and transpose pair with the operands `offset` floats into their
   // allocations (offset 1: misaligned for 128-bit loads), and checks every element of C.
   void check(int variant, const GemmShape& s, bool trans_a, bool trans_b, int offset) {
+    if (cudamlp::testing::too_slow_under_sanitizer(int64_t(s.M) * s.N * s.K)) return;
     const DeviceOps& ops = *lab->ops;
     const size_t a_size = size_t(s.M) * s.K, b_size = size_t(s.K) * s.N, c_size = size_t(s.M) * s.N;
     const std::vector<float> a = random_floats(a_size, -1, 1, 1), b = random_floats(b_size, -1, 1, 2);

@@ -18,8 +18,10 @@
 #include "device_ops.h"
 #include "device_testing.h"
 #include "reference_ops.h"
+#include "test_helpers.h"
 
 using namespace cudamlp;
+using cudamlp::testing::too_slow_under_sanitizer;
 
 namespace {
 
@@ -95,6 +97,7 @@ class Kernels : public ::testing::TestWithParam<ExecutorChoice> {
 
 TEST_P(Kernels, DenseForwardMatchesReferenceOnAwkwardShapes) {
   for (const DenseShape& s : kDenseShapes) {
+    if (too_slow_under_sanitizer(int64_t(s.B) * s.in * s.out)) continue;
     SCOPED_TRACE(describe(s));
     const auto x = random_floats(size_t(s.B) * s.in, 1), W = random_floats(size_t(s.out) * s.in, 2, 0.1),
                b = random_floats(size_t(s.out), 3);
@@ -119,6 +122,7 @@ TEST_P(Kernels, DenseForwardMatchesReferenceOnAwkwardShapes) {
 
 TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithAndWithoutTheFusedReluMask) {
   for (const DenseShape& s : kDenseShapes) {
+    if (too_slow_under_sanitizer(int64_t(s.B) * s.in * s.out)) continue;
     SCOPED_TRACE(describe(s));
     const auto dy = random_floats(size_t(s.B) * s.out, 4), W = random_floats(size_t(s.out) * s.in, 5, 0.1);
     auto x = random_floats(size_t(s.B) * s.in, 6);  // about half negative: the mask matters
@@ -147,6 +151,7 @@ TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithAndWithoutTheFusedReluMask
 
 TEST_P(Kernels, DenseBackwardWeightsMatchesReferenceOnAwkwardShapes) {
   for (const DenseShape& s : kDenseShapes) {
+    if (too_slow_under_sanitizer(int64_t(s.B) * s.in * s.out)) continue;
     SCOPED_TRACE(describe(s));
     const auto dy = random_floats(size_t(s.B) * s.out, 7), x = random_floats(size_t(s.B) * s.in, 8);
     std::vector<float> dW(size_t(s.out) * s.in), db(size_t(s.out));

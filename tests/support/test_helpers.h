@@ -11,6 +11,30 @@
 
 namespace cudamlp::testing {
 
+// Built with AddressSanitizer or ThreadSanitizer. Sanitizers reserve terabytes of address space for
+// their shadow memory (a process under them cannot run with an address-space limit), and the SIMT
+// emulator under them runs 10-30 times slower.
+inline constexpr bool kUnderSanitizer =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
+// Under a sanitizer the op tests skip shapes above this many multiply-adds: the sanitizer looks for
+// memory and threading errors, which the small and awkward shapes (1, odd sizes, partial tiles) reach
+// as well; the plain CI build runs every shape.
+inline constexpr int64_t kSanitizerWorkBound = int64_t{1} << 21;
+inline bool too_slow_under_sanitizer(int64_t multiply_adds) {
+  return kUnderSanitizer && multiply_adds > kSanitizerWorkBound;
+}
+
 // A fresh folder under the system temp dir, removed with everything in it when the object dies.
 class TempDir {
  public:
