@@ -236,6 +236,10 @@ void check_validation_flags(const TrainArgs& args) {
     throw UsageError("--keep best needs a validation set: add --val-split F (e.g. 0.1)" + split);
 }
 
+// A float32 as the double of its shortest text (0.05f -> 0.05, not 0.05000000074505806): what a flag
+// given as that text holds, so that settings read from a checkpoint print as the flags did.
+double float_value(float value) { return std::stod(float_text(value)); }
+
 // A resumed run goes on exactly as the run that wrote the checkpoint, so the flags that shape the run
 // take the checkpoint's values: a flag left out gets it, a flag given must agree with it. --epochs may
 // differ (train longer than first planned) but not end before the checkpoint's position.
@@ -256,7 +260,7 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
   args.batch = run.batch;
   if (given("--lr") && float(args.lr) != run.lr)
     throw disagree("--lr " + float_text(float(args.lr)), "--lr " + float_text(run.lr));
-  args.lr = run.lr;
+  args.lr = float_value(run.lr);
   // The optimizer: the flags given must name the checkpoint's, and its values.
   const OptimizerConfig& was = run.optimizer;
   if (given("--optimizer") && args.optimizer != optimizer_name(was.kind))
@@ -314,8 +318,9 @@ std::string resume_command(const std::string& checkpoint) {
 }
 
 // The run's settings as the log and the report show them, in this order.
-nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, const Backend& backend,
-                                    const LabelledData& data) {
+// schedule: the run's (a resumed run's is its checkpoint's, whatever the flags say).
+nlohmann::ordered_json run_settings(const TrainArgs& args, const LrSchedule& schedule, const Model& model,
+                                    const Backend& backend, const LabelledData& data) {
   nlohmann::ordered_json settings = {{"sizes", join_sizes(model.sizes())},
                                      {"parameters", model.parameter_count()},
                                      {"device", backend.name()},
@@ -332,12 +337,14 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const Model& model, c
   settings["lr"] = args.lr;
   settings["optimizer"] = args.optimizer;
   for (const HyperParameter& hyper : hyper_parameters(*optimizer_kind(args.optimizer)))
-    settings[hyper.name] = args.hyper.*hyper.value;
+    settings[hyper.name] = float_value(args.hyper.*hyper.value);
   if (args.hyper.nesterov) settings["nesterov"] = true;
-  settings["lr schedule"] = args.lr_schedule;
-  if (args.warmup != "0") settings["warmup"] = args.warmup;
-  if (args.lr_schedule == "cosine" || args.lr_schedule == "linear") settings["lr min"] = args.lr_min;
-  if (!args.lr_step.empty()) settings["lr step"] = args.lr_step;
+  settings["lr schedule"] = lr_schedule_name(schedule.kind);
+  if (schedule.warmup_steps > 0) settings["warmup steps"] = schedule.warmup_steps;
+  if (schedule.kind == LrScheduleKind::kCosine || schedule.kind == LrScheduleKind::kLinear)
+    settings["lr min"] = float_value(schedule.lr_min);
+  if (schedule.kind == LrScheduleKind::kStep)
+    settings["lr step"] = std::to_string(schedule.step_epochs) + "," + float_text(schedule.step_gamma);
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -489,9 +496,9 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
 }
 
 // What the run is about to do, before its first epoch.
-// "lr 0.1, momentum 0.9" or "adamw lr 0.001, weight decay 0.05, cosine schedule, warm-up 2epochs": the
-// optimizer and schedule, what differs from the defaults.
-std::string recipe_text(const TrainArgs& args) {
+// "lr 0.1, momentum 0.9" or "adamw lr 0.001, weight decay 0.05, cosine schedule, warm-up 938 steps":
+// the optimizer and schedule, what differs from the defaults.
+std::string recipe_text(const TrainArgs& args, const LrSchedule& schedule) {
   const OptimizerKind kind = *optimizer_kind(args.optimizer);
   std::string text = (kind == OptimizerKind::kSgd ? "" : args.optimizer + " ") + format("lr %g", args.lr);
   const OptimizerConfig defaults;
@@ -502,16 +509,17 @@ std::string recipe_text(const TrainArgs& args) {
       text += format(", %s %g", name.c_str(), double(args.hyper.*hyper.value));
     }
   if (args.hyper.nesterov) text += " (Nesterov)";
-  if (args.lr_schedule != "constant") text += ", " + args.lr_schedule + " schedule";
-  if (args.warmup != "0") text += ", warm-up " + args.warmup;
+  if (schedule.kind != LrScheduleKind::kConstant) text += std::string(", ") + lr_schedule_name(schedule.kind) + " schedule";
+  if (schedule.warmup_steps > 0) text += ", warm-up " + std::to_string(schedule.warmup_steps) + " steps";
   return text;
 }
 
-void print_run_header(std::ostream& human, const TrainArgs& args, const Model& model, const Backend& backend,
+void print_run_header(std::ostream& human, const TrainArgs& args, const LrSchedule& schedule, const Model& model,
+                      const Backend& backend,
                       const LabelledData& data, const Communicator* comm, const std::optional<Checkpoint>& resumed) {
   human << format("training %s MLP (%lld parameters) on %lld samples: device %s, batch %lld, %s, seed %llu%s\n",
                   join_sizes(model.sizes()).c_str(), (long long)model.parameter_count(), (long long)data.train.count,
-                  backend.name().c_str(), (long long)args.batch, recipe_text(args).c_str(),
+                  backend.name().c_str(), (long long)args.batch, recipe_text(args, schedule).c_str(),
                   (unsigned long long)args.seed, args.no_shuffle ? ", no shuffle" : "");
   if (comm != nullptr) {
     const int64_t fewest = args.batch / comm->size(), most = (args.batch + comm->size() - 1) / comm->size();
@@ -583,7 +591,7 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"seconds", seconds},
                          {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
   for (const HyperParameter& hyper : hyper_parameters(*optimizer_kind(args.optimizer)))
-    done[hyper.name] = args.hyper.*hyper.value;
+    done[hyper.name] = float_value(args.hyper.*hyper.value);
   if (last) {
     done["steps"] = last->steps;
     done["train_loss"] = last->train_loss;
@@ -656,13 +664,13 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   std::ostream quiet(nullptr);
   std::ostream& human = !root ? quiet : args.json ? std::cerr : std::cout;
   const bool json = root && args.json;
-  print_run_header(human, args, model, *backend, data, comm, resumed);
+  print_run_header(human, args, options.schedule, model, *backend, data, comm, resumed);
 
   double seconds = 0.0;
   std::optional<EpochReport> last;
   int64_t checkpoint_step = -1;  // step of the last checkpoint this run wrote
   StopSignals signals(!root);    // Ctrl-C from here on stops after a step, with a checkpoint
-  RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, model, *backend, data));
+  RunRecorder recorder(root ? args.log : "", root ? args.report : "", run_settings(args, options.schedule, model, *backend, data));
   if (resumed) recorder.continue_from(resumed->history, args.resume, resumed->state.position.epoch);
   // A progress bar on stderr when it is a terminal; it makes way for every line printed.
   std::optional<ProgressBar> bar;
@@ -714,7 +722,11 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     backend->set_model(best, options.optimizer);
   }
   if (root && !args.out.empty()) {
-    nlohmann::ordered_json recipe = run_settings(args, model, *backend, data);
+    // The recipe: how the weights came to be, not where this process put them or started from, so that
+    // a resumed run writes the file an uninterrupted one writes.
+    nlohmann::ordered_json recipe = run_settings(args, options.schedule, model, *backend, data);
+    recipe.erase("resumed from");
+    recipe.erase("model file");
     if (data.validation) recipe["saved epoch"] = kept_best ? result.position.best_epoch : result.position.epoch;
     save_model(args.out, backend->model(), recipe.dump());
     human << "saved " << args.out << saved_epoch_text(args, result, kept_best) << "\n";

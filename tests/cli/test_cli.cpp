@@ -91,7 +91,8 @@ TEST_F(CliTest, TheModelFileRecordsTheRecipeThatTrainedIt) {
                "reference", "--optimizer", "adamw", "--lr", "0.003", "--weight-decay", "0.05", "--lr-schedule",
                "cosine", "--warmup", "1epoch", "--out", model});
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  EXPECT_NE(trained.out.find("adamw lr 0.003, weight decay 0.05, cosine schedule, warm-up 1epoch"), std::string::npos)
+  // 120 samples in batches of 8: 1epoch of warm-up is 15 steps.
+  EXPECT_NE(trained.out.find("adamw lr 0.003, weight decay 0.05, cosine schedule, warm-up 15 steps"), std::string::npos)
       << trained.out;
   const CommandResult info = run_cli({"info", model, "--json"});
   ASSERT_EQ(info.exit_code, 0) << info.err;
@@ -100,7 +101,7 @@ TEST_F(CliTest, TheModelFileRecordsTheRecipeThatTrainedIt) {
   EXPECT_EQ(recipe.at("optimizer"), "adamw");
   EXPECT_FLOAT_EQ(recipe.at("weight_decay").get<float>(), 0.05f);
   EXPECT_EQ(recipe.at("lr schedule"), "cosine");
-  EXPECT_EQ(recipe.at("warmup"), "1epoch");
+  EXPECT_EQ(recipe.at("warmup steps"), 15);
   EXPECT_EQ(recipe.at("epochs"), 2);
 }
 
