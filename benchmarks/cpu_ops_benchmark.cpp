@@ -68,6 +68,9 @@ struct ReferenceOps {
   static BatchStats softmax_xent(const float* l, const uint8_t* y, float* p, float* d, int64_t B, int C) {
     return reference::softmax_xent(l, y, p, d, B, C);
   }
+  static void dropout_forward(float* y, int64_t B, int units, float P) {
+    reference::dropout_forward(y, B, units, P, 1, 7, 0, 0);
+  }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
     reference::sgd_update(w, g, v, n, lr, m, false, 0.0f);
   }
@@ -91,6 +94,9 @@ struct CpuOps {
   }
   static BatchStats softmax_xent(const float* l, const uint8_t* y, float* p, float* d, int64_t B, int C) {
     return cpu::softmax_xent(l, y, p, d, B, C);
+  }
+  static void dropout_forward(float* y, int64_t B, int units, float P) {
+    cpu::dropout_forward(y, B, units, P, 1, 7, 0, 0);
   }
   static void sgd_update(float* w, const float* g, float* v, int64_t n, float lr, float m) {
     cpu::sgd_update(w, g, v, n, lr, m, false, 0.0f);
@@ -172,6 +178,19 @@ void softmax_xent(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * B);
 }
 
+// Args: batch, units. P = 0.2 on a hidden layer's output: one counter hash per unit.
+template <typename Ops>
+void dropout_forward(benchmark::State& state) {
+  const int64_t B = state.range(0);
+  const int units = int(state.range(1));
+  std::vector<float> y = random_floats(size_t(B * units), 1);
+  for (auto _ : state) {
+    Ops::dropout_forward(y.data(), B, units, 0.2f);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * B * units);
+}
+
 // Args: parameters, momentum in percent (0: w -= lr g, 3 streams; 90: with the velocity, 5 streams).
 template <typename Ops>
 void sgd_update(benchmark::State& state) {
@@ -202,6 +221,10 @@ void register_all(bool all_shapes) {
     }
     benchmark::RegisterBenchmark((prefix + "gather_batch").c_str(), gather_batch<Ops>)->Arg(B)->UseRealTime();
     benchmark::RegisterBenchmark((prefix + "softmax_xent").c_str(), softmax_xent<Ops>)->Arg(B)->UseRealTime();
+    for (const int units : {128, 1024})
+      benchmark::RegisterBenchmark((prefix + "dropout_forward").c_str(), dropout_forward<Ops>)
+          ->Args({B, units})
+          ->UseRealTime();
   }
   // Parameter counts of 784-10-10-10, 784-128-64-10, 784-1024-1024-10 and 784-4096-4096-10.
   for (const int64_t n : {8070, 109386, 1863690, 20037642}) {

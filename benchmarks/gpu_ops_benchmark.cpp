@@ -165,7 +165,7 @@ void dense_backward_input(benchmark::State& state, const Executor& executor, Gem
     const DeviceArray<float> dy(ops, random_floats(size_t(B) * out)), W(ops, random_floats(size_t(out) * in)),
         x(ops, random_floats(size_t(B) * in)), dx(ops, size_t(B) * in);
     time_launches(state, ops, [&] {
-      ops.dense_backward_input(dy.get(), W.get(), x.get(), dx.get(), B, in, out, true, engine, nullptr);
+      ops.dense_backward_input(dy.get(), W.get(), x.get(), dx.get(), B, in, out, true, 1.0f, engine, nullptr);
     });
   });
   report_gemm_rate(state, B, in, out);

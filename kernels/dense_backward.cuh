@@ -1,6 +1,7 @@
 // dense_backward: the gradients of y = x W^T + b given dy = dLoss/dy.
 //   dense_backward_input:   dx = dy W, with the previous layer's ReLU backward fused into the epilogue
-//                           (dx = 0 where that layer's output x <= 0). One gemm_tiled launch.
+//                           (dx = 0 where that layer's output x <= 0, else times mask_scale: dropout's
+//                           1 / (1 - P), whose dropped units have x = 0). One gemm_tiled launch.
 //   dense_backward_weights: dW = dy^T x (summed over the batch) by gemm_tiled with op(A) = dy^T, and
 //                           db = column sums of dy by column_sums.
 //   dy: [B, out]   x: [B, in]   W: [out, in]   dx: [B, in]   dW: [out, in]   db: [out]
@@ -16,9 +17,10 @@ struct ReluMaskEpilogue {
   const float* x;  // the layer's input = the previous hidden layer's ReLU output
   int in;
   bool relu_mask;
+  float mask_scale;  // with relu_mask: what the gradient of a unit with x > 0 is multiplied by
   __device__ void operator()(int64_t m, int64_t n, float sum) const {
     const int64_t i = m * in + n;
-    dx[i] = relu_mask && !(x[i] > 0.0f) ? 0.0f : sum;
+    dx[i] = !relu_mask ? sum : x[i] > 0.0f ? sum * mask_scale : 0.0f;
   }
 };
 
@@ -50,8 +52,8 @@ inline void column_sums_of(const float* a, float* sums, int rows, int cols, simt
 }
 
 inline void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int B, int in,
-                                 int out, bool relu_mask, simt::Stream stream) {
-  launch_gemm<false, false>(dy, W, B, in, out, ReluMaskEpilogue{dx, x, in, relu_mask}, stream);
+                                 int out, bool relu_mask, float mask_scale, simt::Stream stream) {
+  launch_gemm<false, false>(dy, W, B, in, out, ReluMaskEpilogue{dx, x, in, relu_mask, mask_scale}, stream);
 }
 
 inline void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int B, int in,

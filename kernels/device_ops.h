@@ -57,9 +57,14 @@ struct DeviceOps {
   // y [B, out] = x [B, in] W^T + b, then ReLU when relu
   void (*dense_forward)(const float* x, const float* W, const float* b, float* y, int B, int in, int out, bool relu,
                         GemmEngine engine, DeviceStream* stream);
-  // dx [B, in] = dy [B, out] W [out, in], zeroed where x <= 0 when relu_mask
+  // dx [B, in] = dy [B, out] W [out, in]; when relu_mask zeroed where x <= 0, else times mask_scale
+  // (dropout's 1 / (1 - P))
   void (*dense_backward_input)(const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                               bool relu_mask, GemmEngine engine, DeviceStream* stream);
+                               bool relu_mask, float mask_scale, GemmEngine engine, DeviceStream* stream);
+  // Inverted dropout of hidden layer `layer`'s output y [B, units] in place (dropout_mask.h): row b is the
+  // sample at position (*cursor, 0 if null) + offset + b of the epoch's order, in step step->step
+  void (*dropout_forward)(float* y, int B, int units, float P, uint64_t seed, int layer, const StepValues* step,
+                          const long long* cursor, int64_t offset, DeviceStream* stream);
   // dW [out, in] = dy^T x; db [out] = column sums of dy
   void (*dense_backward_weights)(const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
                                  GemmEngine engine, DeviceStream* stream);

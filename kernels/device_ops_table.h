@@ -7,6 +7,7 @@
 #include "dense_backward.cuh"
 #include "dense_forward.cuh"
 #include "device_ops.h"
+#include "dropout_forward.cuh"
 #include "epoch_order.h"
 #include "gather_batch.cuh"
 #include "metrics.cuh"
@@ -38,10 +39,11 @@ inline void dense_forward_on(GemmEngine engine, const float* x, const float* W, 
 }
 
 inline void dense_backward_input_on(GemmEngine engine, const float* dy, const float* W, const float* x, float* dx,
-                                    int B, int in, int out, bool relu_mask, simt::Stream stream) {
-  if (engine == GemmEngine::kCustom) return dense_backward_input(dy, W, x, dx, B, in, out, relu_mask, stream);
+                                    int B, int in, int out, bool relu_mask, float mask_scale, simt::Stream stream) {
+  if (engine == GemmEngine::kCustom)
+    return dense_backward_input(dy, W, x, dx, B, in, out, relu_mask, mask_scale, stream);
   cublas_gemm(cublas_context(), false, false, B, in, out, dy, W, dx, engine == GemmEngine::kCublasTf32, stream);
-  if (relu_mask) relu_mask_pass(dx, x, int64_t(B) * in, stream);
+  if (relu_mask) relu_mask_pass(dx, x, int64_t(B) * in, mask_scale, stream);
 }
 
 inline void dense_backward_weights_on(GemmEngine engine, const float* dy, const float* x, float* dW, float* db, int B,
@@ -71,8 +73,12 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
     queue([=] { dense_forward_on(engine, x, W, b, y, B, in, out, relu, as_stream(stream)); });
   };
   ops.dense_backward_input = [](const float* dy, const float* W, const float* x, float* dx, int B, int in, int out,
-                                bool relu_mask, GemmEngine engine, DeviceStream* stream) {
-    queue([=] { dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, as_stream(stream)); });
+                                bool relu_mask, float mask_scale, GemmEngine engine, DeviceStream* stream) {
+    queue([=] { dense_backward_input_on(engine, dy, W, x, dx, B, in, out, relu_mask, mask_scale, as_stream(stream)); });
+  };
+  ops.dropout_forward = [](float* y, int B, int units, float P, uint64_t seed, int layer, const StepValues* step,
+                           const long long* cursor, int64_t offset, DeviceStream* stream) {
+    queue([=] { dropout_forward(y, B, units, P, seed, layer, step, cursor, offset, as_stream(stream)); });
   };
   ops.dense_backward_weights = [](const float* dy, const float* x, float* dW, float* db, int B, int in, int out,
                                   GemmEngine engine, DeviceStream* stream) {

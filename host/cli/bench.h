@@ -21,6 +21,7 @@ struct BenchArgs {
   double budget = 3.0;  // seconds per cell
   int repeats = 5;
   int threads = 0;
+  double dropout = 0.0;  // --dropout P: train every cell with inverted dropout (its cost, measured)
   std::string json_path;
   std::string plot_path;
   DistributedOptions dist;        // --distributed: scaling over mpirun's ranks instead of the backend grid

@@ -181,6 +181,7 @@ BenchResult measure(Backend& backend, const std::string& label, const Dataset& d
   }
 
   backend.set_model(make_mlp(sizes, 1));
+  backend.set_regularization({.dropout = float(args.dropout), .augmentation = {}, .seed = 1});
   backend.set_training_data(data);
   backend.begin_epoch({data.count, 1, 0, true});
   int64_t step = 0;
@@ -364,6 +365,7 @@ void write_bench_files(const BenchArgs& args, const std::vector<BenchResult>& re
                                    {"data", "synthetic, uint8 pixels, MNIST-shaped"},
                                    {"lr", kBenchLearningRate},
                                    {"momentum", 0.0},
+                                   {"dropout", args.dropout},
                                    {"budget_seconds", args.budget},
                                    {"results", rows}};
     write_file_atomically(args.json_path, report.dump(2) + "\n");
@@ -390,9 +392,11 @@ int run_bench(const BenchArgs& args) {
   const CpuBackendInfo cpu = cpu_backend_info();
   const int threads = args.threads != 0 ? args.threads : cpu.default_threads;
   const std::string blas = cpu.built ? cpu.blas : "none (no cpu backend in this build)";
-  std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g, median of "
+  std::cout << format("cudamlp bench: training throughput on synthetic MNIST-shaped data, SGD lr %g%s, median of "
                       "%d repeats after warm-up, budget %g s per cell\n",
-                      double(kBenchLearningRate), args.repeats, args.budget);
+                      double(kBenchLearningRate),
+                      args.dropout > 0 ? format(", dropout %g", args.dropout).c_str() : "", args.repeats,
+                      args.budget);
   std::cout << "host: " << cpu_model() << ", " << threads << (threads == 1 ? " thread" : " threads") << ", BLAS "
             << blas << "\n";
   for (const std::string& name : left_out) std::cout << "not measured: " << name << "\n";
@@ -420,6 +424,8 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--repeats", args->repeats, "Timed repeats per cell; the median is reported")
       ->check(CLI::Range(1, 1000))->capture_default_str();
   add_threads_option(*app, args->threads);
+  app->add_option("--dropout", args->dropout, "Train with inverted dropout of this P after every hidden ReLU")
+      ->check(kDropoutRange)->capture_default_str();
   app->add_option("--json", args->json_path, "Also write the results as JSON to this file");
   app->add_option("--plot", args->plot_path, "Also write an SVG chart of samples/s against batch size here");
   add_distributed_options(*app, args->dist);

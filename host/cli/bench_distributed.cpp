@@ -114,6 +114,7 @@ int run_distributed_bench(const BenchArgs& args, Communicator& comm) {
           std::unique_ptr<Backend> backend = make_bench_backend(label, rank_options);
           const Dataset data = synthetic_dataset(std::max<int64_t>(2 * global_batch, 1024), sizes.front(), sizes.back());
           backend->set_model(make_mlp(sizes, 1));
+          backend->set_regularization({.dropout = float(args.dropout), .augmentation = {}, .seed = 1});
           backend->set_training_data(data);
           seconds = time_steps(*backend, *sub, data, global_batch, args);
         }

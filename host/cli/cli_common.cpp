@@ -189,6 +189,18 @@ const CLI::Validator kReadableDirectory(
     },
     "DIR");
 
+const CLI::Validator kDropoutRange(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value) || !(value >= 0 && value < 1))
+        return "must be in [0, 1) (the probability of dropping a hidden unit), got " + text;
+      if (std::string problem = float32_problem(text, value); !problem.empty()) return problem;
+      if (!(float(value) < 1.0f))
+        return text + " rounds to 1 in float32, the precision it is used in; it must be below 1";
+      return {};
+    },
+    "[0,1)");
+
 CLI::Validator hyper_parameter_check(const HyperParameter& hyper) {
   return CLI::Validator(
       [hyper](std::string& text) -> std::string {

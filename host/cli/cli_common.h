@@ -93,6 +93,7 @@ extern const CLI::Validator kLearningRate;      // learning_rate_problem (run_li
 CLI::Validator hyper_parameter_check(const HyperParameter& hyper);
 extern const CLI::Validator kMomentumRange;     // SGD's momentum hyper-parameter (optimizer.h), as a float32
 extern const CLI::Validator kOpenUnitInterval;  // (0, 1): a fraction that leaves something on both sides
+extern const CLI::Validator kDropoutRange;      // --dropout's P: [0, 1) as a float32 (regularization.h)
 // A count of seconds in (0, most]: the bound keeps the messages' and the loops' conversions to
 // integers defined.
 CLI::Validator seconds_up_to(double most);

@@ -41,6 +41,7 @@ struct TrainArgs {
   double lr_min = 0.0;
   std::string lr_step;       // --lr-step E,G
   std::optional<LrSchedule> resumed_schedule;  // --resume's, which the schedule flags must agree with
+  double dropout = 0.0;  // --dropout P: inverted dropout after every hidden layer's ReLU while training
   uint64_t seed = 1;
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
@@ -280,6 +281,11 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
     throw disagree("--epochs " + std::to_string(args.epochs),
                    "--epochs " + std::to_string(run.epochs) + " and --lr-schedule " +
                        lr_schedule_name(run.schedule.kind) + ", which ends with the run's last step");
+  if (given("--dropout") && float(args.dropout) != run.regularization.dropout)
+    throw disagree("--dropout " + float_text(float(args.dropout)),
+                   run.regularization.dropout != 0.0f ? "--dropout " + float_text(run.regularization.dropout)
+                                                      : "no --dropout");
+  args.dropout = float_value(run.regularization.dropout);
   if (given("--seed") && args.seed != run.seed)
     throw disagree("--seed " + std::to_string(args.seed), "--seed " + std::to_string(run.seed));
   args.seed = run.seed;
@@ -345,6 +351,7 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const LrSchedule& sch
     settings["lr min"] = float_value(schedule.lr_min);
   if (schedule.kind == LrScheduleKind::kStep)
     settings["lr step"] = std::to_string(schedule.step_epochs) + "," + float_text(schedule.step_gamma);
+  if (args.dropout > 0) settings["dropout"] = float_value(float(args.dropout));
   settings["seed"] = args.seed;
   settings["shuffle"] = !args.no_shuffle;
   if (args.backend.threads > 0) settings["threads"] = args.backend.threads;
@@ -486,6 +493,7 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
   options.optimizer = optimizer_of(args);
   options.schedule = lr_schedule_of(args, samples);
   check_lr_schedule(options.schedule, options.lr, int64_t(options.epochs) * ((samples + args.batch - 1) / args.batch));
+  options.regularization.dropout = float(args.dropout);
   options.seed = args.seed;
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
@@ -497,7 +505,7 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
 
 // What the run is about to do, before its first epoch.
 // "lr 0.1, momentum 0.9" or "adamw lr 0.001, weight decay 0.05, cosine schedule, warm-up 938 steps":
-// the optimizer and schedule, what differs from the defaults.
+// the optimizer and schedule (and dropout), what differs from the defaults.
 std::string recipe_text(const TrainArgs& args, const LrSchedule& schedule) {
   const OptimizerKind kind = *optimizer_kind(args.optimizer);
   std::string text = (kind == OptimizerKind::kSgd ? "" : args.optimizer + " ") + format("lr %g", args.lr);
@@ -511,6 +519,7 @@ std::string recipe_text(const TrainArgs& args, const LrSchedule& schedule) {
   if (args.hyper.nesterov) text += " (Nesterov)";
   if (schedule.kind != LrScheduleKind::kConstant) text += std::string(", ") + lr_schedule_name(schedule.kind) + " schedule";
   if (schedule.warmup_steps > 0) text += ", warm-up " + std::to_string(schedule.warmup_steps) + " steps";
+  if (args.dropout > 0) text += format(", dropout %g", args.dropout);
   return text;
 }
 
@@ -587,6 +596,7 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"lr", args.lr},
                          {"optimizer", args.optimizer},
                          {"lr_schedule", args.lr_schedule},
+                         {"dropout", args.dropout},
                          {"seed", args.seed},
                          {"seconds", seconds},
                          {"model", args.out.empty() ? nlohmann::json() : nlohmann::json(args.out)}};
@@ -805,6 +815,10 @@ Command add_train_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--momentum", args->hyper.momentum, "SGD momentum (PyTorch's: v = m*v + g; w -= lr*v)")
       ->check(kMomentumRange)->capture_default_str();
+  app->add_option("--dropout", args->dropout,
+                  "Inverted dropout: while training, zero each hidden unit with probability P (after its ReLU) "
+                  "and scale the others by 1/(1-P); never in evaluation or predict")
+      ->check(kDropoutRange)->capture_default_str();
   app->add_flag("--nesterov", args->hyper.nesterov, "SGD with Nesterov momentum (needs --momentum)");
   const auto hyper = [&](const char* name) {
     for (const HyperParameter& h : hyper_parameters(OptimizerKind::kAdam))

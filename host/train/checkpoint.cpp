@@ -182,6 +182,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                         {"cudamlp.run.lr_min", to_text(run.schedule.lr_min)},
                         {"cudamlp.run.lr_step_epochs", to_text(run.schedule.step_epochs)},
                         {"cudamlp.run.lr_step_gamma", to_text(run.schedule.step_gamma)}});
+  file.metadata["cudamlp.run.dropout"] = to_text(run.regularization.dropout);
   if (!checkpoint.history.empty()) file.metadata["cudamlp.history"] = checkpoint.history;
   write_safetensors(path, file);
 }
@@ -331,6 +332,12 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   data.checksum = meta.number<uint64_t>("cudamlp.data.checksum", 16);
   checkpoint.device = meta.text("cudamlp.device");
   if (const auto history = meta.find("cudamlp.history")) checkpoint.history = *history;
+  // Files from before dropout have none: their runs trained without it.
+  if (meta.find("cudamlp.run.dropout") != nullptr) {
+    run.regularization.dropout = meta.number<float>("cudamlp.run.dropout");
+    if (!(run.regularization.dropout >= 0.0f && run.regularization.dropout < 1.0f))
+      throw meta.bad("cudamlp.run.dropout", "is not in [0, 1)");
+  }
   read_validation(meta, checkpoint);
 
   // The limits the command line's flags have (run_limits.h): a run no flag could start is a damage.

@@ -20,6 +20,7 @@
 //                                   .nesterov ("true"/"false"); Adam(W) .beta1, .beta2, .eps, .weight_decay
 //       cudamlp.run.lr_schedule     "constant", "step", "cosine" or "linear" (lr_schedule.h), with
 //                                   .warmup_steps, .lr_min, .lr_step_epochs, .lr_step_gamma
+//       cudamlp.run.dropout         P of --dropout (absent in files from before it: 0)
 //       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
 //       cudamlp.device              the backend that wrote it (informational)
 //       cudamlp.run.val_split, .early_stop, .keep ("best"/"last")   the validation flags (absent in older
@@ -58,7 +59,8 @@ DataIdentity identify_data(const Dataset& data);
 
 struct Checkpoint {
   TrainSnapshot state;   // position, model, optimizer state
-  TrainOptions options;  // epochs, batch, lr, optimizer, seed, shuffle (not the snapshot and guard intervals)
+  TrainOptions options;  // epochs, batch, lr, optimizer, seed, shuffle, regularization.dropout (not the
+                         // snapshot and guard intervals)
   int64_t limit = 0;     // --limit of the run (0: the whole training set); data says what it amounted to
   DataIdentity data;
   std::string device;    // the backend that wrote it; a resume may use another one

@@ -136,15 +136,18 @@ Network network_with_a_linear_hidden_layer() {
   return network;
 }
 
-void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch) {
-  expect_step_matches_reference(backend, phases, mlp_network(sizes), batch);
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch,
+                                   float dropout) {
+  expect_step_matches_reference(backend, phases, mlp_network(sizes), batch, dropout);
 }
 
-void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch) {
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch,
+                                   float dropout) {
   const std::vector<int> sizes = network.sizes();
   std::string activations;
   for (const LayerSpec& layer : network.layers) activations += std::string(" ") + activation_name(layer.activation);
-  SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + activations + " batch " + std::to_string(batch));
+  SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + activations + " batch " + std::to_string(batch) +
+               (dropout != 0.0f ? " dropout " + std::to_string(dropout) : ""));
   const int D = sizes.front(), C = sizes.back();
   const Dataset data = random_dataset(2 * batch + 5, D, C, uint64_t(batch) * 31 + uint64_t(D));
   Model model = make_mlp(sizes, 7);
@@ -164,13 +167,17 @@ void expect_step_matches_reference(Backend& backend, StepPhases& phases, const N
   for (Backend* b : {&backend, static_cast<Backend*>(&reference)}) {
     b->set_model(model, optimizer);
     b->set_training_data(data);
+    if (dropout != 0.0f) b->set_regularization({.dropout = dropout, .augmentation = {}, .seed = 5});
   }
   for (int step = 0; step < 2; ++step) {
     // Samples in a scrambled order, so a gather that ignores the indices shows.
     std::vector<int64_t> indices(static_cast<size_t>(batch));
     for (int64_t n = 0; n < batch; ++n) indices[size_t(n)] = (n * 7 + step * batch + 3) % data.count;
-    phases.forward(indices);
-    reference.forward(indices);
+    // Dropout's counters: step 40 + step, the batch at position 13 + step * batch of its epoch.
+    const StepValues values{0.1f, 40 + step, 0};
+    const int64_t first = 13 + step * batch;
+    phases.forward(indices, values, first);
+    reference.forward(indices, values, first);
     const BatchStats got = phases.loss(), want = reference.loss();
     EXPECT_NEAR(got.loss, want.loss, kLossTolerance * std::max(1.0, std::abs(want.loss))) << "step " << step;
     EXPECT_EQ(got.correct, want.correct) << "step " << step;

@@ -81,10 +81,13 @@ std::vector<float> absolute(std::span<const float> values);
 // Runs one training step phase by phase on `backend` (whose phases are `phases`: the same object) and on
 // a ReferenceBackend from the same model and data (batch `batch`; AdamW with weight decay for odd batches,
 // SGD with Nesterov momentum 0.9 and weight decay for even ones; two steps so the slots matter) and compares the loss, the count of right answers, every gradient, the updated
-// weights and predict()'s probabilities.
-void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch);
+// weights and predict()'s probabilities. dropout: both train with that P (and the same seed; the steps'
+// numbers and the batches' positions in the epoch away from 0), so their masks must be the same.
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch,
+                                   float dropout = 0.0f);
 // The same for any network, not only the MLP of its sizes: backends must walk its layer list.
-void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch);
+void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch,
+                                   float dropout = 0.0f);
 
 // A network whose first layer has no activation and whose second has a ReLU: what no MLP is, so a
 // backend that assumed "ReLU after every hidden layer" fails on it.

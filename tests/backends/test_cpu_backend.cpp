@@ -27,7 +27,10 @@ constexpr double kZeroFloor = 1e-30;
 // softmax_xent: float exp, a float sum over C <= 256 terms and (l - max) rounded in float, against the
 // reference in double: a few ulps of relative error per probability, on values at most 1.
 constexpr double kProbabilityTolerance = 2e-6;
-constexpr double kLossTolerance = 1e-6;  // relative: log of a float sum, averaged over the batch in double
+constexpr double kLossTolerance = 1e-6;
+// Dropout: a kept unit is one float product, value * scale, correctly rounded here and in the reference
+// (which rounds the exact double product to float): the same number. One ulp of slack all the same.
+constexpr double kDropoutRelativeTolerance = kFloatEps;  // relative: log of a float sum, averaged over the batch in double
 // A 100-step training run (momentum 0.9, lr 0.1): every step adds float-vs-double differences of about
 // sqrt(K) * eps relative and SGD carries them forward without damping them much. Relative to each
 // tensor's largest value the measured difference is below 1e-6 (OpenBLAS, 1 or 2 threads); the bound
@@ -118,6 +121,43 @@ TEST(CpuDenseBackwardInput, MatchesReferenceWithAndWithoutTheReluMaskOnAwkwardSh
   }
 }
 
+TEST(CpuDenseBackwardInput, ScalesTheGradientsTheReluMaskPassesByDropoutsScale) {
+  for (const DenseShape& s : dense_shape_grid()) {
+    SCOPED_TRACE(shape_name(s));
+    const float mask_scale = 1.0f / (1.0f - 0.3f);
+    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
+    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
+    std::vector<float> x = random_floats(size_t(s.batch * s.in), -0.5f, 1, 5);
+    for (float& v : x) v = std::max(v, 0.0f);
+    std::vector<float> dx_mag(x.size());
+    reference::dense_backward_input(absolute(dy).data(), absolute(W).data(), x.data(), dx_mag.data(), s.batch, s.in,
+                                    s.out, false, mask_scale);
+    std::vector<float> dx(x.size()), want_dx(x.size());
+    cpu::dense_backward_input(dy.data(), W.data(), x.data(), dx.data(), s.batch, s.in, s.out, true, mask_scale);
+    reference::dense_backward_input(dy.data(), W.data(), x.data(), want_dx.data(), s.batch, s.in, s.out, true,
+                                    mask_scale);
+    for (float& m : dx_mag) m *= mask_scale;
+    EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, "masked, scaled dx"));
+  }
+}
+
+TEST(CpuDropoutForward, DrawsTheReferencesMaskOnAwkwardShapes) {
+  for (const int64_t B : kAwkwardBatches)
+    for (const int units : kAwkwardSizes)
+      for (const float P : {0.1f, 0.5f, 0.8f}) {
+        SCOPED_TRACE("B=" + std::to_string(B) + " units=" + std::to_string(units) + " P=" + std::to_string(P));
+        // Positive values, as a ReLU's survivors: every zero afterwards is dropout's.
+        std::vector<float> y = random_floats(size_t(B * units), 0.01f, 2, uint64_t(B + units));
+        std::vector<float> want = y;
+        reference::dropout_forward(want.data(), B, units, P, 11, 77, 5000, 2);
+        cpu::dropout_forward(y.data(), B, units, P, 11, 77, 5000, 2);
+        for (size_t k = 0; k < y.size(); ++k) {
+          ASSERT_EQ(y[k] == 0.0f, want[k] == 0.0f) << "unit " << k << " dropped on one side only";
+          ASSERT_NEAR(y[k], want[k], kDropoutRelativeTolerance * want[k]) << "unit " << k;
+        }
+      }
+}
+
 TEST(CpuSoftmaxXent, MatchesReferenceLossProbabilitiesAndGradients) {
   for (const int64_t B : kAwkwardBatches) {
     for (const int C : {1, 7, 10, 31, 33, 127, 129, 256}) {
@@ -164,6 +204,13 @@ TEST(CpuBackend, TrainingStepsMatchReferenceOnANetworkThatIsNotAnMlp) {
   CpuBackend backend;
   for (const int64_t batch : kAwkwardBatches)
     expect_step_matches_reference(backend, backend, network_with_a_linear_hidden_layer(), batch);
+}
+
+TEST(CpuBackend, TrainingStepsWithDropoutMatchReferenceOnNetworkGrid) {
+  CpuBackend backend;
+  for (const std::vector<int>& sizes : network_grid())
+    for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, backend, sizes, batch, 0.3f);
+  expect_step_matches_reference(backend, backend, network_with_a_linear_hidden_layer(), 64, 0.5f);
 }
 
 TEST(CpuBackend, HundredStepTrainingRunEndsNearReferenceWeights) {

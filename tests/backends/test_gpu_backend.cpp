@@ -83,6 +83,43 @@ TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnANetworkThatIsNotAnMlp
   }
 }
 
+TEST_P(GpuBackendTest, EveryPhaseOfAStepWithDropoutMatchesReferenceOnNetworkGrid) {
+  for (const std::vector<int>& sizes : network_grid()) {
+    for (int64_t batch : {int64_t{3}, int64_t{64}}) {
+      GpuBackend backend = make();
+      expect_step_matches_reference(backend, backend, sizes, batch, 0.3f);
+      if (HasFailure()) return;
+    }
+  }
+  GpuBackend backend = make();
+  expect_step_matches_reference(backend, backend, network_with_a_linear_hidden_layer(), 64, 0.5f);
+}
+
+TEST_P(GpuBackendTest, DropoutTrainsLikeTheReferenceWithGraphsReplayedOrNot) {
+  // A replayed graph must draw each step's masks: the step number from step_values_, the batch's
+  // position from the device's cursor. Three epochs of 150 samples in batches of 32 (the last of 22).
+  const std::vector<int> sizes = {49, 12, 9, 10};
+  const Dataset data = random_dataset(150, 49, 10, 8);
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch = 32;
+  options.lr = 0.1f;
+  options.optimizer.momentum = 0.9f;
+  options.regularization.dropout = 0.25f;
+  std::vector<Model> models;
+  for (bool graphs : {false, true}) {
+    GpuBackend backend(*ops, GetParam().engine, false, graphs);
+    backend.set_model(make_mlp(sizes, 2), options.optimizer);
+    train(backend, data, nullptr, options, [](const EpochReport&) {});
+    models.push_back(backend.model());
+  }
+  EXPECT_EQ(models[0].parameters, models[1].parameters);
+  ReferenceBackend reference;
+  reference.set_model(make_mlp(sizes, 2), options.optimizer);
+  train(reference, data, nullptr, options, [](const EpochReport&) {});
+  EXPECT_TRUE(models_near(models[1], reference.model(), kTrainingTolerance, "weights after 15 steps with dropout"));
+}
+
 TEST_P(GpuBackendTest, HundredTrainingStepsEndNearTheReference) {
   struct Run {
     std::vector<int> sizes;

@@ -31,9 +31,13 @@ using cudamlp::testing::dot_tolerance;  // the GEMM tolerance (device_testing.h)
 // --- tolerances -------------------------------------------------------------------------------
 // Softmax: exp, a division and a K-term sum in float; 8 ulps of slack at probability scale.
 constexpr double kProbabilityTolerance = 8 * FLT_EPSILON;
-// The unmasked input gradient only drops the epilogue's mask: the shapes up to this many multiply-adds
-// cover it (all but the largest, which the emulator takes a minute over under AddressSanitizer).
+// The unmasked input gradient only drops the epilogue's mask (and the scaled one only multiplies it):
+// the shapes up to this many multiply-adds cover them (all but the largest, which the emulator takes a
+// minute over under AddressSanitizer).
 constexpr int64_t kUnmaskedMaxWork = int64_t(1) << 22;
+// Dropout: a kept unit is one float product, value * scale, correctly rounded on every backend; the
+// reference rounds the exact (double) product to float, the same number. One ulp of slack all the same.
+constexpr double kDropoutRelativeTolerance = FLT_EPSILON;
 // Mean loss: float logs of per-row sums, then a double sum: relative error a few ulps of float.
 constexpr double kLossRelativeTolerance = 1e-5;
 
@@ -127,20 +131,29 @@ TEST_P(Kernels, DenseBackwardInputMatchesReferenceWithAndWithoutTheFusedReluMask
     const auto dy = random_floats(size_t(s.B) * s.out, 4), W = random_floats(size_t(s.out) * s.in, 5, 0.1);
     auto x = random_floats(size_t(s.B) * s.in, 6);  // about half negative: the mask matters
     for (float& v : x) v = v < 0 ? 0.0f : v;         // as a ReLU output: zeros and positives
-    for (const bool relu_mask : {true, false}) {
-      if (!relu_mask && int64_t(s.B) * s.in * s.out > kUnmaskedMaxWork) continue;
+    // The mask alone, the mask with dropout's scale 1 / (1 - 0.2) (x then is a dropped-out ReLU output),
+    // and no mask.
+    const struct {
+      bool relu_mask;
+      float mask_scale;
+    } variants[] = {{true, 1.0f}, {true, 1.0f / 0.8f}, {false, 1.0f}};
+    for (const auto [relu_mask, mask_scale] : variants) {
+      if ((!relu_mask || mask_scale != 1.0f) && int64_t(s.B) * s.in * s.out > kUnmaskedMaxWork) continue;
       for (GemmEngine engine : kEngines) {
-        SCOPED_TRACE(engine_name(engine) + (relu_mask ? " with the ReLU mask" : " without a mask"));
+        SCOPED_TRACE(engine_name(engine) + (relu_mask ? " with the ReLU mask" : " without a mask") + " scale " +
+                     std::to_string(mask_scale));
         std::vector<float> expected(size_t(s.B) * s.in);
-        reference::dense_backward_input(dy.data(), W.data(), x.data(), expected.data(), s.B, s.in, s.out, relu_mask);
+        reference::dense_backward_input(dy.data(), W.data(), x.data(), expected.data(), s.B, s.in, s.out, relu_mask,
+                                        mask_scale);
         DeviceArray<float> d_dy(*ops, dy), d_W(*ops, W), d_x(*ops, x), d_dx(*ops, expected.size());
-        ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, relu_mask, engine,
-                                  nullptr);
+        ops->dense_backward_input(d_dy.get(), d_W.get(), d_x.get(), d_dx.get(), s.B, s.in, s.out, relu_mask,
+                                  mask_scale, engine, nullptr);
         const std::vector<float> got = d_dx.values();
         for (int n = 0; n < s.B; ++n)
           for (int i = 0; i < s.in; ++i) {
             double magnitude = 0;
-            for (int o = 0; o < s.out; ++o) magnitude += std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
+            for (int o = 0; o < s.out; ++o)
+              magnitude += mask_scale * std::abs(double(dy[size_t(n) * s.out + o]) * W[size_t(o) * s.in + i]);
             const size_t k = size_t(n) * s.in + i;
             ASSERT_NEAR(got[k], expected[k], dot_tolerance(s.out, magnitude)) << "dx[" << n << "," << i << "]";
           }
@@ -330,6 +343,39 @@ TEST_P(Kernels, AccumulateMetricsOfAShardAdvancesByTheGlobalBatch) {
   EXPECT_EQ(got.correct, 1);
   EXPECT_EQ(got.count, 3);
   EXPECT_EQ(got.cursor, 9);
+}
+
+// The mask is the reference's unit for unit: the same zeros, the same scaled values, with the step read
+// from device memory and the rows' positions from the device cursor plus an offset (a rank's shard).
+TEST_P(Kernels, DropoutForwardDrawsTheReferencesMaskOnAwkwardShapes) {
+  struct Shape {
+    int B, units;
+  };
+  const Shape shapes[] = {{1, 1}, {3, 7}, {257, 129}, {5, 1000}, {64, 33}};
+  const uint64_t seed = 7;
+  const int layer = 1;
+  const StepValues step{0.1f, 12345, 3};
+  const long long cursor = 1000;
+  const int64_t offset = 17;
+  for (const Shape& shape : shapes)
+    for (const float P : {0.2f, 0.5f, 0.9f}) {
+      SCOPED_TRACE("B=" + std::to_string(shape.B) + " units=" + std::to_string(shape.units) + " P=" + std::to_string(P));
+      // Positive values, as a ReLU's survivors: every zero afterwards is dropout's.
+      std::vector<float> y = random_floats(size_t(shape.B) * shape.units, 8);
+      for (float& v : y) v = std::abs(v) + 0.01f;
+      std::vector<float> expected = y;
+      reference::dropout_forward(expected.data(), shape.B, shape.units, P, seed, step.step, cursor + offset, layer);
+      DeviceArray<float> d_y(*ops, y);
+      DeviceArray<StepValues> d_step(*ops, std::vector<StepValues>{step});
+      DeviceArray<EpochTotals> totals(*ops, std::vector<EpochTotals>{{0.0, 0, 0, cursor}});
+      ops->dropout_forward(d_y.get(), shape.B, shape.units, P, seed, layer, d_step.get(), &totals.get()->cursor, offset,
+                           nullptr);
+      const std::vector<float> got = d_y.values();
+      for (size_t k = 0; k < got.size(); ++k) {
+        ASSERT_EQ(got[k] == 0.0f, expected[k] == 0.0f) << "unit " << k << " dropped on one side only";
+        ASSERT_NEAR(got[k], expected[k], kDropoutRelativeTolerance * std::abs(expected[k])) << "unit " << k;
+      }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Emulated, Kernels, ::testing::Values(ExecutorChoice{"simt", &emulated}),

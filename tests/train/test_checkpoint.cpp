@@ -123,6 +123,7 @@ class CheckpointFile : public ::testing::Test {
     checkpoint.options.optimizer = {OptimizerKind::kSgd, 0.9f};
     checkpoint.options.seed = 18446744073709551615ull;  // the largest seed survives the text round trip
     checkpoint.options.shuffle = false;
+    checkpoint.options.regularization.dropout = 0.25f;
     checkpoint.limit = 10;
     checkpoint.data = {10, 6, 3, 0xfedcba9876543210ull};
     checkpoint.device = "reference";
@@ -150,9 +151,21 @@ TEST_F(CheckpointFile, SavesAndLoadsEveryField) {
   EXPECT_EQ(loaded.options.optimizer.momentum, 0.9f);
   EXPECT_EQ(loaded.options.seed, 18446744073709551615ull);
   EXPECT_FALSE(loaded.options.shuffle);
+  EXPECT_EQ(loaded.options.regularization.dropout, 0.25f);
   EXPECT_EQ(loaded.limit, 10);
   EXPECT_EQ(loaded.data, checkpoint.data);
   EXPECT_EQ(loaded.device, "reference");
+}
+
+TEST_F(CheckpointFile, WithoutDropoutMetadataIsARunWithoutDropout) {
+  // Files written before --dropout existed have no cudamlp.run.dropout.
+  const std::string path = dir.file("c.safetensors");
+  save_checkpoint(path, checkpoint);
+  SafetensorsFile file = read_safetensors(path);
+  ASSERT_EQ(file.metadata.at("cudamlp.run.dropout"), "0.25");
+  file.metadata.erase("cudamlp.run.dropout");
+  write_safetensors(path, file);
+  EXPECT_EQ(load_checkpoint(path).options.regularization.dropout, 0.0f);
 }
 
 TEST_F(CheckpointFile, IsAModelFileToEveryModelReader) {
@@ -221,6 +234,10 @@ TEST_F(CheckpointFile, RejectsAModelFileAndEveryDamagedField) {
       {"cudamlp.run.lr", "inf", "cudamlp.run.lr"},
       {"cudamlp.run.lr", "-0.1", "cudamlp.run.lr"},
       {"cudamlp.run.momentum", "1", "cudamlp.run.momentum"},
+      {"cudamlp.run.dropout", "1", "cudamlp.run.dropout"},
+      {"cudamlp.run.dropout", "-0.5", "cudamlp.run.dropout"},
+      {"cudamlp.run.dropout", "nan", "cudamlp.run.dropout"},
+      {"cudamlp.run.dropout", "0.5x", "cudamlp.run.dropout"},
       {"cudamlp.run.seed", "-1", "cudamlp.run.seed"},
       {"cudamlp.run.seed", " 1", "cudamlp.run.seed"},
       {"cudamlp.run.shuffle", "yes", "cudamlp.run.shuffle"},
@@ -353,9 +370,12 @@ TEST(DataIdentity, ChangesWithAnyPixelOrLabel) {
 
 class TrainerResume : public ::testing::TestWithParam<std::string> {};
 
-// Snapshots every 2 steps of a 3-epoch run with momentum and a partial last batch; resuming from each
-// one on a fresh backend must end with the uninterrupted run's weights and the same epoch reports.
-TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
+namespace {
+
+// Snapshots every 2 steps of a 3-epoch run with momentum, a partial last batch and `dropout`; resuming
+// from each one on a fresh backend of `device` must end with the uninterrupted run's weights and the
+// same epoch reports.
+void expect_every_resume_bitwise(const std::string& device, float dropout) {
   const Dataset data = banded_dataset(45, 4, 3, 2);  // 45 = 6 batches of 7 + 3
   TrainOptions options;
   options.epochs = 3;
@@ -364,6 +384,7 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   options.optimizer.momentum = 0.9f;
   options.seed = 9;
   options.snapshot_every_steps = 2;
+  options.regularization.dropout = dropout;
   const Model initial = make_mlp(std::vector<int>{16, 8, 3}, options.seed);
 
   std::vector<TrainSnapshot> snapshots;
@@ -371,7 +392,7 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
   TrainHooks hooks;
   hooks.on_snapshot = [&](const TrainSnapshot& s) { snapshots.push_back(s); };
   hooks.on_epoch = [&](const EpochReport& r) { reports.push_back(r); };
-  const auto backend = make_backend(GetParam());
+  const auto backend = make_backend(device);
   backend->set_model(initial, options.optimizer);
   const TrainResult full = train(*backend, data, nullptr, options, hooks);
   const Model expected = backend->model();
@@ -384,7 +405,7 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
 
   for (const TrainSnapshot& snapshot : snapshots) {
     SCOPED_TRACE("resumed at step " + std::to_string(snapshot.position.step));
-    const auto resumed = make_backend(GetParam());
+    const auto resumed = make_backend(device);
     resumed->set_model(snapshot.model, options.optimizer);
     resumed->set_optimizer_state(snapshot.optimizer);
     std::vector<EpochReport> resumed_reports;
@@ -401,6 +422,18 @@ TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
     EXPECT_EQ(first.train_accuracy, same.train_accuracy);
     EXPECT_EQ(first.steps, same.steps);
   }
+}
+
+}  // namespace
+
+TEST_P(TrainerResume, FromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
+  expect_every_resume_bitwise(GetParam(), 0.0f);
+}
+
+// Dropout's masks are functions of (seed, step, position), not of a generator's state: a resumed run
+// draws the masks the uninterrupted one drew.
+TEST_P(TrainerResume, WithDropoutFromEverySnapshotEndsBitwiseLikeTheUninterruptedRun) {
+  expect_every_resume_bitwise(GetParam(), 0.3f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Deterministic, TrainerResume, ::testing::ValuesIn(deterministic_devices()));
@@ -558,6 +591,29 @@ TEST_P(CheckpointCli, SigkillThenResumeEndsWithTheUninterruptedModelBytes) {
   EXPECT_TRUE(read_file(out) == expected) << "resumed model differs from the uninterrupted one";
   // The resumed run kept writing the checkpoint: the last at step 880, of 900.
   EXPECT_EQ(load_checkpoint(checkpoint).state.position.step, 880);
+}
+
+// A checkpoint records --dropout and a resumed run adopts it: the first epoch with --checkpoint, then the
+// second resumed without the flag, ends with the model file of both epochs run at once.
+TEST_P(CheckpointCli, WithDropoutAResumedRunAdoptsItAndEndsWithTheUninterruptedModelBytes) {
+  auto run = [&](const std::string& epochs, const std::vector<std::string>& more) {
+    std::vector<std::string> args = {"train", "--data", dir.file("data"), "--hidden", "32", "--epochs", epochs,
+                                     "--batch", "16", "--lr", "0.05", "--seed", "3", "--device", GetParam(),
+                                     "--threads", "2", "--json"};
+    args.insert(args.end(), more.begin(), more.end());
+    const CommandResult result = run_cli(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return result;
+  };
+  const std::string full = dir.file("full.safetensors"), part = dir.file("part.safetensors"),
+                    resumed = dir.file("resumed.safetensors"), checkpoint = dir.file("run.ckpt");
+  run("2", {"--dropout", "0.3", "--out", full});
+  run("1", {"--dropout", "0.3", "--out", part, "--checkpoint", checkpoint});
+  EXPECT_EQ(load_checkpoint(checkpoint).options.regularization.dropout, 0.3f);
+  const CommandResult second = run("2", {"--resume", checkpoint, "--out", resumed});
+  EXPECT_NE(second.out.find("\"dropout\":0.3,"), std::string::npos) << second.out;
+  EXPECT_TRUE(read_file(resumed) == read_file(full)) << "resumed model differs from the uninterrupted one";
+  EXPECT_FALSE(load_model(part).parameters == load_model(full).parameters);
 }
 
 TEST_P(CheckpointCli, CtrlCSavesNextToOutAndPrintsTheCommandThatResumes) {

@@ -67,9 +67,12 @@ void HostBackend::train_batch(int64_t first, int64_t count, const StepValues& st
   run_training_step(*this, communicator(), first, count, step);
 }
 
-void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/, const StepValues& /*step*/) {
+void HostBackend::train_shard(int64_t first, const Shard& shard, int64_t /*count*/, const StepValues& step) {
   if (shard.size() == 0) return;
-  forward(std::span<const int64_t>(order_.data() + first + shard.begin, size_t(shard.size())));
+  // The shard's samples sit at positions first + shard.begin, ... of the epoch's order: dropout's masks
+  // are drawn from those positions, so every rank count draws what one process draws.
+  forward(std::span<const int64_t>(order_.data() + first + shard.begin, size_t(shard.size())), step,
+          first + shard.begin);
   const BatchStats stats = loss();
   epoch_loss_sum_ += stats.loss * double(stats.count);
   epoch_correct_ += stats.correct;

@@ -15,8 +15,12 @@ namespace cudamlp {
 class StepPhases {
  public:
   virtual ~StepPhases() = default;
-  // Gathers training samples `indices` (pixels scaled by scale_pixel) and runs the layers.
-  virtual void forward(std::span<const int64_t> indices) = 0;
+  // Gathers training samples `indices` (pixels scaled by scale_pixel) and runs the layers, with the
+  // regularization's dropout after each hidden layer's ReLU: its masks are those of optimizer step
+  // step.step for samples at positions first, first + 1, ... of the epoch's order (regularization.h).
+  virtual void forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) = 0;
+  // The same as step 0 at position 0 (without dropout: any step).
+  void forward(std::span<const int64_t> indices) { forward(indices, StepValues{}, 0); }
   // Softmax + cross-entropy of the last forward's logits against its labels; keeps dLoss/dLogits.
   virtual BatchStats loss() = 0;
   // Gradients of the batch's mean loss with respect to every parameter.

@@ -6,6 +6,7 @@
 
 #include "blas.h"
 #include "cpu_ops.h"
+#include "cudamlp/dropout_mask.h"
 #include "cudamlp/errors.h"
 
 namespace cudamlp {
@@ -41,7 +42,7 @@ void CpuBackend::reserve_batch(int64_t batch) {
   capacity_ = batch;
 }
 
-void CpuBackend::forward(std::span<const int64_t> indices) {
+void CpuBackend::forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) {
   check_batch(indices);
   cpu::set_threads(threads_);
   batch_ = static_cast<int64_t>(indices.size());
@@ -50,8 +51,13 @@ void CpuBackend::forward(std::span<const int64_t> indices) {
   const Network& network = model_.network;
   for (size_t l = 0; l < network.layers.size(); ++l) {
     const LayerSpec& layer = network.layers[l];
+    const bool relu = layer.activation == Activation::kRelu;
     cpu::dense_forward(activations_[l].data(), model_.weight(l).data(), model_.bias(l).data(),
-                       activations_[l + 1].data(), batch_, layer.in, layer.out, layer.activation == Activation::kRelu);
+                       activations_[l + 1].data(), batch_, layer.in, layer.out, relu);
+    const bool hidden = l + 1 < network.layers.size();
+    if (regularization_.dropout != 0.0f && hidden && relu)
+      cpu::dropout_forward(activations_[l + 1].data(), batch_, layer.out, regularization_.dropout,
+                           regularization_.seed, step.step, first, int(l));
   }
 }
 
@@ -75,7 +81,8 @@ void CpuBackend::backward() {
     float* dx = delta == delta_[0].data() ? delta_[1].data() : delta_[0].data();
     // activations_[l] is layer l - 1's output: the gradient passes back through its activation.
     cpu::dense_backward_input(delta, model_.weight(l).data(), activations_[l].data(), dx, batch_, layer.in, layer.out,
-                              network.layers[l - 1].activation == Activation::kRelu);
+                              network.layers[l - 1].activation == Activation::kRelu,
+                              dropout_scale(regularization_.dropout));
     delta = dx;
   }
 }

@@ -19,7 +19,8 @@ class CpuBackend final : public HostBackend {
   std::string name() const override { return "cpu"; }
   int threads() const { return threads_; }
 
-  void forward(std::span<const int64_t> indices) override;
+  using StepPhases::forward;
+  void forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) override;
   BatchStats loss() override;
   void backward() override;
   void update(const StepValues& step) override;

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "blas.h"
+#include "cudamlp/dropout_mask.h"
 #include "parallel.h"
 
 namespace cudamlp::cpu {
@@ -18,6 +19,8 @@ namespace {
 constexpr int kColumnBlock = 64;
 // softmax_xent's work per element, in units of a streaming element: an exp and a division.
 constexpr int64_t kSoftmaxWorkPerElement = 8;
+// dropout_forward's per element: one SplitMix64 mix (two 64-bit multiplies, three shift-xors).
+constexpr int64_t kDropoutWorkPerElement = 8;
 
 // x [begin..end) rows: x[n, :] = scale_pixel(pixels[indices[n], :]).
 CUDAMLP_VECTOR_CLONES
@@ -60,6 +63,25 @@ void column_sums(const float* dy, float* db, int64_t B, int out, int first, int 
 CUDAMLP_VECTOR_CLONES
 void relu_mask_range(const float* __restrict x, float* __restrict dx, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) dx[i] = x[i] > 0.0f ? dx[i] : 0.0f;
+}
+
+// The same, kept values times scale (dropout's 1 / (1 - P); a separate loop so that P = 0 stays the
+// loop above, bit for bit).
+CUDAMLP_VECTOR_CLONES
+void relu_mask_scaled_range(const float* __restrict x, float* __restrict dx, float scale, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) dx[i] = x[i] > 0.0f ? scale * dx[i] : 0.0f;
+}
+
+// Rows [begin..end) of y [B, units]: row n is the sample whose dropout key is that of position first + n.
+CUDAMLP_VECTOR_CLONES
+void dropout_rows(float* y, int units, uint32_t threshold, float scale, uint64_t seed, int64_t step, int64_t first,
+                  int layer, int64_t begin, int64_t end) {
+  for (int64_t n = begin; n < end; ++n) {
+    const uint64_t key = dropout_sample_key(seed, uint64_t(step), uint64_t(first + n));
+    float* __restrict row = y + n * units;
+    for (int j = 0; j < units; ++j)
+      row[j] = dropout_keeps(key, uint32_t(layer), uint32_t(j), threshold) ? row[j] * scale : 0.0f;
+  }
 }
 
 CUDAMLP_VECTOR_CLONES
@@ -145,6 +167,14 @@ void dense_forward(const float* x, const float* W, const float* b, float* y, int
   parallel_for(B, B * out, [&](int64_t begin, int64_t end) { add_bias_rows(y, b, out, relu, begin, end); });
 }
 
+void dropout_forward(float* y, int64_t B, int units, float P, uint64_t seed, int64_t step, int64_t first, int layer) {
+  const uint32_t threshold = dropout_threshold(P);
+  const float scale = dropout_scale(P);
+  parallel_for(B, B * units * kDropoutWorkPerElement, [&](int64_t begin, int64_t end) {
+    dropout_rows(y, units, threshold, scale, seed, step, first, layer, begin, end);
+  });
+}
+
 void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out) {
   // dW [out, in] = dy^T [out, B] . x [B, in]
   gemm(true, false, out, in, int(B), 1.0f, dy, out, x, in, 0.0f, dW, in);
@@ -159,13 +189,16 @@ void dense_backward_weights(const float* dy, const float* x, float* dW, float* d
 }
 
 void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in, int out,
-                          bool relu_mask) {
+                          bool relu_mask, float mask_scale) {
   if (B == 0) return;
   // dx [B, in] = dy [B, out] . W [out, in]
   gemm(false, false, int(B), in, out, 1.0f, dy, out, W, in, 0.0f, dx, in);
   if (!relu_mask) return;
   const int64_t n = B * in;
-  parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask_range(x, dx, begin, end); });
+  if (mask_scale == 1.0f)
+    parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask_range(x, dx, begin, end); });
+  else
+    parallel_for(n, n, [&](int64_t begin, int64_t end) { relu_mask_scaled_range(x, dx, mask_scale, begin, end); });
 }
 
 void softmax(const float* logits, float* probs, int64_t B, int C) {

@@ -25,14 +25,20 @@ void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* 
 void dense_forward(const float* x, const float* W, const float* b, float* y, int64_t B, int in, int out,
                    bool relu);
 
+// Inverted dropout of hidden layer `layer`'s output y [B, units], in place, row b being the sample at
+// position first + b of the epoch's order in optimizer step `step`: dropout_mask.h's mask, kept units
+// times 1 / (1 - P). One pass, parallel over rows.
+void dropout_forward(float* y, int64_t B, int units, float P, uint64_t seed, int64_t step, int64_t first, int layer);
+
 // Given dy = dLoss/dy [B, out] and the layer's input x [B, in]: dW = dy^T x [out, in] and db = column
 // sums of dy [out]. One SGEMM and one pass.
 void dense_backward_weights(const float* dy, const float* x, float* dW, float* db, int64_t B, int in, int out);
 
 // Given dy = dLoss/dy [B, out]: dx = dy W [B, in]; with relu_mask (x is the previous layer's ReLU output)
-// then zeroed where x is not > 0. One SGEMM and, with the mask, one pass.
+// then zeroed where x is not > 0 and multiplied by mask_scale elsewhere (dropout's 1 / (1 - P)). One
+// SGEMM and, with the mask, one pass.
 void dense_backward_input(const float* dy, const float* W, const float* x, float* dx, int64_t B, int in, int out,
-                          bool relu_mask);
+                          bool relu_mask, float mask_scale = 1.0f);
 
 // probs [B, C] = softmax of each row of logits [B, C] (max-subtracted).
 void softmax(const float* logits, float* probs, int64_t B, int C);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "cudamlp/dropout_mask.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/rng.h"
 
@@ -135,6 +136,8 @@ void GpuBackend::set_optimizer_state(const OptimizerState& state) {
 
 void GpuBackend::set_regularization(const Regularization& regularization) {
   check_regularization(regularization, network_.input_size(), "gpu backend");
+  // A captured step has the old dropout's launches (or none) in it.
+  if (!(regularization == regularization_)) drop_graphs();
   regularization_ = regularization;
 }
 
@@ -188,7 +191,8 @@ void GpuBackend::allocate_batch_buffers(int64_t batch) {
 // The step's pieces, queued on stream_
 // ---------------------------------------------------------------------------------------------
 
-void GpuBackend::run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch) {
+void GpuBackend::run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch,
+                             int64_t position_offset) {
   if (dim_ != network_.input_size())
     throw Error("gpu backend: training data has " + std::to_string(dim_) + " values per sample, the model expects " +
                 std::to_string(network_.input_size()));
@@ -200,6 +204,11 @@ void GpuBackend::run_forward(const int64_t* device_indices, const long long* cur
     const Layer& layer = layers_[l];
     ops_.dense_forward(activations_[l].as<float>(), layer.weight, layer.bias, activations_[l + 1].as<float>(), B,
                        layer.in, layer.out, layer.relu, layer.engine, stream_);
+    const bool hidden = l + 1 < layers_.size();
+    if (regularization_.dropout != 0.0f && hidden && layer.relu)
+      ops_.dropout_forward(activations_[l + 1].as<float>(), B, layer.out, regularization_.dropout,
+                           regularization_.seed, int(l), step_values_.as<StepValues>(), cursor, position_offset,
+                           stream_);
   }
 }
 
@@ -219,7 +228,8 @@ void GpuBackend::run_backward(int64_t batch) {
     if (l == 0) break;  // the input needs no gradient
     // activations_[l] is layer l - 1's output: the gradient passes back through its ReLU (fused in).
     ops_.dense_backward_input(delta, layer.weight, activations_[l].as<float>(), deltas_[l].as<float>(), B, layer.in,
-                              layer.out, layers_[l - 1].relu, layer.engine, stream_);
+                              layer.out, layers_[l - 1].relu, dropout_scale(regularization_.dropout), layer.engine,
+                              stream_);
     delta = deltas_[l].as<float>();
   }
 }
@@ -234,7 +244,8 @@ void GpuBackend::train_shard(int64_t /*first: the device's cursor knows*/, const
   reserve_batch(std::max<int64_t>(n, 1));
   if (n > 0) {
     // The batch starts at order[cursor]; this rank's part of it at order[cursor + shard.begin].
-    run_forward(order_.as<int64_t>() + shard.begin, &totals_.as<EpochTotals>()->cursor, n);
+    // Dropout's positions too: the cursor plus shard.begin.
+    run_forward(order_.as<int64_t>() + shard.begin, &totals_.as<EpochTotals>()->cursor, n, shard.begin);
     run_loss(n);
   }
   // Also advances totals.cursor by the whole batch, where the next step's gather starts.
@@ -326,12 +337,13 @@ BatchStats GpuBackend::epoch_stats() {
 // The phases one by one (tests compare each with the reference)
 // ---------------------------------------------------------------------------------------------
 
-void GpuBackend::forward(std::span<const int64_t> indices) {
+void GpuBackend::forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) {
   for (int64_t index : indices)
     if (index < 0 || index >= samples_) throw Error("gpu backend: sample index " + std::to_string(index) + " out of range");
   reserve_batch(int64_t(indices.size()));
   ops_.to_device(indices_.as<void>(), indices.data(), indices.size() * sizeof(int64_t));
-  run_forward(indices_.as<int64_t>(), nullptr, int64_t(indices.size()));
+  ops_.set_step_values(step_values_.as<StepValues>(), step, stream_);  // dropout reads the step number there
+  run_forward(indices_.as<int64_t>(), nullptr, int64_t(indices.size()), first);
 }
 
 BatchStats GpuBackend::loss() {

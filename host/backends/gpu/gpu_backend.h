@@ -61,7 +61,8 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
   void predict(const float* x, int64_t n, float* probs) override;
 
   // --- StepPhases (tests): forward() uploads its indices, loss() reads the metrics back ---
-  void forward(std::span<const int64_t> indices) override;
+  using StepPhases::forward;
+  void forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) override;
   BatchStats loss() override;
   void backward() override;
   std::vector<float> gradients() const override;
@@ -86,8 +87,9 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
 
   void reserve_batch(int64_t batch);  // step buffers for batches up to `batch`
   void allocate_batch_buffers(int64_t batch);
-  // gather (samples device_indices[*cursor + b], cursor null: 0) + layers, on the step buffers
-  void run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch);
+  // gather (samples device_indices[*cursor + b], cursor null: 0) + layers, on the step buffers, with
+  // dropout's masks of step step_values_->step at positions *cursor (null: 0) + position_offset + b
+  void run_forward(const int64_t* device_indices, const long long* cursor, int64_t batch, int64_t position_offset);
   void run_loss(int64_t batch);
   void run_backward(int64_t batch);
   void drop_graphs();

@@ -14,7 +14,8 @@ class ReferenceBackend final : public HostBackend {
   explicit ReferenceBackend(Communicator* communicator = nullptr) : HostBackend(communicator) {}
   std::string name() const override { return "reference"; }
 
-  void forward(std::span<const int64_t> indices) override;
+  using StepPhases::forward;
+  void forward(std::span<const int64_t> indices, const StepValues& step, int64_t first) override;
   BatchStats loss() override;
   void backward() override;
   void update(const StepValues& step) override;

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "cudamlp/backend.h"
+#include "cudamlp/counter_random.h"
 #include "cudamlp/dataset.h"
+#include "cudamlp/dropout_mask.h"
 #include "cudamlp/optimizer.h"
 #include "optimizer_slots.h"
 
@@ -41,6 +43,24 @@ void dense_forward(const T* x, const T* W, const T* b, T* y, int64_t B, int in, 
   }
 }
 
+// Inverted dropout of hidden layer `layer`'s output y [B, units], in place: row b is the sample at
+// position first + b of the epoch's order, in optimizer step `step`. Unit j is kept, times 1 / (1 - P),
+// when the top 24 bits of counter_bits(seed, kDropout, step, first + b, layer << 32 | j) are at least
+// round(P * 2^24); else it is 0.
+template <typename T>
+void dropout_forward(T* y, int64_t B, int units, float P, uint64_t seed, int64_t step, int64_t first, int layer) {
+  const uint64_t threshold = dropout_threshold(P);
+  const double scale = double(dropout_scale(P));
+  for (int64_t n = 0; n < B; ++n) {
+    for (int j = 0; j < units; ++j) {
+      const uint64_t bits = counter_bits(seed, RandomUse::kDropout, uint64_t(step), uint64_t(first + n),
+                                         (uint64_t(layer) << 32) | uint64_t(j));
+      T& value = y[n * units + j];
+      value = (bits >> 40) >= threshold ? T(double(value) * scale) : T(0);
+    }
+  }
+}
+
 // Given dy = dLoss/dy [B, out] and the layer's input x [B, in]: dW = dy^T x [out, in] and db = column
 // sums of dy [out].
 template <typename T>
@@ -58,13 +78,16 @@ void dense_backward_weights(const T* dy, const T* x, T* dW, T* db, int64_t B, in
 }
 
 // Given dy = dLoss/dy [B, out]: dx = dy W [B, in], the gradient with respect to the layer's input x.
-// relu_mask: x is the previous layer's ReLU output, whose backward passes the gradient only where x > 0.
+// relu_mask: x is the previous layer's ReLU output, whose backward passes the gradient only where x > 0,
+// times mask_scale: dropout's 1 / (1 - P) (a dropped unit's x is 0, a kept one's relu * scale).
 template <typename T>
-void dense_backward_input(const T* dy, const T* W, const T* x, T* dx, int64_t B, int in, int out, bool relu_mask) {
+void dense_backward_input(const T* dy, const T* W, const T* x, T* dx, int64_t B, int in, int out, bool relu_mask,
+                          float mask_scale = 1.0f) {
   for (int64_t n = 0; n < B; ++n) {
     for (int i = 0; i < in; ++i) {
       double sum = 0.0;
       for (int o = 0; o < out; ++o) sum += double(dy[n * out + o]) * double(W[int64_t(o) * in + i]);
+      if (relu_mask) sum *= double(mask_scale);
       dx[n * in + i] = relu_mask && !(x[n * in + i] > T(0)) ? T(0) : T(sum);
     }
   }
