@@ -115,6 +115,7 @@ std::string join_sizes(const std::vector<int>& sizes, const char* separator = "-
 struct LabelledData {
   Dataset train;
   std::optional<Dataset> test;
+  std::optional<Dataset> validation;  // `train --val-split`: held out of the training set
 };
 // Exactly one of data_dir (the four MNIST-named IDX files: train and test) and csv_path (a labelled
 // Kaggle train.csv: train only) is non-empty.

@@ -47,9 +47,14 @@ std::string RunRecorder::history() const {
   return run_log_json(epochs).dump();
 }
 
-void RunRecorder::finish(Backend& backend, const Dataset* test) {
+void RunRecorder::finish(Backend& backend, const Dataset* test, const Dataset* validation) {
   if (log_path_.empty() && report_path_.empty()) return;
-  if (test != nullptr) log_.test = summarize_test_set(backend, *test);
+  if (test != nullptr) {
+    log_.test = summarize_test_set(backend, *test);
+  } else if (validation != nullptr) {
+    log_.test = summarize_test_set(backend, *validation);
+    log_.test->set = "validation";
+  }
   log_.finished = true;
   write();
 }

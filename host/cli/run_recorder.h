@@ -25,8 +25,9 @@ class RunRecorder {
   // The epochs so far, as a checkpoint keeps them (Checkpoint::history); empty when the log lacks the
   // first ones (resumed from a checkpoint without history).
   std::string history() const;
-  // The run ended: summarises backend's model on test (when there is one) and marks the log finished.
-  void finish(Backend& backend, const Dataset* test);
+  // The run ended: summarises backend's model on test, or without one on validation (when there is one),
+  // and marks the log finished.
+  void finish(Backend& backend, const Dataset* test, const Dataset* validation = nullptr);
 
  private:
   void write() const;

@@ -57,7 +57,9 @@ struct TrainArgs {
   std::string checkpoint;        // --checkpoint FILE
   std::string checkpoint_every;  // --checkpoint-every N | Nsteps | Nepochs
   std::string resume;            // --resume FILE
-  double val_split = 0;          // --val-split F: hold out this fraction of --train-csv as the test set
+  double val_split = 0;          // --val-split F: hold out this fraction of the training set for validation
+  int64_t early_stop = 0;        // --early-stop N: stop after N epochs without a better validation accuracy
+  std::string keep = "last";     // --keep best|last: which epoch's weights --out gets
   std::string log;               // --log FILE: the run log (JSON) for `cudamlp report`
   std::string report;            // --report FILE: the HTML training report
   DistributedOptions dist;       // --distributed, --dist-timeout
@@ -77,13 +79,22 @@ nlohmann::json epoch_json(const EpochReport& report, int epochs) {
     line["test_loss"] = report.test->loss;
     line["test_accuracy"] = report.test->accuracy();
   }
+  if (report.validation) {
+    line["val_loss"] = report.validation->loss;
+    line["val_accuracy"] = report.validation->accuracy();
+    line["best_epoch"] = report.best_epoch;
+  }
   return line;
 }
 
 std::string epoch_line(const EpochReport& report, int epochs) {
   std::string test = report.test ? format("%6.2f%%", 100.0 * report.test->accuracy()) : "     -";
-  return format("epoch %d/%d  train loss %.4f  train acc %6.2f%%  test acc %s  %.0f samples/s  %.2f s",
-                report.epoch, epochs, report.train_loss, 100.0 * report.train_accuracy, test.c_str(),
+  // The validation accuracy, when there is a validation set, with a star on a new best epoch.
+  const std::string val = report.validation ? format("  val acc %6.2f%%%s", 100.0 * report.validation->accuracy(),
+                                                     report.best_epoch == report.epoch ? "*" : " ")
+                                            : "";
+  return format("epoch %d/%d  train loss %.4f  train acc %6.2f%%  test acc %s%s  %.0f samples/s  %.2f s",
+                report.epoch, epochs, report.train_loss, 100.0 * report.train_accuracy, test.c_str(), val.c_str(),
                 report.samples_per_second, report.seconds);
 }
 
@@ -201,6 +212,34 @@ std::string float_text(float value) {
   return std::string(text, result.ptr);
 }
 
+// --val-split, --early-stop and --keep of a resumed run: the checkpoint's (see adopt_checkpoint_options).
+template <typename Disagree>
+void adopt_validation_options(TrainArgs& args, const Checkpoint& checkpoint, const Disagree& disagree) {
+  const auto given = [&](const char* flag) { return args.app->get_option(flag)->count() > 0; };
+  const auto split_text = [](double split) { return split > 0 ? format("--val-split %g", split) : "no --val-split"; };
+  if (given("--val-split") && args.val_split != checkpoint.val_split)
+    throw disagree(split_text(args.val_split), split_text(checkpoint.val_split));
+  args.val_split = checkpoint.val_split;
+  const int64_t early_stop = checkpoint.options.early_stop;
+  if (given("--early-stop") && args.early_stop != early_stop)
+    throw disagree("--early-stop " + std::to_string(args.early_stop),
+                   early_stop > 0 ? "--early-stop " + std::to_string(early_stop) : "no --early-stop");
+  args.early_stop = early_stop;
+  const std::string keep = checkpoint.options.keep_best ? "best" : "last";
+  if (given("--keep") && args.keep != keep) throw disagree("--keep " + args.keep, "--keep " + keep);
+  args.keep = keep;
+}
+
+// Early stopping and --keep best judge epochs by the validation set: without --val-split there is none.
+void check_validation_flags(const TrainArgs& args) {
+  const std::string split = args.resume.empty() ? "" : " (--resume " + args.resume + " was a run without one)";
+  if (args.early_stop > 0 && args.val_split == 0)
+    throw UsageError("--early-stop " + std::to_string(args.early_stop) +
+                     " needs a validation set: add --val-split F (e.g. 0.1)" + split);
+  if (args.keep == "best" && args.val_split == 0)
+    throw UsageError("--keep best needs a validation set: add --val-split F (e.g. 0.1)" + split);
+}
+
 // A float32 as the double of its shortest text (0.05f -> 0.05, not 0.05000000074505806): what a flag
 // given as that text holds, so that settings read from a checkpoint print as the flags did.
 double float_value(float value) { return std::stod(float_text(value)); }
@@ -260,6 +299,7 @@ void adopt_checkpoint_options(TrainArgs& args, const Checkpoint& checkpoint) {
     throw disagree("--limit " + std::to_string(args.limit),
                    checkpoint.limit ? "--limit " + std::to_string(checkpoint.limit) : "no --limit");
   args.limit = checkpoint.limit;
+  adopt_validation_options(args, checkpoint, disagree);
   if (!given("--epochs")) args.epochs = run.epochs;
   const TrainPosition& at = checkpoint.state.position;
   if (args.epochs < at.epoch || (args.epochs == at.epoch && at.sample > 0))
@@ -300,6 +340,9 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const LrSchedule& sch
                                      {"train samples", data.train.count}};
   if (data.test) settings["test samples"] = data.test->count;
   if (args.val_split > 0) settings["val split"] = args.val_split;
+  if (data.validation) settings["validation samples"] = data.validation->count;
+  if (args.early_stop > 0) settings["early stop"] = args.early_stop;
+  if (args.keep != "last") settings["keep"] = args.keep;
   if (args.limit > 0) settings["limit"] = args.limit;
   settings["epochs"] = args.epochs;
   settings["batch"] = args.batch;
@@ -356,14 +399,15 @@ CheckpointPlan plan_outputs(const TrainArgs& args, bool root) {
   return plan;
 }
 
-// The training and test sets as the flags shape them: --limit, then --val-split's held-out part.
+// The training, validation and test sets as the flags shape them: --limit, then --val-split's held-out
+// part of the training set, the validation set. The test set (--data's t10k) stays as it is.
 LabelledData load_run_data(const TrainArgs& args) {
   LabelledData data = load_labelled_data(args.data_dir, args.train_csv);
   if (args.limit > 0) data.train = data.train.first(args.limit);
   if (args.val_split > 0) {
     TrainTestSplit split = hold_out(data.train, args.val_split, args.seed);
     data.train = std::move(split.train);
-    data.test = std::move(split.test);
+    data.validation = std::move(split.test);
   }
   return data;
 }
@@ -482,6 +526,8 @@ TrainOptions train_options(const TrainArgs& args, const CheckpointPlan& plan, in
   options.shuffle = !args.no_shuffle;
   options.snapshot_every_steps = plan.every_steps;
   options.snapshot_every_epochs = plan.every_epochs;
+  options.early_stop = args.early_stop;
+  options.keep_best = args.keep == "best";
   return options;
 }
 
@@ -523,9 +569,12 @@ void print_run_header(std::ostream& human, const TrainArgs& args, const LrSchedu
     human << format("data-parallel over %d ranks (%s): %s samples of each batch of %lld per rank\n", comm->size(),
                     comm->description().c_str(), share.c_str(), (long long)args.batch);
   }
-  if (data.test && args.val_split > 0)
-    human << format("holding out %lld samples (--val-split %g, seed %llu) as the test set\n",
-                    (long long)data.test->count, args.val_split, (unsigned long long)args.seed);
+  if (data.validation)
+    human << format("holding out %lld samples (--val-split %g, seed %llu) as the validation set%s\n",
+                    (long long)data.validation->count, args.val_split, (unsigned long long)args.seed,
+                    args.early_stop > 0 ? format("; early stop after %lld epochs without a better validation "
+                                                 "accuracy", (long long)args.early_stop).c_str()
+                                        : "");
   if (resumed) {
     const TrainPosition& start = resumed->state.position;
     human << format("resuming %s: %lld epochs and %lld samples trained, step %lld\n", args.resume.c_str(),
@@ -590,8 +639,26 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
     done["train_loss"] = last->train_loss;
     done["train_accuracy"] = last->train_accuracy;
     if (last->test) done["test_accuracy"] = last->test->accuracy();
+    if (last->validation) done["val_accuracy"] = last->validation->accuracy();
   }
   return done;
+}
+
+// "stopped early after epoch 7 of 20: no better validation accuracy for 3 epochs since epoch 4".
+std::string early_stop_text(const TrainArgs& args, const TrainResult& result) {
+  return format("stopped early after epoch %lld of %d: the validation accuracy has not improved for %lld epochs "
+                "(--early-stop %lld) since its best, epoch %lld",
+                (long long)result.position.epoch, args.epochs, (long long)(result.position.epoch - result.position.best_epoch),
+                (long long)args.early_stop, (long long)result.position.best_epoch);
+}
+
+// Which epoch's weights --out holds, when there is a validation set to tell them apart.
+std::string saved_epoch_text(const TrainArgs& args, const TrainResult& result, bool kept_best) {
+  if (args.val_split == 0) return "";
+  if (kept_best)
+    return format(" (the weights of epoch %lld, the best validation accuracy: --keep best)",
+                  (long long)result.position.best_epoch);
+  return format(" (the weights of the last epoch, %lld: --keep last)", (long long)result.position.epoch);
 }
 
 // Trains alone (comm null) or as one rank of a data-parallel run. Rank 0 alone prints and writes files;
@@ -605,6 +672,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     resumed = load_checkpoint(args.resume);
     adopt_checkpoint_options(args, *resumed);
   }
+  check_validation_flags(args);
   parse_hidden(args.hidden);  // flag errors before the (slow) data load
   args.backend.communicator = comm;
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
@@ -629,6 +697,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   TrainOptions options = train_options(args, plan, data.train.count);
   options.regularization.augmentation = with_image_shape(
       augmentation_of(args), data.train, args.data_dir.empty() ? "--train-csv " + args.train_csv : "--data " + args.data_dir);
+  options.validation = data.validation ? &*data.validation : nullptr;
   if (resumed) check_training_memory("--resume " + args.resume, resumed->state.model.network, options);
   const Model model = resumed ? resumed->state.model : initial_model(args, data.train, options);
   backend->set_model(model, options.optimizer);
@@ -664,14 +733,16 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   if (!plan.stop_path.empty()) {
     hooks.on_snapshot = [&](const TrainSnapshot& snapshot) {
       if (root)
-        save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name(), recorder.history()});
+        save_checkpoint(plan.stop_path, {snapshot, options, args.limit, identity, backend->name(), recorder.history(),
+                                         args.val_split});
       checkpoint_step = snapshot.position.step;
     };
   }
 
   TrainResult result;
   try {
-    result = train(*backend, data.train, data.test ? &*data.test : nullptr, options, hooks, start);
+    result = train(*backend, data.train, data.test ? &*data.test : nullptr, options, hooks, start,
+                   resumed ? resumed->state.best_parameters : std::vector<float>{});
   } catch (const TrainingDiverged& e) {
     // Say what is still safe on disk: nothing was written after the guard fired.
     std::string safe;
@@ -686,19 +757,37 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   if (result.stopped)
     return report_stop(args, result, plan, cannot_checkpoint, signals, comm, data.train.count, json);
 
+  if (result.stopped_early) human << early_stop_text(args, result) << "\n";
+  // --keep best: the best validation epoch's weights become the model that is saved and summarised.
+  const bool kept_best = options.keep_best && result.position.best_epoch > 0;
+  if (kept_best) {
+    Model best = backend->model();
+    best.parameters = result.best_parameters;
+    backend->set_model(best, options.optimizer);
+  }
   if (root && !args.out.empty()) {
     // The recipe: how the weights came to be, not where this process put them or started from, so that
     // a resumed run writes the file an uninterrupted one writes.
     nlohmann::ordered_json recipe = run_settings(args, options.schedule, model, *backend, data);
     recipe.erase("resumed from");
     recipe.erase("model file");
+    if (data.validation) recipe["saved epoch"] = kept_best ? result.position.best_epoch : result.position.epoch;
     save_model(args.out, backend->model(), recipe.dump());
-    human << "saved " << args.out << "\n";
+    human << "saved " << args.out << saved_epoch_text(args, result, kept_best) << "\n";
   }
-  recorder.finish(*backend, data.test ? &*data.test : nullptr);
+  recorder.finish(*backend, data.test ? &*data.test : nullptr, data.validation ? &*data.validation : nullptr);
   if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
   if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
-  if (json) std::cout << done_json(args, model, *backend, data.train.count, seconds, last).dump() << std::endl;
+  if (json) {
+    nlohmann::json done = done_json(args, model, *backend, data.train.count, seconds, last);
+    if (data.validation) {
+      done["stopped_early"] = result.stopped_early;
+      done["best_epoch"] = result.position.best_epoch;
+      done["keep"] = args.keep;
+      done["saved_epoch"] = kept_best ? result.position.best_epoch : result.position.epoch;
+    }
+    std::cout << done.dump() << std::endl;
+  }
   return 0;
 }
 
@@ -826,9 +915,16 @@ Command add_train_command(CLI::App& parent) {
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
   app->add_flag("--json", args->json, "One JSON object per epoch on stdout, and a last one for how the run ended: done, stopped, diverged or failed (once the flags parse)");
   app->add_option("--val-split", args->val_split,
-                  "With --train-csv: hold out this fraction of the samples (seeded by --seed) as the test set")
-      ->check(kOpenUnitInterval)
-      ->needs(csv);
+                  "Hold out this fraction of the training set (drawn by --seed) as a validation set, evaluated "
+                  "every epoch; the test set is still reported")
+      ->check(kOpenUnitInterval);
+  app->add_option("--early-stop", args->early_stop,
+                  "Stop when the validation accuracy has not improved for N epochs (needs --val-split)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  app->add_option("--keep", args->keep,
+                  "Which weights --out gets: best (the best validation epoch's; needs --val-split) or last")
+      ->check(CLI::IsMember({"best", "last"}))
+      ->capture_default_str();
   app->add_option("--log", args->log,
                   "Write the run log here (JSON, rewritten after every epoch): settings, metrics per epoch, the "
                   "final confusion matrix and misclassified digits; `cudamlp report` makes it a report");

@@ -1,4 +1,4 @@
-// hold_out: a seeded random validation split of a labelled dataset (Kaggle's train.csv has no test set).
+// hold_out: a seeded random validation split of a labelled training set (`train --val-split`).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

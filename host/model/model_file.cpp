@@ -143,6 +143,10 @@ void check_finite(const std::string& path, const Tensor& tensor) {
 
 bool is_model_tensor_name(const std::string& name) { return sequential_index(name) >= 0; }
 
+bool is_best_weights_tensor_name(const std::string& name) {
+  return name.starts_with(kBestWeightsPrefix) && is_model_tensor_name(name.substr(std::string(kBestWeightsPrefix).size()));
+}
+
 bool is_optimizer_tensor_name(const std::string& name) {
   const size_t dot = name.find('.');
   if (dot == std::string::npos || !is_model_tensor_name(name.substr(dot + 1))) return false;
@@ -193,7 +197,9 @@ Model load_model(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   // A checkpoint is a model file plus the optimizer's tensors: its weights load like any model's.
   if (file.metadata.count(kCheckpointKey))
-    std::erase_if(file.tensors, [](const Tensor& tensor) { return is_optimizer_tensor_name(tensor.name); });
+    std::erase_if(file.tensors, [](const Tensor& tensor) {
+      return is_optimizer_tensor_name(tensor.name) || is_best_weights_tensor_name(tensor.name);
+    });
   return model_from_safetensors(path, std::move(file));
 }
 

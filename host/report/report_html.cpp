@@ -19,6 +19,7 @@ namespace {
 // matplotlib's first two colours: train and test in both charts, as PyTorch users are used to seeing.
 constexpr const char* kTrainColour = "#1f77b4";
 constexpr const char* kTestColour = "#ff7f0e";
+constexpr const char* kValidationColour = "#2ca02c";  // matplotlib's third
 constexpr int kDigitPixels = 56;  // a 28x28 digit shown at 2x, pixelated
 
 // Text colour #222, not black: pure black on the page belongs to the digit images alone, which lets a
@@ -112,16 +113,21 @@ std::string charts(const RunLog& log) {
   LineChart loss{"epoch", "mean cross-entropy", false, {}}, accuracy{"epoch", "accuracy", true, {}};
   ChartSeries train_loss{"train", kTrainColour, {}, {}}, test_loss{"test", kTestColour, {}, {}};
   ChartSeries train_acc = train_loss, test_acc = test_loss;
+  ChartSeries val_loss{"validation", kValidationColour, {}, {}}, val_acc = val_loss;
   for (const EpochRecord& e : log.epochs) {
+    if (e.val_loss) val_loss.x.push_back(e.epoch), val_loss.y.push_back(*e.val_loss);
+    if (e.val_accuracy) val_acc.x.push_back(e.epoch), val_acc.y.push_back(*e.val_accuracy);
     train_loss.x.push_back(e.epoch), train_loss.y.push_back(e.train_loss);
     train_acc.x.push_back(e.epoch), train_acc.y.push_back(e.train_accuracy);
     if (e.test_loss) test_loss.x.push_back(e.epoch), test_loss.y.push_back(*e.test_loss);
     if (e.test_accuracy) test_acc.x.push_back(e.epoch), test_acc.y.push_back(*e.test_accuracy);
   }
-  loss.series = {train_loss, test_loss};
-  accuracy.series = {train_acc, test_acc};
-  const char* note =
-      "<p class=\"note\">train: running mean over each epoch, as trained; test: after the epoch</p>";
+  loss.series = {train_loss, test_loss, val_loss};
+  accuracy.series = {train_acc, test_acc, val_acc};
+  const char* note = val_acc.x.empty()
+                         ? "<p class=\"note\">train: running mean over each epoch, as trained; test: after the epoch</p>"
+                         : "<p class=\"note\">train: running mean over each epoch, as trained; test and validation "
+                           "(held out of the training set): after the epoch</p>";
   return "<div class=\"row\">\n<section class=\"card\" id=\"loss\"><h2>Loss</h2>" + std::string(note) +
          line_chart_svg(loss, 520, 300) + "</section>\n<section class=\"card\" id=\"accuracy\"><h2>Accuracy</h2>" +
          note + line_chart_svg(accuracy, 520, 300) + "</section>\n</div>\n";
@@ -141,17 +147,17 @@ std::string test_set(const RunLog& log) {
   if (!log.test) {
     return "<div class=\"row\"><section class=\"card\"><h2>Test set</h2><p class=\"note\">" +
            std::string(log.finished
-                           ? "This run had no test set (train with --data, or --train-csv with --val-split)."
+                           ? "This run had no test set (train with --data; --val-split holds out a validation set)."
                            : "The confusion matrix and the misclassified digits come when the run ends.") +
            "</p></section></div>\n";
   }
   const TestSetSummary& t = *log.test;
+  const std::string set = t.set == "validation" ? "validation" : "test";  // as the log names it, escaped or not
   std::string html = "<div class=\"row\">\n<section class=\"card\" id=\"confusion\"><h2>Confusion matrix</h2>";
-  html +=
-      format("<p class=\"note\">final model on the %lld test samples: rows true class, columns predicted</p>",
-                (long long)t.samples);
+  html += format("<p class=\"note\">final model on the %lld %s samples: rows true class, columns predicted</p>",
+                 (long long)t.samples, set.c_str());
   html += confusion_svg(t.confusion, t.classes) + "</section>\n";
-  html += "<section class=\"card\" id=\"mistakes\"><h2>Misclassified test digits</h2>";
+  html += "<section class=\"card\" id=\"mistakes\"><h2>Misclassified " + set + " digits</h2>";
   html += format(
       "<p class=\"note\">the %zu most confident of %lld mistakes: true &rarr; <b>predicted</b>, "
       "its probability</p><div class=\"digits\">",
@@ -173,13 +179,21 @@ std::string tables(const RunLog& log) {
 
   std::string epochs =
       "<section class=\"card\" id=\"epochs\"><h2>Epochs</h2><table><thead><tr><th>epoch</th>"
-      "<th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th><th>seconds</th>"
-      "<th>samples/s</th></tr></thead>";
+      "<th>train loss</th><th>train acc</th><th>test loss</th><th>test acc</th>";
+  // Validation columns only for a run that had a validation set.
+  const bool validated = std::any_of(log.epochs.begin(), log.epochs.end(),
+                                     [](const EpochRecord& e) { return e.val_accuracy.has_value(); });
+  if (validated) epochs += "<th>val loss</th><th>val acc</th>";
+  epochs += "<th>seconds</th><th>samples/s</th></tr></thead>";
   for (const EpochRecord& e : log.epochs) {
     epochs += format("<tr><td>%d</td><td>%.4f</td><td>%s</td>", e.epoch, e.train_loss,
                         percent(e.train_accuracy).c_str());
     epochs += e.test_loss ? format("<td>%.4f</td>", *e.test_loss) : "<td>-</td>";
     epochs += e.test_accuracy ? "<td>" + percent(*e.test_accuracy) + "</td>" : "<td>-</td>";
+    if (validated) {
+      epochs += e.val_loss ? format("<td>%.4f</td>", *e.val_loss) : "<td>-</td>";
+      epochs += e.val_accuracy ? "<td>" + percent(*e.val_accuracy) + "</td>" : "<td>-</td>";
+    }
     epochs += format("<td>%.2f</td><td>%.0f</td></tr>", e.seconds, e.samples_per_second);
   }
   epochs += "</table></section>\n";

@@ -102,6 +102,12 @@ void check_counts(const FieldReader& in, const TestSetSummary& test) {
 TestSetSummary test_summary_from_json(const nlohmann::ordered_json& json, const std::string& file) {
   const FieldReader in(json, "test", file);
   TestSetSummary test;
+  if (in.has("set")) {
+    const nlohmann::ordered_json& set = in.get("set");
+    if (!set.is_string() || (set.get<std::string>() != "test" && set.get<std::string>() != "validation"))
+      in.fail("test.set", "expected \"test\" or \"validation\"");
+    test.set = set.get<std::string>();
+  }
   test.samples = in.integer("samples", 0, INT64_MAX);
   test.loss = in.non_negative("loss");
   test.accuracy = in.fraction("accuracy");
@@ -157,6 +163,10 @@ EpochRecord epoch_record(const EpochReport& report) {
     record.test_loss = report.test->loss;
     record.test_accuracy = report.test->accuracy();
   }
+  if (report.validation) {
+    record.val_loss = report.validation->loss;
+    record.val_accuracy = report.validation->accuracy();
+  }
   record.seconds = report.seconds;
   record.samples_per_second = report.samples_per_second;
   return record;
@@ -211,6 +221,8 @@ nlohmann::ordered_json run_log_json(const RunLog& log) {
                                     {"train_accuracy", e.train_accuracy}};
     if (e.test_loss) epoch["test_loss"] = *e.test_loss;
     if (e.test_accuracy) epoch["test_accuracy"] = *e.test_accuracy;
+    if (e.val_loss) epoch["val_loss"] = *e.val_loss;
+    if (e.val_accuracy) epoch["val_accuracy"] = *e.val_accuracy;
     epoch["seconds"] = e.seconds;
     epoch["samples_per_second"] = e.samples_per_second;
     epochs.push_back(std::move(epoch));
@@ -231,7 +243,8 @@ nlohmann::ordered_json run_log_json(const RunLog& log) {
                           {"probability", m.probability},
                           {"pixels", base64_encode(std::string_view(reinterpret_cast<const char*>(m.pixels.data()),
                                                                     m.pixels.size()))}});
-    json["test"] = {{"samples", t.samples},
+    json["test"] = {{"set", t.set},
+                    {"samples", t.samples},
                     {"loss", t.loss},
                     {"accuracy", t.accuracy},
                     {"classes", t.classes},
@@ -266,6 +279,8 @@ RunLog run_log_from_json(const nlohmann::ordered_json& json, const std::string& 
     record.train_accuracy = e.fraction("train_accuracy");
     if (e.has("test_loss")) record.test_loss = e.non_negative("test_loss");
     if (e.has("test_accuracy")) record.test_accuracy = e.fraction("test_accuracy");
+    if (e.has("val_loss")) record.val_loss = e.non_negative("val_loss");
+    if (e.has("val_accuracy")) record.val_accuracy = e.fraction("val_accuracy");
     record.seconds = e.non_negative("seconds");
     record.samples_per_second = e.non_negative("samples_per_second");
     log.epochs.push_back(record);

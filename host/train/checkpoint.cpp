@@ -79,11 +79,19 @@ class MetadataReader {
     return parsed;
   }
 
+  // An optional key (absent in older files): its number, or `otherwise`.
+  template <typename T>
+  T number_or(const std::string& key, T otherwise) const {
+    return find(key) != nullptr ? number<T>(key) : otherwise;
+  }
+
   bool boolean(const std::string& key) const {
     const std::string& value = text(key);
     if (value != "true" && value != "false") throw bad(key, "is not true or false");
     return value == "true";
   }
+
+  const std::string& path() const { return path_; }
 
   FileError bad(const std::string& key, const std::string& problem) const {
     const auto it = metadata_.find(key);
@@ -127,8 +135,26 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     }
   }
 
+  // The best validation epoch's weights (keep best), "best.<tensor>", shaped as the model's.
+  if (!state.best_parameters.empty()) {
+    if (int64_t(state.best_parameters.size()) != state.model.parameter_count())
+      throw Error("cannot save checkpoint " + path + ": the best epoch's weights are not shaped like the model");
+    for (const ParameterTensor& tensor : state.model.network.tensors()) {
+      const auto first = state.best_parameters.begin() + tensor.offset;
+      file.tensors.push_back(
+          {kBestWeightsPrefix + tensor.name, tensor.shape, std::vector<float>(first, first + tensor.size)});
+    }
+  }
+
   const TrainPosition& at = state.position;
   const DataIdentity& data = checkpoint.data;
+  file.metadata.insert({
+      {"cudamlp.run.val_split", to_text(checkpoint.val_split)},
+      {"cudamlp.run.early_stop", to_text(run.early_stop)},
+      {"cudamlp.run.keep", run.keep_best ? "best" : "last"},
+      {"cudamlp.position.best_epoch", to_text(at.best_epoch)},
+      {"cudamlp.position.best_validation_correct", to_text(at.best_validation_correct)},
+  });
   file.metadata.insert({
       {kCheckpointKey, kFormatVersion},
       {"cudamlp.optimizer", optimizer_name(run.optimizer.kind)},
@@ -210,16 +236,37 @@ OptimizerConfig read_optimizer(const std::string& version, const MetadataReader&
   return config;
 }
 
+// The best validation epoch's weights, "best.<tensor>": all of the model's tensors or none.
+void read_best_weights(const std::string& path, std::map<std::string, Tensor>& tensors, TrainSnapshot& state) {
+  if (tensors.empty()) return;
+  for (const ParameterTensor& tensor : state.model.network.tensors()) {
+    const auto it = tensors.find(kBestWeightsPrefix + tensor.name);
+    if (it == tensors.end() || it->second.shape != tensor.shape)
+      throw FileError(path, "checkpoint has no tensor '" + std::string(kBestWeightsPrefix) + tensor.name +
+                                "' shaped like tensor '" + tensor.name + "' (the best epoch's weights)");
+    check_finite(path, it->second);
+    state.best_parameters.insert(state.best_parameters.end(), it->second.data.begin(), it->second.data.end());
+    tensors.erase(it);
+  }
+  if (!tensors.empty())
+    throw FileError(path, "checkpoint has a tensor " + quoted_excerpt(tensors.begin()->first) +
+                              " that is not one of the model's");
+}
+
 // Splits the file's tensors into the model (checked by the model loader) and the optimizer's slots, each
 // slot tensor shaped like the model tensor it belongs to, every slot of `optimizer` there, nothing else.
 void read_state(const std::string& path, SafetensorsFile file, const std::string& version,
                 const OptimizerConfig& optimizer, TrainSnapshot& state) {
   SafetensorsFile weights;
   std::map<std::string, Tensor> slot_tensors;  // by their names in this format
+  std::map<std::string, Tensor> best_tensors;  // "best.<tensor>"
   weights.metadata = file.metadata;
   for (Tensor& tensor : file.tensors) {
     if (is_model_tensor_name(tensor.name)) {
       weights.tensors.push_back(std::move(tensor));
+    } else if (is_best_weights_tensor_name(tensor.name)) {
+      std::string name = tensor.name;
+      best_tensors.emplace(std::move(name), std::move(tensor));
     } else {
       std::string name = tensor.name;
       slot_tensors.emplace(std::move(name), std::move(tensor));
@@ -244,6 +291,23 @@ void read_state(const std::string& path, SafetensorsFile file, const std::string
   if (!slot_tensors.empty())
     throw FileError(path, "checkpoint has a tensor " + quoted_excerpt(slot_tensors.begin()->first) +
                               " that is neither the model's nor one of its optimizer's");
+  read_best_weights(path, best_tensors, state);
+}
+
+// The validation flags and the best epoch so far; files of before 2026-12 have none of them.
+void read_validation(const MetadataReader& meta, Checkpoint& checkpoint) {
+  TrainPosition& at = checkpoint.state.position;
+  TrainOptions& run = checkpoint.options;
+  checkpoint.val_split = meta.number_or<double>("cudamlp.run.val_split", 0.0);
+  if (!(checkpoint.val_split >= 0 && checkpoint.val_split < 1))
+    throw meta.bad("cudamlp.run.val_split", "is not 0 (none) or a fraction in (0, 1)");
+  run.early_stop = meta.number_or<int64_t>("cudamlp.run.early_stop", 0);
+  if (run.early_stop < 0) throw meta.bad("cudamlp.run.early_stop", "is negative");
+  const std::string* keep = meta.find("cudamlp.run.keep");
+  if (keep != nullptr && *keep != "best" && *keep != "last") throw meta.bad("cudamlp.run.keep", "is not best or last");
+  run.keep_best = keep != nullptr && *keep == "best";
+  at.best_epoch = meta.number_or<int64_t>("cudamlp.position.best_epoch", 0);
+  at.best_validation_correct = meta.number_or<int64_t>("cudamlp.position.best_validation_correct", 0);
 }
 
 // The position, the run's options and the data's identity, each value on its own.
@@ -296,6 +360,7 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
     if (!(run.regularization.dropout >= 0.0f && run.regularization.dropout < 1.0f))
       throw meta.bad("cudamlp.run.dropout", "is not in [0, 1)");
   }
+  read_validation(meta, checkpoint);
 
   // The limits the command line's flags have (run_limits.h): a run no flag could start is a damage.
   for (const auto& [key, problem] : {std::pair{"cudamlp.run.epochs", epochs_problem(epochs)},
@@ -319,6 +384,25 @@ void read_run(const MetadataReader& meta, Checkpoint& checkpoint) {
   } catch (const UsageError& e) {
     throw meta.bad("cudamlp.run.rotate", std::string("and the other augmentation values do not fit: ") + e.what());
   }
+}
+
+// The validation flags and the best epoch: early stopping and keep best need a validation set, the best
+// epoch is one already trained, and its weights are there exactly when keep best needs them.
+void check_validation(const MetadataReader& meta, const Checkpoint& checkpoint) {
+  const TrainPosition& at = checkpoint.state.position;
+  const TrainOptions& run = checkpoint.options;
+  const bool validated = checkpoint.val_split > 0;
+  if (run.early_stop > 0 && !validated) throw meta.bad("cudamlp.run.early_stop", "needs cudamlp.run.val_split");
+  if (run.keep_best && !validated) throw meta.bad("cudamlp.run.keep", "needs cudamlp.run.val_split");
+  if (at.best_epoch < 0 || at.best_epoch > at.epoch || (at.best_epoch > 0 && !validated))
+    throw meta.bad("cudamlp.position.best_epoch", "is not 0 or an epoch already validated");
+  if (at.best_validation_correct < 0 || (at.best_epoch == 0 && at.best_validation_correct != 0))
+    throw meta.bad("cudamlp.position.best_validation_correct", "does not fit cudamlp.position.best_epoch");
+  const bool needs_best = run.keep_best && at.best_epoch > 0;
+  if (needs_best != !checkpoint.state.best_parameters.empty())
+    throw FileError(meta.path(), needs_best ? "checkpoint has no best epoch's weights ('best.0.weight', ...), which "
+                                              "cudamlp.run.keep = best needs"
+                                            : "checkpoint has best epoch's weights ('best.*') but keeps no best epoch");
 }
 
 // How the values fit together: data the model takes, a position the run's options can reach.
@@ -350,6 +434,7 @@ void check_run(const MetadataReader& meta, const Checkpoint& checkpoint) {
     throw meta.bad("cudamlp.position.epoch_correct", "is outside [0, position.sample]");
   if (!std::isfinite(at.epoch_loss_sum) || at.epoch_loss_sum < 0)
     throw meta.bad("cudamlp.position.epoch_loss_sum", "is not a finite non-negative sum");
+  check_validation(meta, checkpoint);
 }
 
 }  // namespace

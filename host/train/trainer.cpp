@@ -69,6 +69,11 @@ uint64_t run_fingerprint(const Model& model, const TrainOptions& options, const 
     hash = fnv1a(hash, value);
   hash = fnv1a(hash, options.regularization.augmentation);
   for (const LayerSpec& layer : model.network.layers) hash = fnv1a(hash, layer);
+  // Validation and early stopping: every rank must stop after the same epoch.
+  for (const auto value : {options.early_stop, int64_t(options.keep_best),
+                           options.validation != nullptr ? options.validation->count : int64_t{-1}, start.best_epoch,
+                           start.best_validation_correct})
+    hash = fnv1a(hash, value);
   return fnv1a(hash, model.parameters.data(), model.parameters.size() * sizeof(float));
 }
 
@@ -76,9 +81,9 @@ uint64_t run_fingerprint(const Model& model, const TrainOptions& options, const 
 class TrainLoop {
  public:
   TrainLoop(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
-            const TrainHooks& hooks, const TrainPosition& start)
+            const TrainHooks& hooks, const TrainPosition& start, const std::vector<float>& best_parameters)
       : backend_(backend), train_(train), test_(test), options_(options), hooks_(hooks), at_(start),
-        carried_(start), checked_step_(start.step) {
+        carried_(start), checked_step_(start.step), best_parameters_(best_parameters) {
     Communicator* comm = backend_.communicator();
     if (comm != nullptr && comm->size() > 1) comm_ = comm;
     check_every_ = options_.finite_check_every;
@@ -89,6 +94,7 @@ class TrainLoop {
   TrainResult run() {
     const int64_t N = train_.count;
     while (at_.epoch < options_.epochs) {
+      if (early_stop_due()) return {at_, false, true, best_parameters_};
       backend_.begin_epoch({N, options_.seed, at_.epoch, options_.shuffle});
       const int64_t first_sample = at_.sample;
       const auto start = std::chrono::steady_clock::now();
@@ -96,7 +102,7 @@ class TrainLoop {
       while (at_.sample < N) {
         if (stop_requested()) {
           take_snapshot();
-          return {at_, true};
+          return {at_, true, false, best_parameters_};
         }
         const int64_t count = std::min(options_.batch, N - at_.sample);
         backend_.train_batch(at_.sample, count, step_values(options_, at_.step, N));
@@ -117,10 +123,29 @@ class TrainLoop {
         snapshot_after_epoch = true;
       if (snapshot_after_epoch) take_snapshot();
     }
-    return {at_, false};
+    return {at_, false, false, best_parameters_};
   }
 
  private:
+  // Early stopping: at an epoch's start, options_.early_stop epochs have gone by without a new best
+  // validation accuracy. Also true at the start of a run resumed from the checkpoint of such a place.
+  bool early_stop_due() const {
+    return options_.early_stop > 0 && at_.sample == 0 && at_.best_epoch > 0 &&
+           at_.epoch - at_.best_epoch >= options_.early_stop;
+  }
+
+  // The validation set's evaluation of the epoch just trained; records a new best (strictly more samples
+  // right: a tie keeps the earlier epoch) and, with keep_best, its weights.
+  void validate(EpochReport& report, const Model& model) {
+    report.validation = evaluate(backend_, *options_.validation);
+    if (at_.best_epoch == 0 || report.validation->correct > at_.best_validation_correct) {
+      at_.best_epoch = report.epoch;
+      at_.best_validation_correct = report.validation->correct;
+      if (options_.keep_best) best_parameters_ = model.parameters;
+    }
+    report.best_epoch = at_.best_epoch;
+  }
+
   // The sum of per-sample losses of the epoch in progress, the part before a resume included.
   double epoch_loss_sum(const BatchStats& stats) const {
     return carried_.epoch_loss_sum + stats.loss * double(stats.count);
@@ -162,9 +187,10 @@ class TrainLoop {
     // Only the samples this run trained: after a resume mid-epoch, not the whole epoch.
     report.samples_per_second = seconds > 0 ? double(train_.count - first_sample) / seconds : 0.0;
     if (test_ != nullptr) report.test = evaluate(backend_, *test_);
+    if (options_.validation != nullptr) validate(report, model);
     if (hooks_.on_epoch) hooks_.on_epoch(report);
 
-    at_ = {at_.epoch + 1, 0, at_.step, 0.0, 0};
+    at_ = {at_.epoch + 1, 0, at_.step, 0.0, 0, at_.best_epoch, at_.best_validation_correct};
     carried_ = at_;  // nothing carried into the next epoch
   }
 
@@ -187,6 +213,7 @@ class TrainLoop {
     snapshot.model = backend_.model();
     check_values(snapshot.model.network, snapshot.model.parameters, "");
     snapshot.optimizer = backend_.optimizer_state();
+    snapshot.best_parameters = best_parameters_;
     for (const auto& [slot, values] : snapshot.optimizer.slots)
       check_values(snapshot.model.network, values, "the optimizer's " + slot + " of ");
     if (hooks_.on_snapshot) hooks_.on_snapshot(snapshot);
@@ -256,7 +283,34 @@ class TrainLoop {
   TrainPosition last_snapshot_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
   bool snapshot_taken_ = false;
+  std::vector<float> best_parameters_;  // keep_best: the weights of at_.best_epoch
 };
+
+// The validation set, early stopping and keep_best fit together, and with the start of the run.
+void check_validation(Backend& backend, const Dataset& train, const TrainOptions& options, const TrainPosition& start,
+                      const std::vector<float>& best_parameters) {
+  if (options.early_stop < 0) throw UsageError("--early-stop must not be negative");
+  const Dataset* validation = options.validation;
+  if (options.early_stop > 0 && validation == nullptr)
+    throw UsageError("--early-stop " + std::to_string(options.early_stop) +
+                     " needs a validation set: hold one out of the training set with --val-split F");
+  if (options.keep_best && validation == nullptr)
+    throw UsageError("--keep best needs a validation set: hold one out of the training set with --val-split F");
+  if (validation != nullptr) {
+    if (validation->count < 1 || !validation->has_labels())
+      throw UsageError("the validation set is empty or has no labels");
+    if (validation->dim() != train.dim() || validation->num_classes != train.num_classes)
+      throw UsageError("the validation set's samples are not shaped like the training set's");
+  }
+  if (start.best_epoch < 0 || start.best_epoch > start.epoch || start.best_validation_correct < 0 ||
+      (start.best_epoch == 0 && start.best_validation_correct != 0))
+    throw Error("train: cannot start with best validation epoch " + std::to_string(start.best_epoch) + " at epoch " +
+                std::to_string(start.epoch + 1));
+  if (options.keep_best && start.best_epoch > 0 &&
+      int64_t(best_parameters.size()) != backend.model().parameter_count())
+    throw Error("train: keep_best resumed after best epoch " + std::to_string(start.best_epoch) +
+                " needs that epoch's parameters");
+}
 
 }  // namespace
 
@@ -267,7 +321,7 @@ StepValues step_values(const TrainOptions& options, int64_t step, int64_t sample
 }
 
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
-                  const TrainHooks& hooks, const TrainPosition& start) {
+                  const TrainHooks& hooks, const TrainPosition& start, const std::vector<float>& best_parameters) {
   if (options.batch < 1) throw UsageError("--batch must be at least 1");
   if (options.epochs < 0) throw UsageError("--epochs must not be negative");
   if (options.snapshot_every_steps < 0 || options.snapshot_every_epochs < 0)
@@ -286,6 +340,7 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
                 std::to_string(start.sample) + " of " + std::to_string(N) + " in batches of " +
                 std::to_string(options.batch));
 
+  check_validation(backend, train, options, start, best_parameters);
   if (!(backend.optimizer() == options.optimizer))
     throw Error("train: the backend was given another optimizer than the options name: set_model(model, "
                 "options.optimizer)");
@@ -299,7 +354,7 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
   regularization.seed = options.seed;
   backend.set_regularization(regularization);
   backend.set_training_data(train);
-  return TrainLoop(backend, train, test, options, hooks, start).run();
+  return TrainLoop(backend, train, test, options, hooks, start, best_parameters).run();
 }
 
 void train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,

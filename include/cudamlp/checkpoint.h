@@ -23,8 +23,14 @@
 //       cudamlp.run.dropout         P of --dropout (absent in files from before it: 0)
 //       cudamlp.data.samples, .dim, .classes, .checksum (FNV-1a 64 of the pixels then the labels, hex)
 //       cudamlp.device              the backend that wrote it (informational)
+//       cudamlp.run.val_split, .early_stop, .keep ("best"/"last")   the validation flags (absent in older
+//                                   files, of any version: no validation set, no early stop, "last")
+//       cudamlp.position.best_epoch, .best_validation_correct   the best validation epoch so far (absent:
+//                                   0, none), which early stopping counts from
 //       cudamlp.history             (optional) the run's epochs so far, for a resumed run's log: a run
 //                                   log (run_log.h) as JSON text, written and read by the command line
+//   - with keep "best", once an epoch was validated, that best epoch's weights: "best.0.weight",
+//     "best.0.bias", ... F32, shaped like the model's tensors (model readers skip them).
 // The random state is (seed, epoch): the shuffle of epoch e is a pure function of them (rng.h).
 // Versions 1 and 2 still load. Version 2 (2026-12-01) had SGD alone, without weight decay, Nesterov or a
 // schedule; version 1 (before) also named its momentum buffers "velocity.0.weight", ..., and had no
@@ -59,6 +65,7 @@ struct Checkpoint {
   DataIdentity data;
   std::string device;    // the backend that wrote it; a resume may use another one
   std::string history;   // cudamlp.history, unread here: whoever uses it checks it (empty: none)
+  double val_split = 0;  // --val-split of the run (0: none); options.early_stop and keep_best go with it
 };
 
 // Writes atomically (write_file_atomically): a kill at any moment leaves the old checkpoint or the new.

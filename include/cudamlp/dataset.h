@@ -58,9 +58,9 @@ Dataset load_kaggle_csv(const std::string& path, int num_classes = 10);
 // The same from the CSV's text in memory (read from a pipe); `name` is the file the errors name.
 Dataset parse_kaggle_csv(std::string_view text, const std::string& name, int num_classes = 10);
 
-// A held-out split (`train --val-split`): round(fraction * N) samples drawn at random (seeded by `seed`,
-// through its own stream of derive_seed, so neither the weights nor the epoch shuffles change) become
-// `test`, the rest `train`; both keep the file order. Throws UsageError naming --val-split unless
+// A held-out split (`train --val-split`, whose validation set is `test` here): round(fraction * N) samples
+// drawn at random (seeded by `seed`, through its own stream of derive_seed, so neither the weights nor the
+// epoch shuffles change) become `test`, the rest `train`; both keep the file order. Throws UsageError naming --val-split unless
 // 0 < fraction < 1 and both parts get at least one sample.
 TrainTestSplit hold_out(const Dataset& data, double fraction, uint64_t seed);
 

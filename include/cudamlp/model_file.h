@@ -36,6 +36,9 @@ void check_finite(const std::string& path, const Tensor& tensor);
 // optimizer tensors ("<slot>.<model tensor>": "momentum_buffer.0.weight"; "velocity.0.weight" in format 1).
 bool is_model_tensor_name(const std::string& name);
 bool is_optimizer_tensor_name(const std::string& name);
+// A checkpoint's copy of the best validation epoch's weights ("best.0.weight", ...; checkpoint.h).
+inline constexpr const char* kBestWeightsPrefix = "best.";
+bool is_best_weights_tensor_name(const std::string& name);
 
 // A checkpoint is marked by this __metadata__ key (checkpoint.h).
 inline constexpr const char* kCheckpointKey = "cudamlp.checkpoint";

@@ -4,7 +4,8 @@
 //   {"format": "cudamlp-run-log", "version": 1,
 //    "settings": {"sizes": "784-64-10", "device": "cpu", "batch": 64, ...},   name -> value, shown in order
 //    "epochs": [{"epoch": 1, "steps": 938, "train_loss": 0.39, "train_accuracy": 0.89,
-//                "test_loss": 0.24, "test_accuracy": 0.93, "seconds": 2.1, "samples_per_second": 28571}, ...],
+//                "test_loss": 0.24, "test_accuracy": 0.93, "val_loss": 0.25, "val_accuracy": 0.92,
+//                "seconds": 2.1, "samples_per_second": 28571}, ...],  test_*, val_*: when the run had that set
 //    "finished": true,                                  false while training (or after a stop)
 //    "test": {"samples": 10000, "loss": 0.24, "accuracy": 0.93, "classes": 10,
 //             "confusion": [[...], ...],               [true class][predicted class]
@@ -12,7 +13,8 @@
 //             "misclassified": [{"index": 8, "label": 5, "predicted": 6, "probability": 0.91,
 //                                "pixels": "<base64 of rows*cols bytes>"}, ...]}}
 //
-// "test" is the final model on the test set (absent without one); its misclassified digits are the most
+// "test" is the final model on the test set, or on the validation set for a run that has none (--train-csv
+// with --val-split; then "set": "validation", else "set" is "test" or, in older logs, absent); its misclassified digits are the most
 // confident mistakes first, at most kMaxLoggedMistakes of them. The epoch objects carry the same fields
 // as `train --json`'s epoch lines.
 #pragma once
@@ -39,6 +41,8 @@ struct EpochRecord {
   double train_accuracy = 0.0;
   std::optional<double> test_loss;
   std::optional<double> test_accuracy;
+  std::optional<double> val_loss;      // the validation set (`--val-split`), when there is one
+  std::optional<double> val_accuracy;
   double seconds = 0.0;
   double samples_per_second = 0.0;
 };
@@ -52,6 +56,7 @@ struct Mistake {
 };
 
 struct TestSetSummary {
+  std::string set = "test";  // "test", or "validation" (a run without a test set)
   int64_t samples = 0;
   double loss = 0.0;
   double accuracy = 0.0;

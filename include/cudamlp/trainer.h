@@ -46,6 +46,15 @@ struct TrainOptions {
   // TrainHooks::on_step is called at most this often, in seconds (0: after every step). Each call reads
   // the running loss, a synchronisation for a backend whose metrics live on a device.
   double progress_every_seconds = 0.1;
+  // A validation set (held out of the training set, `--val-split`), evaluated after every epoch into
+  // EpochReport::validation; nullptr: none. Early stopping and keep_best need one (UsageError otherwise).
+  const Dataset* validation = nullptr;
+  // Early stopping (`--early-stop N`): the run ends once N epochs in a row have not raised the validation
+  // accuracy above its best so far; 0: never.
+  int64_t early_stop = 0;
+  // `--keep best`: keep a copy of the weights of the best validation epoch (ties: the earlier epoch), for
+  // TrainResult::best_parameters and the snapshots.
+  bool keep_best = false;
 };
 
 // The values of step `step` (0-based, all epochs) of a run over `samples` training samples: its learning
@@ -62,6 +71,10 @@ struct TrainPosition {
   // Metrics of the epoch's first `sample` samples, as trained, so that its report covers all of it.
   double epoch_loss_sum = 0.0;  // sum of per-sample losses
   int64_t epoch_correct = 0;
+  // The best validation epoch so far (with TrainOptions::validation): early stopping counts the epochs
+  // since it, at.epoch - best_epoch.
+  int64_t best_epoch = 0;               // 1-based; 0: no epoch validated yet
+  int64_t best_validation_correct = 0;  // its validation samples classified right
 };
 
 // A position with the state that goes with it: what a checkpoint holds.
@@ -69,6 +82,8 @@ struct TrainSnapshot {
   TrainPosition position;
   Model model;
   OptimizerState optimizer;  // every slot of the run's optimizer
+  // With TrainOptions::keep_best: the parameters of epoch position.best_epoch (empty before the first).
+  std::vector<float> best_parameters;
 };
 
 struct EpochReport;
@@ -98,6 +113,11 @@ struct TrainHooks {
 struct TrainResult {
   TrainPosition position;  // where training ended: {epochs, 0, all steps} when it ran to the end
   bool stopped = false;    // stop_requested() ended it early
+  // Early stopping ended it after epoch position.epoch, TrainOptions::early_stop epochs after the best
+  // one, position.best_epoch.
+  bool stopped_early = false;
+  // With TrainOptions::keep_best: the parameters of epoch position.best_epoch (the model's layout).
+  std::vector<float> best_parameters;
 };
 
 // The loss or a weight became NaN or infinite. Thrown by train() as soon as the guard sees it, before
@@ -128,6 +148,8 @@ struct EpochReport {
   double train_loss = 0.0;          // mean over the epoch's samples, as trained (running)
   double train_accuracy = 0.0;      // fraction right while training, as trained (running)
   std::optional<EvalResult> test;   // when a test set was given
+  std::optional<EvalResult> validation;  // when TrainOptions::validation was given
+  int64_t best_epoch = 0;           // the best validation epoch so far, this one included (0: no validation)
   double seconds = 0.0;             // wall time of the epoch's training (evaluation not included)
   double samples_per_second = 0.0;
 };
@@ -139,13 +161,15 @@ void train(Backend& backend, const Dataset& train, const Dataset* test, const Tr
            const std::function<void(const EpochReport&)>& on_epoch);
 
 // The same, steered by hooks, starting from `start` (a checkpoint's position; by default the beginning).
-// backend must hold the model and optimizer state that go with `start`. Throws TrainingDiverged.
+// backend must hold the model and optimizer state that go with `start`, and with keep_best
+// `best_parameters` are those of start.best_epoch (a snapshot's). Throws TrainingDiverged.
 // Data-parallel: when backend trains with a communicator of several ranks, every rank calls this with the
 // same arguments (checked: Error otherwise). Epoch metrics, the divergence guard and snapshots are over
 // all ranks; a stop requested on any rank stops all of them at the same step; on_step sees this rank's
 // running loss, so that progress never waits for the other ranks.
 TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, const TrainOptions& options,
-                  const TrainHooks& hooks, const TrainPosition& start = {});
+                  const TrainHooks& hooks, const TrainPosition& start = {},
+                  const std::vector<float>& best_parameters = {});
 
 // Loss, accuracy and confusion matrix of backend's model on a labelled dataset.
 EvalResult evaluate(Backend& backend, const Dataset& data);

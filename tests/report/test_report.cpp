@@ -362,9 +362,11 @@ TEST(ReportCli, TrainWritesLogAndReportAndReportCommandRemakesIt) {
   const RunLog written = read_run_log(log);
   EXPECT_TRUE(written.finished);
   ASSERT_EQ(written.epochs.size(), 2u);
-  EXPECT_TRUE(written.epochs[1].test_accuracy.has_value());
+  EXPECT_TRUE(written.epochs[1].val_accuracy.has_value());
+  EXPECT_FALSE(written.epochs[1].test_accuracy.has_value());  // train.csv has no test set
   ASSERT_TRUE(written.test);
-  EXPECT_EQ(written.test->samples, 60);  // 20% of 300 held out
+  EXPECT_EQ(written.test->set, "validation");  // without a test set, the summary is the validation set's
+  EXPECT_EQ(written.test->samples, 60);        // 20% of 300 held out
   EXPECT_EQ(written.settings["val split"], 0.2);
   const std::string html = read_file(report);
   EXPECT_EQ(occurrences(html, "<svg"), 3u);
@@ -397,7 +399,7 @@ TEST(ReportCli, BadArgumentsAndFilesAreOneLineErrors) {
       {{"train", "--train-csv", csv, "--log", dir.file("r"), "--report", dir.file("./r")}, 2, "same file"},
       {{"train", "--train-csv", csv, "--val-split", "1"}, 2, "--val-split"},
       {{"train", "--train-csv", csv, "--val-split", "0.001"}, 2, "--val-split"},  // 0 of 20 samples held out
-      {{"train", "--data", dir.path().string(), "--val-split", "0.1"}, 2, "--val-split"},
+      {{"train", "--train-csv", csv, "--early-stop", "2"}, 2, "--early-stop 2 needs a validation set"},
   };
   for (const auto& [args, code, words] : cases) {
     SCOPED_TRACE(::testing::PrintToString(args));
