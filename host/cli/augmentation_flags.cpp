@@ -9,6 +9,15 @@ namespace cudamlp::cli {
 
 namespace {
 
+// NaN passes CLI::Range (which tests value < min || value > max): refuse it, and infinities, first.
+const CLI::Validator kFinite(
+    [](std::string& text) -> std::string {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value)) return "must be a finite number, got " + text;
+      return {};
+    },
+    "");
+
 constexpr const char* kFlags[] = {"--rotate", "--scale", "--shear", "--shift", "--elastic", "--augment"};
 
 bool given(const CLI::App& app, const char* flag) { return app.get_option(flag)->count() > 0; }
@@ -17,13 +26,13 @@ bool given(const CLI::App& app, const char* flag) { return app.get_option(flag)-
 
 void add_augmentation_options(CLI::App& app, AugmentationFlags& flags) {
   app.add_option("--rotate", flags.rotate, "Augmentation: rotate each training image by up to DEG degrees")
-      ->check(CLI::Range(0.0f, 180.0f));
+      ->check(kFinite)->check(CLI::Range(0.0f, 180.0f));
   app.add_option("--scale", flags.scale, "Augmentation: zoom each training image by a factor in [1-F, 1+F]")
-      ->check(CLI::Range(0.0f, 0.99f));
+      ->check(kFinite)->check(CLI::Range(0.0f, 0.99f));
   app.add_option("--shear", flags.shear, "Augmentation: shear each training image horizontally by up to F")
-      ->check(CLI::Range(0.0f, 1.0f));
+      ->check(kFinite)->check(CLI::Range(0.0f, 1.0f));
   app.add_option("--shift", flags.shift, "Augmentation: translate each training image by up to PX pixels per axis")
-      ->check(CLI::Range(0.0f, 1e6f));
+      ->check(kFinite)->check(CLI::Range(0.0f, 1e6f));
   app.add_option("--elastic", flags.elastic,
                  "Augmentation: elastic distortion ALPHA,SIGMA (Simard 2003: 34,4): a random field smoothed by a "
                  "Gaussian of SIGMA pixels, scaled by ALPHA");
@@ -37,8 +46,8 @@ bool augmentation_flags_given(const CLI::App& app) {
   return false;
 }
 
-Augmentation augmentation_of_flags(const AugmentationFlags& flags, const CLI::App& app) {
-  Augmentation a;
+Augmentation augmentation_of_flags(const AugmentationFlags& flags, const CLI::App& app, const Augmentation& base) {
+  Augmentation a = base;
   if (flags.augment) {
     a.rotate_degrees = 10;
     a.scale = 0.1f;

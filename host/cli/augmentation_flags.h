@@ -24,7 +24,8 @@ void add_augmentation_options(CLI::App& app, AugmentationFlags& flags);
 bool augmentation_flags_given(const CLI::App& app);
 
 // The distortions the flags ask for (rows, cols 0). Throws UsageError naming the flag when out of range.
-Augmentation augmentation_of_flags(const AugmentationFlags& flags, const CLI::App& app);
+// base: what the flags not given leave (none, or a resumed run's distortions).
+Augmentation augmentation_of_flags(const AugmentationFlags& flags, const CLI::App& app, const Augmentation& base = {});
 
 // `augmentation` with the image shape of `data`; throws UsageError when it has distortions and the data
 // has no image shape (a CSV whose values are not a square count): `source` names the data.

@@ -436,16 +436,14 @@ int64_t warmup_steps(const std::string& text, int64_t steps_per_epoch) {
   return n * steps_per_epoch;
 }
 
-LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples);
+LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples, const LrSchedule& base);
 
 // The learning-rate schedule the flags name, for epochs of `samples` samples; a resumed run's is the
 // checkpoint's, which the schedule's flags, when given, must agree with.
 LrSchedule lr_schedule_of(const TrainArgs& args, int64_t samples) {
-  if (!args.resumed_schedule) return lr_schedule_of_flags(args, samples);
-  bool any_given = false;
-  for (const char* flag : {"--lr-schedule", "--warmup", "--lr-min", "--lr-step"})
-    any_given = any_given || args.app->get_option(flag)->count() > 0;
-  if (any_given && !(lr_schedule_of_flags(args, samples) == *args.resumed_schedule))
+  if (!args.resumed_schedule) return lr_schedule_of_flags(args, samples, {});
+  // The flags given, over the checkpoint's schedule, must leave it as it is.
+  if (!(lr_schedule_of_flags(args, samples, *args.resumed_schedule) == *args.resumed_schedule))
     throw UsageError("--lr-schedule, --warmup, --lr-min or --lr-step disagrees with --resume " + args.resume +
                      " (a run with --lr-schedule " + lr_schedule_name(args.resumed_schedule->kind) + ", warm-up " +
                      std::to_string(args.resumed_schedule->warmup_steps) +
@@ -453,18 +451,21 @@ LrSchedule lr_schedule_of(const TrainArgs& args, int64_t samples) {
   return *args.resumed_schedule;
 }
 
-LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples) {
+// The schedule of `base` (the defaults, or a resumed run's) with each schedule flag given in its place.
+LrSchedule lr_schedule_of_flags(const TrainArgs& args, int64_t samples, const LrSchedule& base) {
   const auto given = [&](const char* flag) { return args.app->get_option(flag)->count() > 0; };
-  LrSchedule schedule;
-  schedule.kind = *lr_schedule_kind(args.lr_schedule);  // the flag's check accepts only known names
-  schedule.warmup_steps = warmup_steps(args.warmup, (samples + args.batch - 1) / args.batch);
-  schedule.lr_min = float(args.lr_min);
+  LrSchedule schedule = base;
+  if (given("--lr-schedule")) schedule.kind = *lr_schedule_kind(args.lr_schedule);  // the check knows the names
+  if (given("--warmup")) schedule.warmup_steps = warmup_steps(args.warmup, (samples + args.batch - 1) / args.batch);
+  if (given("--lr-min")) schedule.lr_min = float(args.lr_min);
+  const std::string kind = lr_schedule_name(schedule.kind);
   const bool ends_somewhere = schedule.kind == LrScheduleKind::kCosine || schedule.kind == LrScheduleKind::kLinear;
   if (given("--lr-min") && !ends_somewhere)
-    throw UsageError("--lr-min is the end value of --lr-schedule cosine or linear, not of " + args.lr_schedule);
-  if (given("--lr-step") != (schedule.kind == LrScheduleKind::kStep))
-    throw UsageError(given("--lr-step") ? "--lr-step applies to --lr-schedule step only"
-                                        : "--lr-schedule step needs --lr-step E,G (multiply by G every E epochs)");
+    throw UsageError("--lr-min is the end value of --lr-schedule cosine or linear, not of " + kind);
+  if (given("--lr-step") && schedule.kind != LrScheduleKind::kStep)
+    throw UsageError("--lr-step applies to --lr-schedule step only");
+  if (!given("--lr-step") && schedule.kind == LrScheduleKind::kStep && schedule.step_epochs == 0)
+    throw UsageError("--lr-schedule step needs --lr-step E,G (multiply by G every E epochs)");
   if (given("--lr-step")) {
     const size_t comma = args.lr_step.find(',');
     const std::string epochs = args.lr_step.substr(0, comma);
@@ -500,11 +501,11 @@ OptimizerConfig optimizer_of(const TrainArgs& args) {
 
 // The distortions the flags ask for; a resumed run's, which flags given must agree with (no shape).
 Augmentation augmentation_of(const TrainArgs& args) {
-  Augmentation flags = augmentation_of_flags(args.augmentation, *args.app);
-  if (!args.resumed_augmentation) return flags;
+  if (!args.resumed_augmentation) return augmentation_of_flags(args.augmentation, *args.app);
   Augmentation was = *args.resumed_augmentation;
   was.rows = was.cols = 0;
-  if (augmentation_flags_given(*args.app) && !(flags == was))
+  // The flags given, over the checkpoint's distortions, must leave them as they are.
+  if (!(augmentation_of_flags(args.augmentation, *args.app, was) == was))
     throw UsageError(format("--rotate, --scale, --shear, --shift, --elastic or --augment disagrees with --resume %s "
                             "(a run with --rotate %g --scale %g --shear %g --shift %g --elastic %g,%g; leave them out "
                             "to go on with the checkpoint's)",
@@ -616,8 +617,8 @@ int report_stop(const TrainArgs& args, const TrainResult& result, const Checkpoi
 }
 
 // The --json line of a run that ended: its settings and final metrics.
-nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backend& backend, int64_t train_samples,
-                         double seconds, const std::optional<EpochReport>& last) {
+nlohmann::json done_json(const TrainArgs& args, const LrSchedule& schedule, const Model& model, const Backend& backend,
+                         int64_t train_samples, double seconds, const std::optional<EpochReport>& last) {
   nlohmann::json done = {{"event", "done"},
                          {"device", backend.name()},
                          {"sizes", model.sizes()},
@@ -627,7 +628,7 @@ nlohmann::json done_json(const TrainArgs& args, const Model& model, const Backen
                          {"batch", args.batch},
                          {"lr", args.lr},
                          {"optimizer", args.optimizer},
-                         {"lr_schedule", args.lr_schedule},
+                         {"lr_schedule", lr_schedule_name(schedule.kind)},
                          {"dropout", args.dropout},
                          {"seed", args.seed},
                          {"seconds", seconds},
@@ -779,7 +780,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   if (!args.log.empty()) human << "wrote the run log " << args.log << "\n";
   if (!args.report.empty()) human << "wrote the report " << args.report << "\n";
   if (json) {
-    nlohmann::json done = done_json(args, model, *backend, data.train.count, seconds, last);
+    nlohmann::json done = done_json(args, options.schedule, model, *backend, data.train.count, seconds, last);
     if (data.validation) {
       done["stopped_early"] = result.stopped_early;
       done["best_epoch"] = result.position.best_epoch;
@@ -919,8 +920,8 @@ Command add_train_command(CLI::App& parent) {
                   "every epoch; the test set is still reported")
       ->check(kOpenUnitInterval);
   app->add_option("--early-stop", args->early_stop,
-                  "Stop when the validation accuracy has not improved for N epochs (needs --val-split)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+                  "Stop when the validation accuracy has not improved for N epochs (needs --val-split; 0: off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   app->add_option("--keep", args->keep,
                   "Which weights --out gets: best (the best validation epoch's; needs --val-split) or last")
       ->check(CLI::IsMember({"best", "last"}))

@@ -447,6 +447,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint checkpoint;
   checkpoint.options.optimizer = read_optimizer(version, meta);
   read_state(path, std::move(file), version, checkpoint.options.optimizer, checkpoint.state);
+  if (version == kFormatVersion) meta.text("cudamlp.run.lr_schedule");  // format 3 always has one: else damaged
   read_run(meta, checkpoint);
   check_run(meta, checkpoint);
   return checkpoint;

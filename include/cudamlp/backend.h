@@ -77,7 +77,8 @@ class Backend {
   // after set_model(), so that a resumed run continues bitwise as if never stopped.
   virtual OptimizerState optimizer_state() const = 0;
   virtual void set_optimizer_state(const OptimizerState& state) = 0;
-  // Dropout and augmentation of the training steps from now on (regularization.h; none until called).
+  // Dropout and augmentation of the training steps from now on (regularization.h; none until called, and
+  // none again after set_model, which may change the inputs: call it after set_model).
   // Evaluation and predict never apply them. UsageError when the model or data cannot take them (an
   // augmentation whose image shape is not the model's input).
   virtual void set_regularization(const Regularization& regularization) = 0;

@@ -40,7 +40,7 @@ Dataset band_dataset(int64_t n, uint64_t seed) {
   return data;
 }
 
-// Every recipe option this build has: AdamW with decay, warm-up then cosine.
+// Every recipe option at once: AdamW with decay, warm-up then cosine, dropout and every distortion.
 TrainOptions recipe_options() {
   TrainOptions options;
   options.epochs = 3;
@@ -48,6 +48,9 @@ TrainOptions recipe_options() {
   options.lr = 0.01f;
   options.optimizer = {.kind = OptimizerKind::kAdamW, .beta2 = 0.99f, .weight_decay = 0.05f};
   options.schedule = {.kind = LrScheduleKind::kCosine, .warmup_steps = 4, .lr_min = 0.001f};
+  options.regularization.dropout = 0.2f;
+  options.regularization.augmentation = {.rows = 5, .cols = 4, .rotate_degrees = 10, .scale = 0.1f, .shear = 0.1f,
+                                         .shift = 1, .elastic_alpha = 3, .elastic_sigma = 1};
   options.seed = 11;
   return options;
 }

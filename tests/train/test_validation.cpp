@@ -439,7 +439,7 @@ TEST_F(ValidationCli, BadFlagsAreOneLineErrors) {
       {{"--val-split", "1"}, "--val-split"},
       {{"--val-split", "-0.2"}, "--val-split"},
       {{"--val-split", "0.0001"}, "--val-split"},  // none of 600 samples held out
-      {{"--early-stop", "0"}, "--early-stop"},
+      {{"--early-stop", "-1"}, "--early-stop"},
       {{"--keep", "foo"}, "--keep"},
   };
   for (const auto& [more, words] : cases) {

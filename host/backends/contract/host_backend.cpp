@@ -20,6 +20,7 @@ void HostBackend::set_model(const Model& model, const OptimizerConfig& optimizer
   optimizer_ = optimizer;
   gradients_ = std::move(gradients);
   state_ = std::move(state);
+  regularization_ = {};  // checked against the old network's inputs: a new model starts without one
   model_changed();
 }
 
@@ -29,6 +30,7 @@ void HostBackend::set_optimizer_state(const OptimizerState& state) {
 }
 
 void HostBackend::set_regularization(const Regularization& regularization) {
+  if (model_.network.layers.empty()) throw Error(name() + " backend: set_regularization before set_model");
   check_regularization(regularization, model_.input_size(), name() + " backend");
   regularization_ = regularization;
 }

@@ -113,6 +113,9 @@ void GpuBackend::set_model(const Model& model, const OptimizerConfig& optimizer)
   for (DeviceBuffer& buffer : predict_buffers_) buffer = DeviceBuffer();  // sized again for the new widths
   predict_probs_ = DeviceBuffer();
   predict_capacity_ = 0;
+  // A regularization was checked against the old network's inputs: a new model starts without one.
+  regularization_ = {};
+  augment_scratch_ = DeviceBuffer();
 }
 
 std::vector<float> GpuBackend::download(const DeviceBuffer& buffer) const {
@@ -137,6 +140,7 @@ void GpuBackend::set_optimizer_state(const OptimizerState& state) {
 }
 
 void GpuBackend::set_regularization(const Regularization& regularization) {
+  if (layers_.empty()) throw Error("gpu backend: set_regularization before set_model");
   check_regularization(regularization, network_.input_size(), "gpu backend");
   const bool more_scratch = regularization.augmentation.elastic_alpha > 0 && augment_scratch_.as<void>() == nullptr;
   if (!(regularization == regularization_)) drop_graphs();  // captured with the old gather's launches
@@ -189,9 +193,11 @@ void GpuBackend::allocate_batch_buffers(int64_t batch) {
   step_loss_ = DeviceBuffer(ops_, sizeof(float));
   step_correct_ = DeviceBuffer(ops_, sizeof(int));
   indices_ = DeviceBuffer(ops_, size_t(batch) * sizeof(int64_t));
-  // augment_batch's elastic fields [batch, 2, D], allocated with the step buffers, never per step
-  if (regularization_.augmentation.elastic_alpha > 0)
-    augment_scratch_ = DeviceBuffer(ops_, 2 * size_t(batch) * size_t(sizes.front()) * sizeof(float));
+  // augment_batch's elastic fields [batch, 2, D], allocated with the step buffers, never per step; without
+  // elastic none, so that no smaller buffer outlives a growth (set_regularization allocates it then).
+  augment_scratch_ = regularization_.augmentation.elastic_alpha > 0
+                         ? DeviceBuffer(ops_, 2 * size_t(batch) * size_t(sizes.front()) * sizeof(float))
+                         : DeviceBuffer();
 }
 
 // ---------------------------------------------------------------------------------------------
