@@ -86,6 +86,7 @@ TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnANetworkThatIsNotAnMlp
 TEST_P(GpuBackendTest, EveryPhaseOfAStepWithDropoutMatchesReferenceOnNetworkGrid) {
   for (const std::vector<int>& sizes : network_grid()) {
     for (int64_t batch : {int64_t{3}, int64_t{64}}) {
+      if (too_slow_under_sanitizer(batch * mlp_network(sizes).parameter_count())) continue;
       GpuBackend backend = make();
       expect_step_matches_reference(backend, backend, sizes, batch, 0.3f);
       if (HasFailure()) return;
