@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend_comparison.h"
 #include "cudamlp/dropout_mask.h"
 #include "cudamlp/rng.h"
 #include "cudamlp/trainer.h"
@@ -14,6 +15,7 @@
 #include "reference_ops.h"
 
 using namespace cudamlp;
+using cudamlp::testing::random_dataset;
 
 namespace {
 
@@ -25,19 +27,6 @@ constexpr double kFractionSigmas = 6.0;
 constexpr double kFiniteDifferenceStep = 1e-6;
 constexpr double kGradientTolerance = 1e-7;
 
-Dataset random_dataset(int64_t n, int D, int C, uint64_t seed) {
-  Dataset data;
-  data.count = n;
-  data.rows = 1;
-  data.cols = D;
-  data.num_classes = C;
-  Rng rng(seed);
-  data.pixels.resize(size_t(n * D));
-  for (uint8_t& p : data.pixels) p = uint8_t(rng.below(256));
-  data.labels.resize(size_t(n));
-  for (uint8_t& label : data.labels) label = uint8_t(rng.below(uint64_t(C)));
-  return data;
-}
 
 }  // namespace
 
