@@ -75,6 +75,7 @@ FileKind file_kind(std::string_view first_bytes) {
     return FileKind::kGzip;
   if (const FileKind idx = idx_kind(bytes); idx != FileKind::kUnknown) return idx;
   if (is_safetensors(bytes)) return FileKind::kSafetensors;
+  if (bytes.starts_with("\x93NUMPY")) return FileKind::kNpy;
   if (bytes.starts_with("\xFF\xFE") || bytes.starts_with("\xFE\xFF")) return FileKind::kUtf16Text;
   if (is_text(bytes)) return FileKind::kText;
   return FileKind::kUnknown;
@@ -98,6 +99,8 @@ const char* file_kind_name(FileKind kind) {
       return "an IDX file of another element type or shape";
     case FileKind::kSafetensors:
       return "a safetensors file (a model or checkpoint)";
+    case FileKind::kNpy:
+      return "a NumPy .npy file";
     case FileKind::kUtf16Text:
       return "UTF-16 text";
     case FileKind::kText:

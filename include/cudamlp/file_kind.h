@@ -20,6 +20,7 @@ enum class FileKind {
   kIdxLabels,    // IDX magic 00 00 08 01: unsigned bytes, 1 dim
   kIdx,          // 00 00, an IDX element type (08..0e) and 1..255 dims: another IDX file
   kSafetensors,  // an 8-byte little-endian header length below 2^32, then '{'
+  kNpy,          // "\x93NUMPY": a NumPy .npy array (npy.h)
   kUtf16Text,    // a UTF-16 byte order mark (FF FE or FE FF): text a spreadsheet saved as "Unicode"
   kText,         // printable ASCII or UTF-8 (a byte order mark allowed): a CSV, a run log
   kUnknown,      // none of these

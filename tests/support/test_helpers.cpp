@@ -74,6 +74,20 @@ std::string idx_labels(const std::vector<uint8_t>& labels) {
   return bytes;
 }
 
+std::string npy_bytes(const std::string& descr, const std::string& shape, const std::string& data, bool fortran_order,
+                      int major) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran_order ? "True" : "False") +
+                       ", 'shape': " + shape + ", }";
+  const size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += char(major);
+  bytes += char(0);
+  for (size_t i = 0; i < prefix - 8; ++i) bytes += char((header.size() >> (8 * i)) & 0xFF);
+  return bytes + header + data;
+}
+
 ::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
                                              const std::string& problem) {
   try {

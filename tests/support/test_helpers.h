@@ -60,6 +60,17 @@ std::string be32(uint32_t value);
 std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols, const std::vector<uint8_t>& pixels);
 std::string idx_labels(const std::vector<uint8_t>& labels);
 
+// A .npy file as numpy.save writes it: magic, version major.0, header length (u16 for 1.0, u32 for 2.0
+// and 3.0), the dict {'descr': descr, 'fortran_order': False or True, 'shape': shape} padded with spaces
+// to a multiple of 64 bytes and a newline, then data as given. shape is Python's text: "(3, 4)", "(5,)".
+std::string npy_bytes(const std::string& descr, const std::string& shape, const std::string& data,
+                      bool fortran_order = false, int major = 1);
+// The bytes of values as they lie in memory (little-endian here): .npy data of their type.
+template <typename T>
+std::string raw_bytes(const std::vector<T>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
 // Passes when `load` throws cudamlp::FileError whose message names `path` and contains `problem`; fails
 // on any other outcome (no throw, another exception type, a message missing either).
 ::testing::AssertionResult throws_file_error(const std::function<void()>& load, const std::string& path,
