@@ -83,6 +83,9 @@ Augmentation augmentation_of_flags(const AugmentationFlags& flags, const CLI::Ap
 
 Augmentation with_image_shape(Augmentation augmentation, const Dataset& data, const std::string& source) {
   if (!augmentation.any()) return Augmentation{};
+  if (data.has_float_features())
+    throw UsageError("--rotate, --scale, --shear, --shift, --elastic and --augment distort images of uint8 pixels: " +
+                     source + " holds float32 features");
   if (data.rows <= 1)  // the readers' rows = 1: values without an image shape
     throw UsageError("--rotate, --scale, --shear, --shift, --elastic and --augment distort images: " + source +
                      " has " + std::to_string(data.dim()) +

@@ -17,6 +17,7 @@
 #include <new>
 
 #include "cudamlp/errors.h"
+#include "cudamlp/npy.h"
 #include "cudamlp/model.h"
 #include "cudamlp/optimizer.h"
 #include "cudamlp/run_limits.h"
@@ -312,16 +313,67 @@ int run_maybe_distributed(const DistributedOptions& options, const std::function
   return 1;  // not reached: abort() ends the process
 }
 
-LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path) {
+NpyPair split_npy_pair(const std::string& value) {
+  const size_t comma = value.find(',');
+  if (comma == std::string::npos || comma == 0 || comma + 1 == value.size() ||
+      value.find(',', comma + 1) != std::string::npos)
+    return {};
+  return {value.substr(0, comma), value.substr(comma + 1)};
+}
+
+const CLI::Validator kNpyPair(
+    [](std::string& value) -> std::string {
+      const NpyPair pair = split_npy_pair(value);
+      if (pair.features.empty()) return "expected FEATURES.npy,LABELS.npy (two files, one comma), got " + value;
+      for (std::string path : {pair.features, pair.labels}) {
+        const std::string problem = kReadableFile(path);
+        if (!problem.empty()) return problem;
+      }
+      return {};
+    },
+    "X.npy,y.npy");
+
+Dataset load_npy_flag(const std::string& flag, const std::string& value, int num_classes) {
+  const NpyPair pair = split_npy_pair(value);
+  if (pair.features.empty()) throw UsageError(flag + " " + value + ": expected FEATURES.npy,LABELS.npy");
+  try {
+    return load_npy(pair.features, pair.labels, num_classes);
+  } catch (const FileError& e) {
+    throw FileError(flag, e.what());
+  }
+}
+
+std::vector<NamedFile> npy_pair_inputs(const std::string& flag, const std::string& value) {
+  if (value.empty()) return {};
+  const NpyPair pair = split_npy_pair(value);
+  return {{flag, pair.features}, {flag, pair.labels}};
+}
+
+std::string DataSources::train_flag() const {
+  if (!data_dir.empty()) return "--data " + data_dir;
+  if (!train_csv.empty()) return "--train-csv " + train_csv;
+  return "--train-npy " + train_npy;
+}
+
+LabelledData load_labelled_data(const DataSources& sources) {
   LabelledData data;
-  if (!data_dir.empty()) {
-    TrainTestSplit split = load_mnist_dir(data_dir);
+  if (!sources.data_dir.empty()) {
+    TrainTestSplit split = load_mnist_dir(sources.data_dir);
     data.train = std::move(split.train);
     data.test = std::move(split.test);
-  } else {
-    data.train = load_kaggle_csv(csv_path);
+  } else if (!sources.train_csv.empty()) {
+    data.train = load_kaggle_csv(sources.train_csv);
     if (!data.train.has_labels())
-      throw UsageError(csv_path + ": has no label column (a Kaggle test.csv?); training needs train.csv");
+      throw UsageError(sources.train_csv + ": has no label column (a Kaggle test.csv?); training needs train.csv");
+  } else {
+    data.train = load_npy_flag("--train-npy", sources.train_npy, 0);
+    if (!sources.test_npy.empty()) {
+      data.test = load_npy_flag("--test-npy", sources.test_npy, data.train.num_classes);
+      if (data.test->dim() != data.train.dim() || data.test->input_scale != data.train.input_scale)
+        throw UsageError("--test-npy " + sources.test_npy + ": its samples are " + std::to_string(data.test->dim()) +
+                         " " + std::string(input_kind_name(data.test->input_scale)) + ", --train-npy's are " +
+                         std::to_string(data.train.dim()) + " " + std::string(input_kind_name(data.train.input_scale)));
+    }
   }
   return data;
 }

@@ -111,14 +111,35 @@ extern const CLI::Validator kReadableDirectory;
 std::string join_sizes(const std::vector<int>& sizes, const char* separator = "-");
 
 
-// The training and test sets named by --data DIR or a labelled CSV file.
+// `--train-npy X.npy,y.npy` and `--test-npy`: a features file and a labels file (npy.h), split at the
+// comma. The validator checks that there are two and that each is a readable file, naming the flag.
+struct NpyPair {
+  std::string features, labels;
+};
+NpyPair split_npy_pair(const std::string& value);
+extern const CLI::Validator kNpyPair;
+// The pair as a labelled dataset (num_classes 0: from the labels); a FileError names the flag and the file.
+Dataset load_npy_flag(const std::string& flag, const std::string& value, int num_classes);
+// The two files of a pair flag, for the checks that keep outputs off the inputs (none when value is "").
+std::vector<NamedFile> npy_pair_inputs(const std::string& flag, const std::string& value);
+
+// Where `train` reads its data: exactly one of data_dir, train_csv and train_npy is non-empty; test_npy
+// only with train_npy.
+struct DataSources {
+  std::string data_dir;   // --data: the four MNIST-named IDX files, train and test
+  std::string train_csv;  // --train-csv: a labelled Kaggle train.csv, train only
+  std::string train_npy;  // --train-npy X.npy,y.npy
+  std::string test_npy;   // --test-npy X.npy,y.npy: its labels must be classes of the training set's
+  // The flag and value that named the training data, for messages: "--data data/mnist".
+  std::string train_flag() const;
+};
+
+// The training and test sets named by the sources.
 struct LabelledData {
   Dataset train;
   std::optional<Dataset> test;
   std::optional<Dataset> validation;  // `train --val-split`: held out of the training set
 };
-// Exactly one of data_dir (the four MNIST-named IDX files: train and test) and csv_path (a labelled
-// Kaggle train.csv: train only) is non-empty.
-LabelledData load_labelled_data(const std::string& data_dir, const std::string& csv_path);
+LabelledData load_labelled_data(const DataSources& sources);
 
 }  // namespace cudamlp::cli

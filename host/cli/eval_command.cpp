@@ -1,4 +1,5 @@
 // `cudamlp eval`: loss, accuracy, per-class accuracy and confusion matrix of a model on labelled data.
+#include <algorithm>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@ struct EvalArgs {
   std::string model;
   std::string data_dir;
   std::string csv;
+  std::string test_npy;  // X.npy,y.npy
   std::string device = "auto";
   BackendOptions backend;  // --threads, --gemm, --tf32
   bool json = false;
@@ -38,9 +40,11 @@ void print_human(const std::string& source, const EvalResult& result) {
   }
 }
 
-// The set to evaluate: --data's test half (t10k; the training files are not read) or --csv's labelled CSV.
-Dataset evaluation_set(const EvalArgs& args) {
+// The set to evaluate: --data's test half (t10k; the training files are not read), --csv's labelled CSV or
+// --test-npy's files, whose labels must be among the model's classes.
+Dataset evaluation_set(const EvalArgs& args, const Model& model) {
   if (!args.data_dir.empty()) return load_mnist_test(args.data_dir);
+  if (!args.test_npy.empty()) return load_npy_flag("--test-npy", args.test_npy, std::min(model.output_size(), kMaxClasses));
   Dataset set = load_kaggle_csv(args.csv);
   if (!set.has_labels())
     throw UsageError(args.csv + ": has no label column (a Kaggle test.csv?); evaluation needs labelled samples, "
@@ -55,11 +59,16 @@ int run_eval(const EvalArgs& args) {
   const std::string too_large = evaluation_memory_problem(model.network);
   if (!too_large.empty()) throw FileError(args.model, too_large);
   backend->set_model(model);
-  const Dataset set = evaluation_set(args);
-  const std::string source = !args.data_dir.empty() ? args.data_dir + " (test set)" : args.csv;
+  const Dataset set = evaluation_set(args, model);
+  const std::string source = !args.data_dir.empty()   ? args.data_dir + " (test set)"
+                             : !args.test_npy.empty() ? args.test_npy
+                                                      : args.csv;
   if (set.dim() != model.input_size())
     throw UsageError(args.model + " takes " + std::to_string(model.input_size()) + " inputs, " + source +
                      " has " + std::to_string(set.dim()) + " values per sample");
+  if (set.input_scale != model.network.input_scale)
+    throw UsageError(args.model + " takes " + std::string(input_kind_name(model.network.input_scale)) + ", " + source +
+                     " holds " + std::string(input_kind_name(set.input_scale)));
   const EvalResult result = evaluate(*backend, set);
   if (!args.json) {
     print_human(source, result);
@@ -89,10 +98,15 @@ Command add_eval_command(CLI::App& parent) {
   auto* data = app->add_option("--data", args->data_dir, "MNIST-style folder: evaluates its t10k test set")
                    ->check(CLI::ExistingDirectory);
   auto* csv = app->add_option("--csv", args->csv, "Labelled Kaggle-style CSV")->check(CLI::ExistingFile);
-  data->excludes(csv);
-  csv->excludes(data);
-  app->callback([data, csv] {
-    if (data->count() + csv->count() == 0) throw CLI::RequiredError("--data or --csv");
+  auto* npy = app->add_option("--test-npy", args->test_npy,
+                              "NumPy test set, FEATURES.npy,LABELS.npy: features [N, D] or [N, H, W] (uint8 or "
+                              "float32, as the model was trained on) and integer labels [N]")
+                  ->check(kNpyPair);
+  data->excludes(csv, npy);
+  csv->excludes(data, npy);
+  npy->excludes(data, csv);
+  app->callback([data, csv, npy] {
+    if (data->count() + csv->count() + npy->count() == 0) throw CLI::RequiredError("--data, --csv or --test-npy");
   });
   add_device_options(*app, args->device, args->backend);
   app->add_flag("--json", args->json, "Print one JSON object instead of text");

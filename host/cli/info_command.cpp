@@ -35,7 +35,9 @@ int run_info(const InfoArgs& args) {
   std::cout << "  layers      " << join_sizes(model.sizes())
             << " (ReLU after each hidden layer, softmax output)\n";
   std::cout << "  parameters  " << model.parameter_count() << "\n";
-  std::cout << "  input       " << model.input_size() << " values, x = pixel / 255\n";
+  std::cout << "  input       " << model.input_size()
+            << (model.network.input_scale == InputScale::kPixel255 ? " values, x = pixel / 255\n"
+                                                                    : " float32 features, used as given\n");
   for (const Tensor& tensor : file.tensors) {
     std::vector<int> shape(tensor.shape.begin(), tensor.shape.end());
     std::cout << "  tensor      " << tensor.name << " [" << join_sizes(shape, ", ") << "]\n";

@@ -1,6 +1,7 @@
 // `cudamlp predict`: class and probabilities for samples from IDX files, Kaggle CSVs (optionally
-// writing the ImageId,Label submission file), pictures of digits (PNG, PGM: made into MNIST samples
-// as MNIST was made, see mnist_digit.h) or pixel values on stdin. Each input is told by its first bytes
+// writing the ImageId,Label submission file), NumPy .npy features, pictures of digits (PNG, PGM: made
+// into MNIST samples as MNIST was made, see mnist_digit.h) or values on stdin (pixels, or a float model's
+// features). Each input is told by its first bytes
 // (file_kind.h), not by its name.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "cudamlp/file_kind.h"
 #include "cudamlp/mnist_digit.h"
 #include "cudamlp/model_file.h"
+#include "cudamlp/npy.h"
 #include "cudamlp/trainer.h"
 
 namespace cudamlp::cli {
@@ -61,8 +63,11 @@ struct Input {
   FileKind kind = FileKind::kUnknown;  // as its first bytes say
 };
 
-// Pixel values (0..255, whitespace or comma separated) from stdin: one sample per D values.
-std::vector<float> read_stdin_samples(int64_t D) {
+// Values (whitespace or comma separated) from stdin: one sample per D values. For a model of pixels
+// (kPixel255) they are pixel values in [0, 255], scaled as scale_pixel; for a model of float features
+// (kNone) any float32 values, used as given.
+std::vector<float> read_stdin_samples(int64_t D, InputScale scale) {
+  const bool pixels = scale == InputScale::kPixel255;
   std::vector<float> x;
   std::string token;
   std::istreambuf_iterator<char> it(std::cin), end;
@@ -75,10 +80,13 @@ std::vector<float> read_stdin_samples(int64_t D) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != token.size() || !std::isfinite(value) || value < 0 || value > 255)
+    if (pixels && (used != token.size() || !std::isfinite(value) || value < 0 || value > 255))
       throw UsageError("stdin: value " + std::to_string(x.size() + 1) + " " + quoted_excerpt(token) +
                        " is not a pixel value in [0, 255]");
-    x.push_back(float(value) / 255.0f);  // as scale_pixel, for non-integer values too
+    if (!pixels && (used != token.size() || !std::isfinite(float(value))))
+      throw UsageError("stdin: value " + std::to_string(x.size() + 1) + " " + quoted_excerpt(token) +
+                       " is not a finite float32 feature");
+    x.push_back(pixels ? float(value) / 255.0f : float(value));  // as scale_pixel, for non-integer values too
     token.clear();
   };
   for (; it != end; ++it) {
@@ -92,7 +100,8 @@ std::vector<float> read_stdin_samples(int64_t D) {
   flush();
   if (x.empty() || x.size() % size_t(D) != 0)
     throw UsageError("stdin: read " + std::to_string(x.size()) + " values, expected a non-zero multiple of " +
-                     std::to_string(D) + " (one sample = " + std::to_string(D) + " pixel values 0..255)");
+                     std::to_string(D) + " (one sample = " + std::to_string(D) +
+                     (pixels ? " pixel values 0..255)" : " float32 features)"));
   return x;
 }
 
@@ -142,7 +151,7 @@ void predict_dataset(Backend& backend, const PredictArgs& args, const std::strin
     for (int64_t i = 0; i < size; ++i) {
       const int64_t n = first + i;
       nlohmann::json extra = nlohmann::json::object();
-      if (args.show) {
+      if (args.show) {  // read_input refused --show for float features
         const uint8_t* pixels = data.pixels.data() + n * data.dim();
         if (args.json) extra["pixels"] = std::vector<uint8_t>(pixels, pixels + data.dim());
         else std::cout << ascii_picture(pixels, data.rows, data.cols);
@@ -208,15 +217,19 @@ Dataset read_samples(const std::string& path, const InputKind& input) {
     case FileKind::kIdxImages:
     case FileKind::kGzip:
       return input.bytes ? idx_images_from_bytes(*input.bytes, path) : load_idx_images(path);
+    case FileKind::kNpy:
+      return input.bytes ? parse_npy_features(*input.bytes, path) : load_npy_features(path);
     case FileKind::kUnknown:
-      throw FileError(path, "not a picture (PNG, PGM), IDX images (plain or gzip) or a Kaggle CSV");
+      throw FileError(path, "not a picture (PNG, PGM), IDX images (plain or gzip), a Kaggle CSV or a .npy file");
     default:
       throw FileError(path, std::string("is ") + file_kind_name(input.kind) +
-                                "; predict reads pictures (PNG, PGM), IDX images (plain or gzip) and Kaggle CSVs");
+                                "; predict reads pictures (PNG, PGM), IDX images (plain or gzip), Kaggle CSVs and "
+                                ".npy features");
   }
 }
 
-Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
+Input read_input(const std::string& path, const PredictArgs& args, const Network& network) {
+  const int64_t D = network.input_size();
   const InputKind kind = input_kind(path);
   Input input{path, {}, std::nullopt, kind.kind};
   if (kind.kind == FileKind::kPng || kind.kind == FileKind::kPgm) {
@@ -225,6 +238,9 @@ Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
                        " takes " + std::to_string(D) + " inputs");
     if (args.index > 0)
       throw UsageError("--index " + std::to_string(args.index) + ": " + path + " is one picture");
+    if (network.input_scale != InputScale::kPixel255)
+      throw UsageError(path + ": pictures become uint8 pixels, but --model " + args.model + " takes " +
+                       std::string(input_kind_name(network.input_scale)));
     input.digit = kind.bytes ? decode_mnist_digit(*kind.bytes, path) : load_mnist_digit(path);
     input.data.count = 1;
     input.data.rows = input.data.cols = kMnistSide;
@@ -235,6 +251,11 @@ Input read_input(const std::string& path, const PredictArgs& args, int64_t D) {
   if (input.data.dim() != D)
     throw UsageError(path + ": " + std::to_string(input.data.dim()) + " values per sample, " + args.model +
                      " takes " + std::to_string(D));
+  if (input.data.input_scale != network.input_scale)
+    throw UsageError(path + ": holds " + std::string(input_kind_name(input.data.input_scale)) + ", --model " +
+                     args.model + " takes " + std::string(input_kind_name(network.input_scale)));
+  if (args.show && input.data.has_float_features())
+    throw UsageError("--show draws images of uint8 pixels: " + path + " holds float32 features");
   return input;
 }
 
@@ -255,7 +276,7 @@ int run_predict(const PredictArgs& args) {
   const int C = model.output_size();
 
   if (args.inputs.empty()) {
-    const std::vector<float> x = read_stdin_samples(D);
+    const std::vector<float> x = read_stdin_samples(D, model.network.input_scale);
     const int64_t n = int64_t(x.size()) / D;
     std::vector<float> probs;  // one chunk's, as for_each_prediction_chunk holds them
     for (int64_t first = 0; first < n; first += kPredictChunk) {
@@ -268,7 +289,7 @@ int run_predict(const PredictArgs& args) {
   }
   // Every input is read before anything is printed: a bad file is one error line, not half an output.
   std::vector<Input> inputs;
-  for (const std::string& path : args.inputs) inputs.push_back(read_input(path, args, D));
+  for (const std::string& path : args.inputs) inputs.push_back(read_input(path, args, model.network));
   if (!args.out.empty() && inputs[0].kind != FileKind::kText)  // told by its bytes, whatever its name
     throw UsageError("--out writes a Kaggle submission: " + inputs[0].path + " is " + file_kind_name(inputs[0].kind) +
                      ", not a Kaggle CSV");
@@ -289,11 +310,12 @@ Command add_predict_command(CLI::App& parent) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* app = parent.add_subcommand(
       "predict",
-      "Predict classes: from pictures of digits (.png, .pgm), IDX image files, Kaggle CSVs, or pixel values "
-      "(0..255) on stdin");
+      "Predict classes: from pictures of digits (.png, .pgm), IDX image files, Kaggle CSVs, NumPy .npy features, "
+      "or values on stdin (pixels 0..255, or a float model's features)");
   app->add_option("inputs", args->inputs,
-                  "Pictures of one digit each (PNG, PGM), IDX images files (plain or gzip) or Kaggle CSVs, each "
-                  "told by its first bytes, not its name (a pipe or /dev/stdin works too); none: read stdin")
+                  "Pictures of one digit each (PNG, PGM), IDX images files (plain or gzip), Kaggle CSVs or .npy "
+                  "features ([N, D] or [N, H, W], uint8 or float32 as the model takes), each told by its first "
+                  "bytes, not its name (a pipe or /dev/stdin works too); none: read stdin")
       ->check(CLI::ExistingFile);
   app->add_option("--model", args->model, "Model file (safetensors)")->required()->check(CLI::ExistingFile);
   app->add_option("--index", args->index, "Only this sample (0-based) of the input file")

@@ -29,6 +29,9 @@ namespace {
 struct TrainArgs {
   std::string data_dir;
   std::string train_csv;
+  std::string train_npy;  // X.npy,y.npy
+  std::string test_npy;
+  DataSources sources() const { return {data_dir, train_csv, train_npy, test_npy}; }
   std::string hidden = "128,64";
   int epochs = 3;
   int64_t batch = 64;
@@ -340,7 +343,9 @@ nlohmann::ordered_json run_settings(const TrainArgs& args, const LrSchedule& sch
   nlohmann::ordered_json settings = {{"sizes", join_sizes(model.sizes())},
                                      {"parameters", model.parameter_count()},
                                      {"device", backend.name()},
-                                     {"data", args.data_dir.empty() ? args.train_csv : args.data_dir},
+                                     {"data", !args.data_dir.empty()    ? args.data_dir
+                                              : !args.train_csv.empty() ? args.train_csv
+                                                                        : args.train_npy},
                                      {"train samples", data.train.count}};
   if (data.test) settings["test samples"] = data.test->count;
   if (args.val_split > 0) settings["val split"] = args.val_split;
@@ -389,6 +394,9 @@ CheckpointPlan plan_outputs(const TrainArgs& args, bool root) {
   CheckpointPlan plan = plan_checkpoints(args, root);
   std::vector<NamedFile> data = mnist_folder_inputs("--data", args.data_dir);
   data.push_back({"--train-csv", args.train_csv});
+  for (const std::string flag : {"--train-npy", "--test-npy"})
+    for (const NamedFile& file : npy_pair_inputs(flag, flag == std::string("--train-npy") ? args.train_npy : args.test_npy))
+      data.push_back(file);
   const NamedFile init{"--init", args.init}, resume{"--resume", args.resume};
   const NamedFile out{"--out", args.out}, checkpoint{"--checkpoint", plan.stop_path}, log{"--log", args.log},
       report{"--report", args.report};
@@ -406,7 +414,7 @@ CheckpointPlan plan_outputs(const TrainArgs& args, bool root) {
 // The training, validation and test sets as the flags shape them: --limit, then --val-split's held-out
 // part of the training set, the validation set. The test set (--data's t10k) stays as it is.
 LabelledData load_run_data(const TrainArgs& args) {
-  LabelledData data = load_labelled_data(args.data_dir, args.train_csv);
+  LabelledData data = load_labelled_data(args.sources());
   if (args.limit > 0) data.train = data.train.first(args.limit);
   if (args.val_split > 0) {
     TrainTestSplit split = hold_out(data.train, args.val_split, args.seed);
@@ -421,7 +429,7 @@ void check_resumed_data(const TrainArgs& args, const DataIdentity& was, const Da
   if (is == was) return;
   throw UsageError(format("--resume %s was trained on %lld samples of %lld values (checksum %016llx), this data "
                           "has %lld samples of %lld values (checksum %016llx): resume with the same "
-                          "--data or --train-csv, --limit and --val-split",
+                          "--data, --train-csv or --train-npy, --limit and --val-split",
                           args.resume.c_str(), (long long)was.samples, (long long)was.dim,
                           (unsigned long long)was.checksum, (long long)is.samples, (long long)is.dim,
                           (unsigned long long)is.checksum));
@@ -701,7 +709,7 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
   if (resumed) check_resumed_data(args, resumed->data, identity);
   TrainOptions options = train_options(args, plan, data.train.count);
   options.regularization.augmentation = with_image_shape(
-      augmentation_of(args), data.train, args.data_dir.empty() ? "--train-csv " + args.train_csv : "--data " + args.data_dir);
+      augmentation_of(args), data.train, args.sources().train_flag());
   options.validation = data.validation ? &*data.validation : nullptr;
   if (resumed) check_training_memory("--resume " + args.resume, resumed->state.model.network, options);
   const Model model = resumed ? resumed->state.model : initial_model(args, data.train, options);
@@ -836,10 +844,20 @@ Command add_train_command(CLI::App& parent) {
                    ->check(kReadableDirectory);
   auto* csv = app->add_option("--train-csv", args->train_csv, "Kaggle digit-recognizer train.csv")
                   ->check(kReadableFile);
-  data->excludes(csv);
-  csv->excludes(data);
-  app->callback([data, csv] {
-    if (data->count() + csv->count() == 0) throw CLI::RequiredError("--data or --train-csv");
+  auto* npy = app->add_option("--train-npy", args->train_npy,
+                              "NumPy training set: features [N, D] or [N, H, W] (uint8 pixels, scaled by 1/255, or "
+                              "float32, used as given) and integer labels [N], as FEATURES.npy,LABELS.npy")
+                  ->check(kNpyPair);
+  app->add_option("--test-npy", args->test_npy,
+                  "NumPy test set for --train-npy, FEATURES.npy,LABELS.npy: evaluated every epoch")
+      ->check(kNpyPair)
+      ->needs(npy);
+  data->excludes(csv, npy);
+  csv->excludes(data, npy);
+  npy->excludes(data, csv);
+  app->callback([data, csv, npy] {
+    if (data->count() + csv->count() + npy->count() == 0)
+      throw CLI::RequiredError("--data, --train-csv or --train-npy");
   });
   args->hidden_option =
       app->add_option("--hidden", args->hidden, "Hidden layer sizes, e.g. 128,64 (\"none\": no hidden layer)")
