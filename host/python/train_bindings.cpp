@@ -78,6 +78,8 @@ class Run {
   std::string backend_name() const { return backend_ ? backend_->name() : ""; }
   const std::string& checkpoint_path() const { return checkpoint_path_; }
   void set_checkpoint_path(const std::string& path) { checkpoint_path_ = path; }
+  // on_step is called at most this often, in seconds (0: after every step).
+  void set_progress_every(double seconds) { options_.progress_every_seconds = seconds; }
 
   // Trains from where the run stands to `epochs` (the whole run's count; 0: the options'), on X, y.
   py::list train(const py::handle& X, const py::handle& y, const py::handle& X_test, const py::handle& y_test,
@@ -337,7 +339,7 @@ void bind_train(py::module_& m) {
                        float elastic_sigma, int image_rows, int image_cols, float dropout, uint64_t seed, bool shuffle,
                        double val_split, int64_t early_stop, bool keep_best, const std::string& device, int threads,
                        const std::string& gemm, bool tf32, bool cuda_graph, const std::string& checkpoint,
-                       int64_t checkpoint_every_steps, int64_t checkpoint_every_epochs) {
+                       int64_t checkpoint_every_steps, int64_t checkpoint_every_epochs, double progress_every) {
              Augmentation augmentation{image_rows, image_cols, rotate, scale, shear, shift, elastic_alpha, elastic_sigma};
              if (!augmentation.any()) augmentation.rows = augmentation.cols = 0;
              auto run = std::make_unique<Run>(
@@ -346,6 +348,8 @@ void bind_train(py::module_& m) {
                               lr_schedule, warmup_steps, lr_min, lr_step_epochs, lr_step_gamma, augmentation, dropout,
                               seed, shuffle, early_stop, keep_best, checkpoint_every_steps, checkpoint_every_epochs),
                  val_split, device_choice(device, threads, gemm, tf32, cuda_graph));
+             if (!(progress_every >= 0)) throw UsageError("progress_every must be a number of seconds, >= 0");
+             run->set_progress_every(progress_every);
              run->set_checkpoint_path(checkpoint);
              return run;
            }),
@@ -359,7 +363,8 @@ void bind_train(py::module_& m) {
            py::arg("dropout") = 0.0f, py::arg("seed") = 1, py::arg("shuffle") = true, py::arg("val_split") = 0.0,
            py::arg("early_stop") = 0, py::arg("keep_best") = false, py::arg("device") = "auto", py::arg("threads") = 0,
            py::arg("gemm") = "auto", py::arg("tf32") = false, py::arg("cuda_graph") = true,
-           py::arg("checkpoint") = "", py::arg("checkpoint_every_steps") = 0, py::arg("checkpoint_every_epochs") = 0)
+           py::arg("checkpoint") = "", py::arg("checkpoint_every_steps") = 0, py::arg("checkpoint_every_epochs") = 0,
+           py::arg("progress_every") = 0.1)
       .def_static("from_checkpoint", [](const std::string& path, const std::string& device, int threads,
                                         const std::string& gemm, bool tf32, bool cuda_graph) {
         return Run::from_checkpoint(path, device_choice(device, threads, gemm, tf32, cuda_graph));
