@@ -1,6 +1,7 @@
 """cudamlp.MLPClassifier: a scikit-learn classifier over cudamlp's trainer (host/train), parameters named as
 ``cudamlp train``'s flags, scikit-learn's random_state for the seed."""
 
+import json
 import numbers
 
 import numpy as np
@@ -9,12 +10,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import _run_epochs, epoch_line, run_options
+from . import _run_epochs, epoch_line, run_options, training_samples
 from ._cudamlp import Model, Run
 
 # What the CLI's --seed is when not given: random_state=None trains as `cudamlp train` does by default,
 # reproducibly.
 DEFAULT_SEED = 1
+
+# Each optimizer's hyper-parameters, in the order the CLI's recipe lists them (optimizer.h).
+_HYPER_PARAMETERS = {"sgd": ("momentum", "weight_decay"), "adam": ("beta1", "beta2", "eps", "weight_decay"),
+                     "adamw": ("beta1", "beta2", "eps", "weight_decay")}
 
 # The options of a Run (Run.options) that its constructor takes by the same name.
 _RUN_OPTIONS = ("epochs", "batch", "lr", "optimizer", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
@@ -128,6 +133,56 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = self._run.position["epoch"]
         best = self._run.best_model if self.keep == "best" else None
         self.model_ = best if best is not None else self._run.model.copy()
+        self.recipe_ = self._recipe(X)
+
+    def _recipe(self, X):
+        """How the model was trained, as `cudamlp train` records it in the model file (cudamlp.recipe): the
+        same keys in the same order with the same values, but "data", which names arrays instead of files."""
+        run, options = self._run, self._run.options
+        float32 = lambda value: float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+        text32 = lambda value: np.format_float_positional(np.float32(value), unique=True, trim="-")
+        recipe = {"sizes": "-".join(map(str, self.model_.sizes)), "parameters": self.model_.parameter_count,
+                  "device": run.backend, "data": f"numpy {X.dtype} [{X.shape[0]}, {X.shape[1]}]",
+                  "train samples": training_samples(len(X), options["val_split"])}
+        if options["val_split"]:
+            recipe["val split"] = float(self.val_split)
+            recipe["validation samples"] = len(X) - recipe["train samples"]
+        if options["early_stop"] > 0:
+            recipe["early stop"] = options["early_stop"]
+        if options["keep"] != "last":
+            recipe["keep"] = options["keep"]
+        recipe.update({"epochs": options["epochs"], "batch": options["batch"], "lr": float(self.lr),
+                       "optimizer": options["optimizer"]})
+        for name in _HYPER_PARAMETERS[options["optimizer"]]:
+            recipe[name] = float32(options[name])
+        if options["nesterov"]:
+            recipe["nesterov"] = True
+        recipe["lr schedule"] = options["lr_schedule"]
+        if options["warmup_steps"] > 0:
+            recipe["warmup steps"] = options["warmup_steps"]
+        if options["lr_schedule"] in ("cosine", "linear"):
+            recipe["lr min"] = float32(options["lr_min"])
+        if options["lr_schedule"] == "step":
+            recipe["lr step"] = f"{options['lr_step_epochs']},{text32(options['lr_step_gamma'])}"
+        for name in ("rotate", "scale", "shear", "shift"):
+            if options[name]:
+                recipe[name] = float32(options[name])
+        if options["elastic"][0]:
+            recipe["elastic"] = ",".join(text32(value) for value in options["elastic"])
+        if options["dropout"] > 0:
+            recipe["dropout"] = float32(options["dropout"])
+        recipe.update({"seed": options["seed"], "shuffle": options["shuffle"]})
+        if self.threads:
+            recipe["threads"] = self.threads
+        if options["val_split"]:
+            kept_best = self.keep == "best" and run.position["best_epoch"] > 0
+            recipe["saved epoch"] = run.position["best_epoch"] if kept_best else run.position["epoch"]
+        return recipe
+
+    def save(self, path):
+        """Write model_ as `cudamlp train --out` does, with the recipe of this fit (recipe_)."""
+        check_is_fitted(self, "model_")
+        self.model_.save(path, json.dumps(self.recipe_, separators=(",", ":")))
 
     def _on_epoch(self, epoch):
         if self.verbose:
@@ -188,7 +243,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     # --- pickling: the run (a C++ object) as its model, optimizer state and position ---
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: Python 3.11 hands out __dict__ itself
         run = state.pop("_run", None)
         if run is not None:
             state["_run_state"] = (run.model, run.optimizer_state, run.position, run.options)
