@@ -235,8 +235,8 @@ void gather_batch(benchmark::State& state, const Executor& executor) {
     const DeviceArray<int64_t> order(ops, std::span<const int64_t>(host_order));
     const DeviceArray<float> x(ops, size_t(B) * kPixels);
     time_launches(state, ops, [&] {
-      ops.gather_batch(pixels.get(), labels.get(), order.get(), nullptr, B, kPixels, x.get(), batch_labels.get(),
-                       nullptr);
+      ops.gather_batch(pixels.get(), InputScale::kPixel255, labels.get(), order.get(), nullptr, B, kPixels, x.get(),
+                       batch_labels.get(), nullptr);
     });
   });
   state.SetBytesProcessed(int64_t(state.iterations()) * B * kPixels * 5);  // 1 byte read, 4 written per pixel

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cudamlp/input_scale.h"
 #include "cudamlp/optimizer.h"
 #include "cudamlp/regularization.h"
 #include "optimizer_slots.h"
@@ -52,9 +53,10 @@ struct DeviceOps {
   void (*graph_destroy)(DeviceGraph* graph);
 
   // --- ops: shapes as in the reference ops (host/backends/reference/reference_ops.h) ---
-  // x [B, D] = pixels[indices[start + b]] / 255; batch_labels [B] likewise; start = *cursor (0 if null)
-  void (*gather_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
-                       int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream);
+  // x [B, D] = samples[indices[start + b]], uint8 pixels / 255 (scale kPixel255) or float features as they
+  // are (kNone); batch_labels [B] likewise; start = *cursor (0 if null)
+  void (*gather_batch)(const void* samples, InputScale scale, const uint8_t* labels, const int64_t* indices,
+                       const long long* cursor, int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream);
   // gather_batch with each image distorted (regularization.h; the map of reference_ops.h's augment_batch),
   // drawn for the epoch step->epoch (device memory) under seed; scratch [B, 2, D] floats with elastic
   void (*augment_batch)(const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,

@@ -65,9 +65,9 @@ inline DeviceOps make_device_ops(const char* name, void* (*alloc)(size_t), void 
   ops.to_device = to_device;
   ops.to_host = to_host;
   ops.synchronize = synchronize;
-  ops.gather_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
-                        int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream) {
-    queue([=] { gather_batch(pixels, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream)); });
+  ops.gather_batch = [](const void* samples, InputScale scale, const uint8_t* labels, const int64_t* indices,
+                        const long long* cursor, int B, int D, float* x, uint8_t* batch_labels, DeviceStream* stream) {
+    queue([=] { gather_batch(samples, scale, labels, indices, cursor, B, D, x, batch_labels, as_stream(stream)); });
   };
   ops.augment_batch = [](const uint8_t* pixels, const uint8_t* labels, const int64_t* indices, const long long* cursor,
                          int B, const Augmentation& augmentation, uint64_t seed, const StepValues* step, float* scratch,

@@ -115,10 +115,14 @@ Model initial_model(const TrainArgs& args, const Dataset& train, const TrainOpti
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(train.num_classes);
     check_training_memory("--hidden " + args.hidden, mlp_network(sizes), options);
-    return make_mlp(sizes, args.seed);
+    return make_mlp(sizes, args.seed, train.input_scale);
   }
   Model model = load_model(args.init);
   const std::vector<int> sizes = model.sizes();
+  if (model.network.input_scale != train.input_scale)
+    throw UsageError("--init " + args.init + ": the model takes " +
+                     std::string(input_kind_name(model.network.input_scale)) + ", the data is " +
+                     std::string(input_kind_name(train.input_scale)));
   if (sizes.front() != train.dim())
     throw UsageError("--init " + args.init + ": the model takes " + std::to_string(sizes.front()) +
                      " inputs, the data has " + std::to_string(train.dim()) + " values per sample");

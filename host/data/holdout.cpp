@@ -16,6 +16,14 @@ namespace {
 // this high never meets either.
 constexpr uint64_t kHoldOutStream = uint64_t{1} << 62;
 
+// to [n, D] = the rows `indices` of from [N, D].
+template <typename T>
+void copy_rows(const std::vector<T>& from, const std::vector<int64_t>& indices, size_t D, std::vector<T>& to) {
+  to.resize(indices.size() * D);
+  for (size_t i = 0; i < indices.size(); ++i)
+    std::copy_n(from.begin() + std::ptrdiff_t(size_t(indices[i]) * D), D, to.begin() + std::ptrdiff_t(i * D));
+}
+
 // The samples whose indices are listed (ascending), as a dataset of their own.
 Dataset select(const Dataset& data, const std::vector<int64_t>& indices) {
   Dataset subset;
@@ -23,11 +31,9 @@ Dataset select(const Dataset& data, const std::vector<int64_t>& indices) {
   subset.rows = data.rows;
   subset.cols = data.cols;
   subset.num_classes = data.num_classes;
-  const size_t D = size_t(data.dim());
-  subset.pixels.resize(indices.size() * D);  // [n, D]
-  for (size_t i = 0; i < indices.size(); ++i)
-    std::copy_n(data.pixels.begin() + std::ptrdiff_t(size_t(indices[i]) * D), D,
-                subset.pixels.begin() + std::ptrdiff_t(i * D));
+  subset.input_scale = data.input_scale;
+  if (data.has_float_features()) copy_rows(data.features, indices, size_t(data.dim()), subset.features);
+  else copy_rows(data.pixels, indices, size_t(data.dim()), subset.pixels);
   if (data.has_labels())
     for (int64_t index : indices) subset.labels.push_back(data.labels[size_t(index)]);
   return subset;

@@ -25,9 +25,10 @@ std::span<const float> Model::bias(size_t l) const {
   return std::span(parameters).subspan(size_t(network.bias_offset(l)), size_t(network.layers[l].out));
 }
 
-Model make_mlp(std::span<const int> sizes, uint64_t seed) {
+Model make_mlp(std::span<const int> sizes, uint64_t seed, InputScale input_scale) {
   Model model;
   model.network = mlp_network(sizes);
+  model.network.input_scale = input_scale;
   model.parameters.assign(size_t(model.network.parameter_count()), 0.0f);  // zero biases
   Rng rng(derive_seed(seed, 0));
   for (size_t l = 0; l < model.network.layers.size(); ++l) {

@@ -8,7 +8,8 @@
 //   cudamlp.sizes       "784,128,64,10" layer widths [D, hidden..., C]
 //   cudamlp.activation  "relu"          after every hidden layer
 //   cudamlp.output      "softmax"       on the last layer's outputs
-//   cudamlp.input_scale "pixel/255"     the input is x = pixel / 255 in [0, 1], no mean/std normalisation
+//   cudamlp.input_scale "pixel/255"     the input is x = pixel / 255 in [0, 1], no mean/std normalisation;
+//                       or "none"       float32 features used as given (input_scale.h); absent: pixel/255
 //   cudamlp.version     "1"             bumped when a file's meaning changes
 //   cudamlp.recipe      (optional) how `cudamlp train` made it: its run settings as JSON (optimizer,
 //                       schedule, regularisation, data, epochs, ...), for people; never read back
@@ -17,6 +18,7 @@
 #include "cudamlp/model_file.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,7 +175,7 @@ SafetensorsFile model_to_safetensors(const std::string& path, const Model& model
                                 std::to_string(model.network.layers[l].in) + " inputs, layer " + std::to_string(l - 1) +
                                 " has " + std::to_string(model.network.layers[l - 1].out) + " outputs");
   // The file's names are nn.Sequential's with a ReLU between every two Linears: only that network.
-  if (!(model.network == mlp_network(model.sizes())))
+  if (!(model.network.layers == mlp_network(model.sizes()).layers))
     throw FileError(path, "cannot save a network that is not an MLP with ReLU after every hidden layer and none after "
                           "the last: model files hold PyTorch's nn.Sequential(Linear, ReLU, ..., Linear)");
   SafetensorsFile file;
@@ -187,7 +189,7 @@ SafetensorsFile model_to_safetensors(const std::string& path, const Model& model
       {"cudamlp.sizes", sizes_text(model.sizes())},
       {"cudamlp.activation", "relu"},
       {"cudamlp.output", "softmax"},
-      {"cudamlp.input_scale", "pixel/255"},
+      {"cudamlp.input_scale", std::string(input_scale_name(model.network.input_scale))},
       {"cudamlp.version", kFormatVersion},
   };
   return file;
@@ -239,11 +241,19 @@ Model model_from_safetensors(const std::string& path, SafetensorsFile file) {
   check_metadata(path, file, "cudamlp.sizes", sizes_text(sizes), "the tensors have sizes");
   check_metadata(path, file, "cudamlp.activation", "relu", "cudamlp only computes");
   check_metadata(path, file, "cudamlp.output", "softmax", "cudamlp only computes");
-  check_metadata(path, file, "cudamlp.input_scale", "pixel/255", "cudamlp only feeds");
+  InputScale input_scale = InputScale::kPixel255;  // what files without the key (older ones, PyTorch's) meant
+  if (const auto it = file.metadata.find("cudamlp.input_scale"); it != file.metadata.end()) {
+    const std::optional<InputScale> parsed = parse_input_scale(it->second);
+    if (!parsed)
+      throw FileError(path, "metadata cudamlp.input_scale is " + quoted_excerpt(it->second) +
+                                " but cudamlp only feeds 'pixel/255' or 'none'");
+    input_scale = *parsed;
+  }
   check_metadata(path, file, "cudamlp.version", kFormatVersion, "this cudamlp reads version");
 
   Model model;
   model.network = mlp_network(sizes);
+  model.network.input_scale = input_scale;
   check_layers(path, file, model.network);
   // The reader checked that each tensor holds product(shape) values: weight [out, in], bias [out].
   model.parameters.reserve(size_t(model.parameter_count()));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -172,6 +173,28 @@ EpochRecord epoch_record(const EpochReport& report) {
   return record;
 }
 
+namespace {
+
+// Sample n of data as a picture [rows, cols] of 0..255: its pixels, or its float features stretched from
+// their smallest (0) to their largest value (255), so that any features can be looked at.
+std::vector<uint8_t> picture_of(const Dataset& data, int64_t n) {
+  const size_t D = size_t(data.dim());
+  if (!data.has_float_features()) {
+    const auto first = data.pixels.begin() + std::ptrdiff_t(size_t(n) * D);
+    return std::vector<uint8_t>(first, first + std::ptrdiff_t(D));
+  }
+  const float* row = data.features.data() + size_t(n) * D;
+  const auto [low, high] = std::minmax_element(row, row + D);
+  const double range = double(*high) - double(*low);
+  std::vector<uint8_t> picture(D, 0);
+  if (range > 0 && std::isfinite(range))
+    for (size_t i = 0; i < D; ++i)
+      if (std::isfinite(row[i])) picture[i] = uint8_t(std::lround(255.0 * (double(row[i]) - *low) / range));
+  return picture;
+}
+
+}  // namespace
+
 TestSetSummary summarize_test_set(Backend& backend, const Dataset& test) {
   const EvalResult eval = evaluate(backend, test);
   TestSetSummary summary;
@@ -202,11 +225,7 @@ TestSetSummary summarize_test_set(Backend& backend, const Dataset& test) {
                       return a.probability != b.probability ? a.probability > b.probability : a.index < b.index;
                     });
   mistakes.resize(kept);
-  const size_t D = size_t(test.dim());
-  for (Mistake& mistake : mistakes) {
-    const auto first = test.pixels.begin() + std::ptrdiff_t(size_t(mistake.index) * D);
-    mistake.pixels.assign(first, first + std::ptrdiff_t(D));
-  }
+  for (Mistake& mistake : mistakes) mistake.pixels = picture_of(test, mistake.index);
   summary.misclassified = std::move(mistakes);
   return summary;
 }

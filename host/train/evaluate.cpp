@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <string>
 
 #include "cudamlp/errors.h"
 #include "cudamlp/trainer.h"
@@ -15,12 +16,19 @@ double EvalResult::class_accuracy(int c) const {
   return total ? double(confusion[size_t(c) * num_classes + c]) / double(total) : 0.0;
 }
 
+void check_input_scale(const Network& network, const Dataset& data) {
+  if (network.input_scale != data.input_scale)
+    throw UsageError("the model takes " + std::string(input_kind_name(network.input_scale)) + ", the data is " +
+                     std::string(input_kind_name(data.input_scale)));
+}
+
 void for_each_prediction_chunk(Backend& backend, const Dataset& data, int64_t begin, int64_t n,
                                const PredictionChunkUse& use) {
   const Network& network = backend.network();
   if (data.dim() != network.input_size())
     throw UsageError("the data has " + std::to_string(data.dim()) + " values per sample, the model expects " +
                      std::to_string(network.input_size()));
+  check_input_scale(network, data);
   if (begin < 0 || n < 0 || begin + n > data.count) throw UsageError("sample range outside the data");
   const int64_t D = data.dim(), C = network.output_size();
   std::vector<float> x, probs;
@@ -28,8 +36,7 @@ void for_each_prediction_chunk(Backend& backend, const Dataset& data, int64_t be
     const int64_t size = std::min(kPredictChunk, n - first);
     x.resize(size_t(size * D));  // x: [size, D]
     probs.resize(size_t(size * C));
-    const uint8_t* pixels = data.pixels.data() + (begin + first) * D;
-    std::transform(pixels, pixels + size * D, x.begin(), scale_pixel);
+    data.inputs(begin + first, size, x.data());
     backend.predict(x.data(), size, probs.data());
     use(begin + first, size, probs.data());
   }

@@ -299,7 +299,8 @@ void check_validation(Backend& backend, const Dataset& train, const TrainOptions
   if (validation != nullptr) {
     if (validation->count < 1 || !validation->has_labels())
       throw UsageError("the validation set is empty or has no labels");
-    if (validation->dim() != train.dim() || validation->num_classes != train.num_classes)
+    if (validation->dim() != train.dim() || validation->num_classes != train.num_classes ||
+        validation->input_scale != train.input_scale)
       throw UsageError("the validation set's samples are not shaped like the training set's");
   }
   if (start.best_epoch < 0 || start.best_epoch > start.epoch || start.best_validation_correct < 0 ||
@@ -330,6 +331,10 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
     throw UsageError("the divergence check interval must be 0 (automatic) or at least 1 step");
   if (train.count < 1) throw UsageError("the training set is empty");
   if (!train.has_labels()) throw UsageError("the training set has no labels");
+  check_input_scale(backend.network(), train);
+  if (options.regularization.augmentation.any() && train.has_float_features())
+    throw UsageError("augmentation (--rotate, --scale, --shear, --shift, --elastic) needs images of uint8 pixels; "
+                     "the training data is float32 features");
   check_optimizer(options.optimizer);
   check_lr_schedule(options.schedule, options.lr, options.epochs * ((train.count + options.batch - 1) / options.batch));
   // A start inside an epoch lies on a batch boundary; a checkpoint cannot name any other place.

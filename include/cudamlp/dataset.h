@@ -1,6 +1,7 @@
-// Datasets of small grayscale images with integer class labels (MNIST, Fashion-MNIST, Kaggle CSV).
-// Pixels stay uint8 as they are on disk; a backend scales them to float32 in [0,1] with
-// scale_pixel() while it gathers a batch, so the training set costs one byte per pixel.
+// Datasets of samples with integer class labels: small grayscale images (MNIST, Fashion-MNIST, Kaggle
+// CSV) or any float32 features (a .npy file, numpy arrays). Pixels stay uint8 as they are on disk; a
+// backend scales them to float32 in [0,1] with scale_pixel() while it gathers a batch, so the training
+// set costs one byte per pixel. Float features are gathered as they are.
 #pragma once
 
 #include <cstdint>
@@ -8,24 +9,41 @@
 #include <string_view>
 #include <vector>
 
+#include "cudamlp/input_scale.h"
+
 namespace cudamlp {
+
+// Labels are uint8, so a dataset has at most this many classes; the readers refuse more.
+inline constexpr int kMaxClasses = 256;
 
 struct Dataset {
   int64_t count = 0;             // N samples
   int rows = 0;                  // image height (1 for data without an image shape)
-  int cols = 0;                  // image width
-  int num_classes = 10;          // labels are in [0, num_classes)
-  std::vector<uint8_t> pixels;   // [N, rows * cols] row-major, raw values 0..255
+  int cols = 0;                  // image width (D for data without an image shape)
+  int num_classes = 10;          // labels are in [0, num_classes), num_classes <= kMaxClasses
+  // Which of the two sample buffers holds the samples; the other stays empty.
+  InputScale input_scale = InputScale::kPixel255;
+  std::vector<uint8_t> pixels;   // kPixel255: [N, rows * cols] row-major, raw values 0..255
+  std::vector<float> features;   // kNone: [N, rows * cols] row-major float32, used as given
   std::vector<uint8_t> labels;   // [N]; empty when the source has no labels (Kaggle test.csv)
 
   int64_t dim() const { return int64_t{rows} * cols; }
   bool has_labels() const { return !labels.empty(); }
+  bool has_float_features() const { return input_scale == InputScale::kNone; }
   // The first n samples (all of them when n >= count): what `--limit N` trains on.
   Dataset first(int64_t n) const;
+  // x [n, D] = the network inputs of samples [first, first + n): scale_pixel of the pixels, or the
+  // features as they are. Throws UsageError when the range is outside the data.
+  void inputs(int64_t first, int64_t n, float* x) const;
 };
 
-// The one definition of input scaling, shared by every backend and recorded in model files:
-// x = pixel / 255 in float32 (a division, not a multiplication by 1/255, so every backend rounds alike).
+// A dataset of float32 features [N, D] (rows = 1, cols = D) and labels [N] (or none), taking the vectors.
+// Throws UsageError unless features.size() == N * D and all are finite, labels are empty or N long and each
+// is < num_classes, and 1 <= num_classes <= kMaxClasses.
+Dataset float_dataset(std::vector<float> features, int64_t N, int D, std::vector<uint8_t> labels, int num_classes);
+
+// The one definition of pixel scaling (InputScale::kPixel255), shared by every backend and recorded in
+// model files: x = pixel / 255 in float32 (a division, not a multiplication by 1/255, so every backend rounds alike).
 inline float scale_pixel(uint8_t pixel) { return static_cast<float>(pixel) / 255.0f; }
 
 // IDX files (http://yann.lecun.com/exdb/mnist/ format), plain or gzip-compressed (detected by content).

@@ -29,7 +29,7 @@ struct Model {
 // An MLP of the given sizes [D, hidden..., C] (mlp_network) with He (Kaiming) uniform weights,
 // W ~ U(-sqrt(6 / in), sqrt(6 / in)) (variance 2 / in, PyTorch's kaiming_uniform_ with ReLU gain), and
 // zero biases. Only sqrt and multiplication are used, so a seed gives bitwise the same weights on every
-// machine.
-Model make_mlp(std::span<const int> sizes, uint64_t seed);
+// machine. input_scale: what the network's input is made from (input_scale.h), the training data's.
+Model make_mlp(std::span<const int> sizes, uint64_t seed, InputScale input_scale = InputScale::kPixel255);
 
 }  // namespace cudamlp

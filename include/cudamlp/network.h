@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cudamlp/input_scale.h"
+
 namespace cudamlp {
 
 // What follows a layer's affine map. The last layer has none: its outputs are the logits, which the loss
@@ -41,6 +43,8 @@ struct ParameterTensor {
 
 struct Network {
   std::vector<LayerSpec> layers;  // layer l maps sizes()[l] -> sizes()[l + 1]
+  // What its input x is made from (input_scale.h): the data it trains and predicts on must agree.
+  InputScale input_scale = InputScale::kPixel255;
 
   std::vector<int> sizes() const;  // [D, hidden..., C]
   int input_size() const { return layers.front().in; }

@@ -171,6 +171,11 @@ TrainResult train(Backend& backend, const Dataset& train, const Dataset* test, c
                   const TrainHooks& hooks, const TrainPosition& start = {},
                   const std::vector<float>& best_parameters = {});
 
+// Throws UsageError, naming both, unless data holds what network takes (input_scale.h): uint8 pixels
+// for a network of InputScale::kPixel255, float32 features for kNone. train, evaluate and the predictions
+// below check it.
+void check_input_scale(const Network& network, const Dataset& data);
+
 // Loss, accuracy and confusion matrix of backend's model on a labelled dataset.
 EvalResult evaluate(Backend& backend, const Dataset& data);
 

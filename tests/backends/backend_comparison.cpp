@@ -63,6 +63,13 @@ Dataset random_dataset(int64_t n, int D, int C, uint64_t seed) {
   return data;
 }
 
+Dataset random_float_dataset(int64_t n, int D, int C, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<uint8_t> labels(static_cast<size_t>(n));
+  for (uint8_t& label : labels) label = uint8_t(rng.below(uint64_t(C)));
+  return float_dataset(random_floats(size_t(n * D), -3.0f, 3.0f, seed + 1), n, D, std::move(labels), C);
+}
+
 std::vector<float> absolute(std::span<const float> values) {
   std::vector<float> result(values.size());
   std::transform(values.begin(), values.end(), result.begin(), [](float v) { return std::abs(v); });
@@ -137,21 +144,25 @@ Network network_with_a_linear_hidden_layer() {
 }
 
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch,
-                                   float dropout) {
-  expect_step_matches_reference(backend, phases, mlp_network(sizes), batch, dropout);
+                                   float dropout, InputScale input_scale) {
+  expect_step_matches_reference(backend, phases, mlp_network(sizes), batch, dropout, input_scale);
 }
 
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch,
-                                   float dropout) {
+                                   float dropout, InputScale input_scale) {
   const std::vector<int> sizes = network.sizes();
   std::string activations;
   for (const LayerSpec& layer : network.layers) activations += std::string(" ") + activation_name(layer.activation);
   SCOPED_TRACE(backend.name() + " " + sizes_text(sizes) + activations + " batch " + std::to_string(batch) +
-               (dropout != 0.0f ? " dropout " + std::to_string(dropout) : ""));
+               (dropout != 0.0f ? " dropout " + std::to_string(dropout) : "") + " " +
+               std::string(input_kind_name(input_scale)));
   const int D = sizes.front(), C = sizes.back();
-  const Dataset data = random_dataset(2 * batch + 5, D, C, uint64_t(batch) * 31 + uint64_t(D));
-  Model model = make_mlp(sizes, 7);
+  const uint64_t data_seed = uint64_t(batch) * 31 + uint64_t(D);
+  const Dataset data = input_scale == InputScale::kNone ? random_float_dataset(2 * batch + 5, D, C, data_seed)
+                                                        : random_dataset(2 * batch + 5, D, C, data_seed);
+  Model model = make_mlp(sizes, 7, input_scale);
   model.network = network;  // the same layout: only the activations may differ
+  model.network.input_scale = input_scale;
   Rng rng(8);  // non-zero biases, so a wrong bias path shows
   for (size_t l = 0; l < model.network.layers.size(); ++l)
     for (float& b : model.bias(l)) b = float(0.2 * rng.uniform() - 0.1);
@@ -194,7 +205,7 @@ void expect_step_matches_reference(Backend& backend, StepPhases& phases, const N
   // predict() on the first samples, with the (nearly equal) trained weights of each backend.
   const int64_t n = std::min<int64_t>(batch, 17);
   std::vector<float> x(size_t(n * D));
-  std::transform(data.pixels.begin(), data.pixels.begin() + n * D, x.begin(), scale_pixel);
+  data.inputs(0, n, x.data());
   std::vector<float> got(size_t(n * C)), want(size_t(n * C));
   backend.predict(x.data(), n, got.data());
   reference.predict(x.data(), n, want.data());

@@ -53,6 +53,11 @@ std::vector<std::vector<int>> network_grid();
 std::vector<float> random_floats(size_t n, float lo, float hi, uint64_t seed);
 // n samples of D random pixels with random labels in [0, C).
 Dataset random_dataset(int64_t n, int D, int C, uint64_t seed);
+// n samples of D random float32 features in [-3, 3) (not in [0, 1]: a gather that scales them shows) with
+// random labels in [0, C).
+Dataset random_float_dataset(int64_t n, int D, int C, uint64_t seed);
+// Float feature widths that break a gather: one feature, two (the spirals'), odd ones, one past 256.
+inline const std::vector<std::vector<int>> kFloatFeatureNetworks = {{1, 3}, {2, 7, 3}, {3, 5, 2}, {257, 33, 4}};
 // |v| element-wise: the inputs from which the reference computes sum_i |x_i w_i|.
 std::vector<float> absolute(std::span<const float> values);
 
@@ -83,11 +88,13 @@ std::vector<float> absolute(std::span<const float> values);
 // SGD with Nesterov momentum 0.9 and weight decay for even ones; two steps so the slots matter) and compares the loss, the count of right answers, every gradient, the updated
 // weights and predict()'s probabilities. dropout: both train with that P (and the same seed; the steps'
 // numbers and the batches' positions in the epoch away from 0), so their masks must be the same.
+// input_scale: the data are random pixels (kPixel255) or random float32 features (kNone), and the
+// network takes them.
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const std::vector<int>& sizes, int64_t batch,
-                                   float dropout = 0.0f);
+                                   float dropout = 0.0f, InputScale input_scale = InputScale::kPixel255);
 // The same for any network, not only the MLP of its sizes: backends must walk its layer list.
 void expect_step_matches_reference(Backend& backend, StepPhases& phases, const Network& network, int64_t batch,
-                                   float dropout = 0.0f);
+                                   float dropout = 0.0f, InputScale input_scale = InputScale::kPixel255);
 
 // A network whose first layer has no activation and whose second has a ReLU: what no MLP is, so a
 // backend that assumed "ReLU after every hidden layer" fails on it.

@@ -57,6 +57,23 @@ TEST(CpuGatherBatch, ScalesPixelsExactlyAsTheReference) {
   }
 }
 
+TEST(CpuGatherBatch, CopiesFloatFeaturesExactlyAsTheReference) {
+  for (const std::vector<int>& sizes : kFloatFeatureNetworks) {
+    const int D = sizes.front();
+    const Dataset data = random_float_dataset(300, D, 3, uint64_t(D));
+    for (const int64_t B : kAwkwardBatches) {
+      std::vector<int64_t> indices(static_cast<size_t>(B));
+      for (int64_t n = 0; n < B; ++n) indices[size_t(n)] = (n * 37 + 11) % data.count;
+      std::vector<float> got(size_t(B * D)), want(got.size());
+      std::vector<uint8_t> got_labels(static_cast<size_t>(B)), want_labels(static_cast<size_t>(B));
+      cpu::gather_batch(data, indices, got.data(), got_labels.data());
+      reference::gather_batch(data, indices, want.data(), want_labels.data());
+      EXPECT_EQ(got, want) << "D=" << D << " B=" << B;  // bitwise: both copy
+      EXPECT_EQ(got_labels, want_labels) << "D=" << D << " B=" << B;
+    }
+  }
+}
+
 TEST(CpuDenseForward, MatchesReferenceOnAwkwardShapes) {
   for (const DenseShape& s : dense_shape_grid()) {
     SCOPED_TRACE(shape_name(s));
@@ -198,6 +215,13 @@ TEST(CpuBackend, TrainingStepsMatchReferenceOnNetworkGrid) {
   CpuBackend backend;
   for (const std::vector<int>& sizes : network_grid())
     for (const int64_t batch : kAwkwardBatches) expect_step_matches_reference(backend, backend, sizes, batch);
+}
+
+TEST(CpuBackend, TrainingStepsOnFloatFeaturesMatchReference) {
+  CpuBackend backend;
+  for (const std::vector<int>& sizes : kFloatFeatureNetworks)
+    for (const int64_t batch : kAwkwardBatches)
+      expect_step_matches_reference(backend, backend, sizes, batch, 0.0f, InputScale::kNone);
 }
 
 TEST(CpuBackend, TrainingStepsMatchReferenceOnANetworkThatIsNotAnMlp) {

@@ -76,6 +76,16 @@ TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnNetworkGrid) {
   }
 }
 
+TEST_P(GpuBackendTest, EveryPhaseOfAStepOnFloatFeaturesMatchesReference) {
+  for (const std::vector<int>& sizes : kFloatFeatureNetworks) {
+    for (int64_t batch : {int64_t{1}, int64_t{3}, int64_t{64}}) {
+      GpuBackend backend = make();
+      expect_step_matches_reference(backend, backend, sizes, batch, 0.0f, InputScale::kNone);
+      if (HasFailure()) return;
+    }
+  }
+}
+
 TEST_P(GpuBackendTest, EveryPhaseOfAStepMatchesReferenceOnANetworkThatIsNotAnMlp) {
   for (const int64_t batch : {int64_t{3}, int64_t{64}}) {
     GpuBackend backend = make();

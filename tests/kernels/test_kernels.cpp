@@ -256,8 +256,8 @@ TEST_P(Kernels, GatherBatchScalesPixelsExactlyLikeTheHost) {
     DeviceArray<uint8_t> d_pixels(*ops, data.pixels), d_labels(*ops, data.labels), d_batch_labels(*ops, size_t(B));
     DeviceArray<int64_t> d_indices(*ops, indices);
     DeviceArray<float> d_x(*ops, size_t(B) * D);
-    ops->gather_batch(d_pixels.get(), d_labels.get(), d_indices.get(), nullptr, B, D, d_x.get(), d_batch_labels.get(),
-                      nullptr);
+    ops->gather_batch(d_pixels.get(), InputScale::kPixel255, d_labels.get(), d_indices.get(), nullptr, B, D, d_x.get(),
+                      d_batch_labels.get(), nullptr);
     EXPECT_EQ(d_x.values(), expected);  // bitwise: both compute float(pixel) / 255.0f
     EXPECT_EQ(d_batch_labels.values(), expected_labels);
 
@@ -266,10 +266,34 @@ TEST_P(Kernels, GatherBatchScalesPixelsExactlyLikeTheHost) {
     shifted.insert(shifted.end(), indices.begin(), indices.end());
     DeviceArray<int64_t> d_shifted(*ops, shifted);
     DeviceArray<long long> d_cursor(*ops, std::vector<long long>{3});
-    ops->gather_batch(d_pixels.get(), d_labels.get(), d_shifted.get(), d_cursor.get(), B, D, d_x.get(),
-                      d_batch_labels.get(), nullptr);
+    ops->gather_batch(d_pixels.get(), InputScale::kPixel255, d_labels.get(), d_shifted.get(), d_cursor.get(), B, D,
+                      d_x.get(), d_batch_labels.get(), nullptr);
     EXPECT_EQ(d_x.values(), expected);
     EXPECT_EQ(d_batch_labels.values(), expected_labels);
+  }
+}
+
+TEST_P(Kernels, GatherBatchCopiesFloatFeaturesAsTheyAre) {
+  constexpr int N = 9;
+  for (const int D : {1, 2, 3, 257}) {  // one value, two, odd, and one past a block of 256 threads
+    Rng rng{uint64_t(D)};
+    std::vector<float> features(size_t(N) * D);
+    for (float& v : features) v = float(100.0 * rng.uniform() - 50.0);
+    std::vector<uint8_t> labels(N);
+    for (uint8_t& label : labels) label = uint8_t(rng.below(3));
+    const Dataset data = float_dataset(features, N, D, labels, 3);
+    const std::vector<int64_t> order = {8, 0, 4, 4, 1};
+    const int B = int(order.size());
+    std::vector<float> expected(size_t(B) * D);
+    std::vector<uint8_t> expected_labels(static_cast<size_t>(B));
+    reference::gather_batch(data, order, expected.data(), expected_labels.data());
+    DeviceArray<float> d_features(*ops, data.features), d_x(*ops, size_t(B) * D);
+    DeviceArray<uint8_t> d_labels(*ops, data.labels), d_batch_labels(*ops, size_t(B));
+    DeviceArray<int64_t> d_indices(*ops, order);
+    ops->gather_batch(d_features.get(), InputScale::kNone, d_labels.get(), d_indices.get(), nullptr, B, D, d_x.get(),
+                      d_batch_labels.get(), nullptr);
+    EXPECT_EQ(d_x.values(), expected) << "D = " << D;  // bitwise: a copy
+    EXPECT_EQ(d_batch_labels.values(), expected_labels) << "D = " << D;
   }
 }
 

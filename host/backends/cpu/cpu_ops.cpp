@@ -10,6 +10,7 @@
 #include "blas.h"
 #include "cudamlp/counter_random.h"
 #include "cudamlp/dropout_mask.h"
+#include "cudamlp/errors.h"
 #include "parallel.h"
 
 namespace cudamlp::cpu {
@@ -31,6 +32,12 @@ void gather_rows(const uint8_t* pixels, const int64_t* indices, float* x, int64_
     float* __restrict out = x + n * D;
     for (int64_t i = 0; i < D; ++i) out[i] = scale_pixel(row[i]);
   }
+}
+
+// x [begin..end) rows: x[n, :] = features[indices[n], :], copied as they are.
+void gather_feature_rows(const float* features, const int64_t* indices, float* x, int64_t D, int64_t begin,
+                         int64_t end) {
+  for (int64_t n = begin; n < end; ++n) std::copy_n(features + indices[n] * D, D, x + n * D);
 }
 
 // y [begin..end) rows of width out: y += b, then max(0, y) when relu.
@@ -230,13 +237,15 @@ void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* 
   const int64_t B = static_cast<int64_t>(indices.size());
   const int64_t D = data.dim();
   parallel_for(B, B * D, [&](int64_t begin, int64_t end) {
-    gather_rows(data.pixels.data(), indices.data(), x, D, begin, end);
+    if (data.has_float_features()) gather_feature_rows(data.features.data(), indices.data(), x, D, begin, end);
+    else gather_rows(data.pixels.data(), indices.data(), x, D, begin, end);
   });
   for (int64_t n = 0; n < B; ++n) labels[n] = data.labels[size_t(indices[size_t(n)])];
 }
 
 void augment_batch(const Dataset& data, std::span<const int64_t> indices, const Augmentation& a, uint64_t seed,
                    int64_t epoch, float* scratch, float* x, uint8_t* labels) {
+  if (data.has_float_features()) throw UsageError("augmentation needs images of uint8 pixels, not float32 features");
   const int64_t B = static_cast<int64_t>(indices.size());
   const int64_t D = data.dim();
   const bool elastic = a.elastic_alpha > 0.0f;

@@ -19,7 +19,8 @@
 
 namespace cudamlp::cpu {
 
-// x [B, D] = scale_pixel(pixels of samples `indices`); labels [B]. Pixels stay uint8 until here.
+// x [B, D] = scale_pixel(pixels of samples `indices`), or their float features as they are; labels [B].
+// Pixels stay uint8 until here.
 void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x, uint8_t* labels);
 
 // gather_batch with each image distorted (regularization.h; the map of reference_ops.h's augment_batch,

@@ -154,7 +154,9 @@ void GpuBackend::set_training_data(const Dataset& data) {
   drop_graphs();
   samples_ = data.count;
   dim_ = int(data.dim());
-  pixels_ = upload(ops_, data.pixels);  // uint8 on the device: 47 MB for MNIST
+  input_scale_ = data.input_scale;
+  // Uploaded once as stored: uint8 pixels (47 MB for MNIST) or float32 features.
+  samples_buffer_ = data.has_float_features() ? upload(ops_, data.features) : upload(ops_, data.pixels);
   labels_ = upload(ops_, data.labels);
   order_ = DeviceBuffer(ops_, size_t(samples_) * sizeof(int64_t));
   keys_ = DeviceBuffer(ops_, size_t(samples_) * sizeof(uint64_t));
@@ -211,13 +213,16 @@ void GpuBackend::run_forward(const int64_t* device_indices, const long long* cur
                 std::to_string(network_.input_size()));
   batch_ = batch;
   const int B = int(batch);
-  if (regularization_.augmentation.any())  // drawn for the epoch in step_values_
-    ops_.augment_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B,
+  if (regularization_.augmentation.any()) {  // drawn for the epoch in step_values_
+    if (input_scale_ != InputScale::kPixel255)
+      throw UsageError("augmentation needs images of uint8 pixels, not float32 features");
+    ops_.augment_batch(samples_buffer_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B,
                        regularization_.augmentation, regularization_.seed, step_values_.as<StepValues>(),
                        augment_scratch_.as<float>(), activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
-  else
-    ops_.gather_batch(pixels_.as<uint8_t>(), labels_.as<uint8_t>(), device_indices, cursor, B, dim_,
+  } else {
+    ops_.gather_batch(samples_buffer_.as<void>(), input_scale_, labels_.as<uint8_t>(), device_indices, cursor, B, dim_,
                       activations_[0].as<float>(), batch_labels_.as<uint8_t>(), stream_);
+  }
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     ops_.dense_forward(activations_[l].as<float>(), layer.weight, layer.bias, activations_[l + 1].as<float>(), B,

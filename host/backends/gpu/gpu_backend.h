@@ -120,11 +120,12 @@ class GpuBackend final : public Backend, public StepPhases, private TrainingStep
   // Training set and epoch order.
   int64_t samples_ = 0;
   int dim_ = 0;
-  DeviceBuffer pixels_;    // [N, D] uint8
-  DeviceBuffer labels_;    // [N] uint8
-  DeviceBuffer order_;     // [N] int64: the epoch's sample order
-  DeviceBuffer keys_;      // [N] uint64 scratch for the shuffle
-  DeviceBuffer totals_;    // EpochTotals
+  InputScale input_scale_ = InputScale::kPixel255;  // which samples_buffer_ holds
+  DeviceBuffer samples_buffer_;  // [N, D] uint8 pixels (kPixel255) or float features (kNone)
+  DeviceBuffer labels_;          // [N] uint8
+  DeviceBuffer order_;           // [N] int64: the epoch's sample order
+  DeviceBuffer keys_;            // [N] uint64 scratch for the shuffle
+  DeviceBuffer totals_;          // EpochTotals
   bool epoch_started_ = false;
 
   // Step buffers, sized for the largest batch seen.

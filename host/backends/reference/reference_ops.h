@@ -14,19 +14,25 @@
 #include "cudamlp/counter_random.h"
 #include "cudamlp/dataset.h"
 #include "cudamlp/dropout_mask.h"
+#include "cudamlp/errors.h"
 #include "cudamlp/optimizer.h"
 #include "cudamlp/regularization.h"
 #include "optimizer_slots.h"
 
 namespace cudamlp::reference {
 
-// x [B, D] = pixels of samples `indices` / 255; labels [B].
+// x [B, D] = pixels of samples `indices` / 255, or their float features as they are; labels [B].
 inline void gather_batch(const Dataset& data, std::span<const int64_t> indices, float* x,
                          uint8_t* labels) {
   const int64_t D = data.dim();
   for (size_t n = 0; n < indices.size(); ++n) {
-    const uint8_t* row = data.pixels.data() + indices[n] * D;
-    for (int64_t i = 0; i < D; ++i) x[int64_t(n) * D + i] = scale_pixel(row[i]);
+    if (data.has_float_features()) {
+      const float* row = data.features.data() + indices[n] * D;
+      for (int64_t i = 0; i < D; ++i) x[int64_t(n) * D + i] = row[i];
+    } else {
+      const uint8_t* row = data.pixels.data() + indices[n] * D;
+      for (int64_t i = 0; i < D; ++i) x[int64_t(n) * D + i] = scale_pixel(row[i]);
+    }
     labels[n] = data.labels[static_cast<size_t>(indices[n])];
   }
 }
@@ -136,6 +142,7 @@ inline void augment_image(const uint8_t* image, int rows, int cols, const Augmen
 // distortion), labels [B]. augmentation.rows * cols == D.
 inline void augment_batch(const Dataset& data, std::span<const int64_t> indices, const Augmentation& augmentation,
                           uint64_t seed, int64_t epoch, float* x, uint8_t* labels) {
+  if (data.has_float_features()) throw UsageError("augmentation needs images of uint8 pixels, not float32 features");
   const int64_t D = data.dim();
   std::vector<double> ex(static_cast<size_t>(D)), ey(static_cast<size_t>(D));
   for (size_t n = 0; n < indices.size(); ++n) {
