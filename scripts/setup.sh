@@ -28,6 +28,13 @@ PACKAGES+=(libssl-dev)
 # synchronisation (libgomp's would be reported as races).
 PACKAGES+=(clang libclang-rt-14-dev libomp-dev)
 
+# The Python module cudamlp (host/python, built by the ci preset): pybind11 and the Python headers; numpy
+# for its arrays; pytest for tests/python; scikit-learn for MLPClassifier and its check_estimator test (and
+# pandas, without which check_estimator skips its DataFrame checks); Jupyter's notebook runner, a kernel and
+# matplotlib for the example notebooks' test.
+PACKAGES+=(python3-dev python3-numpy python3-pybind11 pybind11-dev python3-pytest python3-sklearn python3-pandas
+  python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib)
+
 # Distributed training (`train --distributed` under mpirun, the -np 2 / -np 4 tests): Debian's OpenMPI.
 PACKAGES+=(libopenmpi-dev openmpi-bin)
 

@@ -33,9 +33,6 @@ std::string sizes_text(const Model& model) {
   return text;
 }
 
-// A path argument: str or os.PathLike.
-std::string path_text(const py::handle& path) { return py::str(py::module_::import("os").attr("fspath")(path)); }
-
 // Probabilities [N, C] of model on the samples X, computed with the GIL released.
 py::array_t<float> predict_proba(const Model& model, const py::handle& X, const std::string& device, int threads) {
   const Dataset data = dataset_from_numpy(X, py::none(), model.output_size(), "X");
@@ -68,7 +65,7 @@ EvalResult evaluate_model(const Model& model, const py::handle& X, const py::han
 }
 
 // [W1, b1, W2, b2, ...] as the seed notebook saved them: weights [out, in], biases [out] or [out, 1].
-Model model_from_numpy_layers(const py::sequence& arrays) {
+Model model_from_numpy_layers(const py::sequence& arrays, const std::string& input_scale) {
   if (arrays.size() < 2 || arrays.size() % 2 != 0)
     throw UsageError("from_numpy_layers: expected [W1, b1, W2, b2, ...], pairs of a weight [out, in] and a bias [out], "
                      "got " + std::to_string(arrays.size()) + " arrays");
@@ -93,6 +90,7 @@ Model model_from_numpy_layers(const py::sequence& arrays) {
   }
   Model model;
   model.network = mlp_network(sizes);  // checks every size
+  model.network.input_scale = input_scale_of(input_scale);
   model.parameters.resize(size_t(model.parameter_count()));
   for (size_t l = 0; l < model.network.layers.size(); ++l) {
     std::copy(tensors[2 * l].data(), tensors[2 * l].data() + tensors[2 * l].size(), model.weight(l).begin());
@@ -160,11 +158,11 @@ py::tuple model_state(const Model& model) {
     layers.append(py::make_tuple(layer.in, layer.out, activation_name(layer.activation)));
   py::array_t<float> parameters(py::ssize_t(model.parameters.size()));
   std::copy(model.parameters.begin(), model.parameters.end(), parameters.mutable_data());
-  return py::make_tuple(layers, parameters);
+  return py::make_tuple(layers, parameters, std::string(input_scale_name(model.network.input_scale)));
 }
 
 Model model_from_state(const py::tuple& state) {
-  if (state.size() != 2) throw UsageError("Model: bad pickled state");
+  if (state.size() != 3) throw UsageError("Model: bad pickled state");
   Model model;
   for (const py::handle& item : state[0].cast<py::list>()) {
     const auto [in, out, activation] = item.cast<std::tuple<int, int, std::string>>();
@@ -174,6 +172,7 @@ Model model_from_state(const py::tuple& state) {
   if (model.network.layers.empty() || parameters.size() != model.parameter_count())
     throw UsageError("Model: bad pickled state");
   model.parameters.assign(parameters.data(), parameters.data() + parameters.size());
+  model.network.input_scale = input_scale_of(state[2].cast<std::string>());
   return model;
 }
 
@@ -202,9 +201,15 @@ void bind_model(py::module_& m) {
       });
 
   py::class_<Model>(m, "Model", "A network with its parameters: what model files hold")
-      .def(py::init([](const std::vector<int>& sizes, uint64_t seed) { return make_mlp(sizes, seed); }),
-           py::arg("sizes"), py::arg("seed") = 1,
-           "An MLP of sizes [D, hidden..., C] with He-uniform weights from seed, as `cudamlp train` makes it")
+      .def(py::init([](const std::vector<int>& sizes, uint64_t seed, const std::string& input_scale) {
+             return make_mlp(sizes, seed, input_scale_of(input_scale));
+           }),
+           py::arg("sizes"), py::arg("seed") = 1, py::arg("input_scale") = "pixel/255",
+           "An MLP of sizes [D, hidden..., C] with He-uniform weights from seed, as `cudamlp train` makes it; "
+           "input_scale: what it takes, \"pixel/255\" (uint8 pixels) or \"none\" (float32 features)")
+      .def_property_readonly("input_scale", [](const Model& model) {
+        return std::string(input_scale_name(model.network.input_scale));
+      }, "\"pixel/255\": it takes uint8 pixels, scaled by 1/255; \"none\": float32 features as given")
       .def_property_readonly("sizes", &Model::sizes)
       .def_property_readonly("input_size", &Model::input_size)
       .def_property_readonly("output_size", &Model::output_size)
@@ -224,7 +229,7 @@ void bind_model(py::module_& m) {
          "Write the model as the CLI does (safetensors, PyTorch's state_dict names); recipe: JSON text kept as "
          "cudamlp.recipe")
       .def("predict_proba", &predict_proba, py::arg("X"), py::arg("device") = "auto", py::arg("threads") = 0,
-           "Softmax probabilities [N, C] of the samples X [N, D] (uint8 pixels, scaled by 1/255)")
+           "Softmax probabilities [N, C] of the samples X [N, D]: uint8 pixels or float32 features, as the model takes")
       .def("predict", [](const Model& model, const py::handle& X, const std::string& device, int threads) {
         const py::array_t<float> probs = predict_proba(model, X, device, threads);
         return py::module_::import("numpy").attr("argmax")(probs, "axis"_a = 1);
@@ -261,8 +266,9 @@ void bind_model(py::module_& m) {
     py::gil_scoped_release release;
     return load_model(file);
   }, py::arg("path"), "A model file (or a checkpoint's weights) as the CLI reads it");
-  m.def("from_numpy_layers", &model_from_numpy_layers, py::arg("arrays"),
-        "A model from [W1, b1, W2, b2, ...]: weights [out, in], biases [out] or [out, 1]; ReLU between layers");
+  m.def("from_numpy_layers", &model_from_numpy_layers, py::arg("arrays"), py::arg("input_scale") = "pixel/255",
+        "A model from [W1, b1, W2, b2, ...]: weights [out, in], biases [out] or [out, 1]; ReLU between layers; "
+        "input_scale as Model's (the seed notebook's network took pixels / 255)");
   m.def("mnist_digit", &mnist_digit, py::arg("picture"), py::arg("return_inverted") = false,
         "A picture of one digit (a PNG/PGM file, or a grayscale array) as an MNIST sample [28, 28] uint8, the "
         "way MNIST was made (include/cudamlp/mnist_digit.h)");

@@ -61,6 +61,7 @@ class FileError(OSError):
   scope["FileError"].attr("__module__") = "cudamlp";
   m.attr("FileError") = scope["FileError"];
   translate_errors();
+  bind_data(m);
   bind_model(m);
   bind_train(m);
 }

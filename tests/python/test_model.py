@@ -170,3 +170,19 @@ def test_bad_samples_are_value_errors():
         model.evaluate(np.zeros((2, 16), dtype=np.uint8), np.array([0, 3]))
     with pytest.raises(ValueError, match="unknown device"):
         model.predict_proba(np.zeros((4, 16), dtype=np.uint8), device="tpu")
+
+
+def test_a_model_becomes_a_torch_sequential_that_predicts_the_same():
+    """The README's recipe: each layer's arrays copied into nn.Linear, ReLU between."""
+    torch = pytest.importorskip("torch", reason="no PyTorch (Debian: python3-torch)")
+    nn = torch.nn
+    model = cudamlp.mlp([16, 8, 3], seed=4)
+    X, _ = blobs(n=40, d=16)
+    layers = [nn.Linear(layer.in_features, layer.out_features) for layer in model.layers]
+    with torch.no_grad():
+        for linear, layer in zip(layers, model.layers):
+            linear.weight.copy_(torch.from_numpy(layer.weight))
+            linear.bias.copy_(torch.from_numpy(layer.bias))
+        net = nn.Sequential(*[m for linear in layers for m in (linear, nn.ReLU())][:-1])
+        probs = torch.softmax(net(torch.from_numpy(X).float() / 255), dim=1).numpy()
+    np.testing.assert_allclose(probs, model.predict_proba(X), atol=FORWARD_TOLERANCE)

@@ -9,8 +9,9 @@ Two levels:
   ``cudamlp.train`` (checkpoints, resume, Ctrl-C), ``model.evaluate`` (loss, accuracy, confusion
   matrix), ``cudamlp.mnist_digit`` (a picture as an MNIST sample) and ``cudamlp.from_numpy_layers``.
 
-Samples are numpy arrays [N, D] (or [N, H, W]): uint8 pixels, scaled by 1/255 as the CLI does. The
-training set is handed to the backend once per call; the GIL is released while training and predicting.
+Samples are numpy arrays [N, D] (or [N, H, W]): uint8 pixels, scaled by 1/255 as the CLI does, or
+float32 features, used as given (a model says which it takes: ``model.input_scale``). The training set
+is handed to the backend once per call; the GIL is released while training and predicting.
 Errors: ValueError for bad arguments, cudamlp.FileError (an OSError with .filename) for files, RuntimeError for a device
 failure and cudamlp.TrainingDiverged (a RuntimeError) when the loss becomes NaN or infinite.
 """
@@ -19,20 +20,22 @@ import math
 import os
 
 from ._cudamlp import (EvalResult, FileError, Layer, Model, Run, TrainingDiverged, from_numpy_layers, load,
-                       mnist_digit)
+                       load_idx, load_mnist, mnist_digit)
 
 __all__ = [
-    "EvalResult", "FileError", "Layer", "Model", "Run", "TrainingDiverged", "from_numpy_layers", "load", "mnist_digit",
-    "mlp", "train", "resume", "epoch_line", "MLPClassifier",
+    "EvalResult", "FileError", "Layer", "Model", "Run", "TrainingDiverged", "from_numpy_layers", "load", "load_idx",
+    "load_mnist", "mnist_digit", "mlp", "train", "resume", "epoch_line", "MLPClassifier",
 ]
 
 # The CLI's --augment: the distortions it stands for.
 AUGMENT_DEFAULTS = {"rotate": 10.0, "scale": 0.1, "shear": 0.1, "shift": 2.0}
 
 
-def mlp(sizes, seed=1):
-    """A new MLP of sizes [D, hidden..., C], He-uniform weights from seed (as ``cudamlp train`` makes it)."""
-    return Model(list(sizes), seed)
+def mlp(sizes, seed=1, input_scale="pixel/255"):
+    """A new MLP of sizes [D, hidden..., C], He-uniform weights from seed (as ``cudamlp train`` makes it).
+
+    input_scale: what it takes, "pixel/255" (uint8 pixels, scaled by 1/255) or "none" (float32 features)."""
+    return Model(list(sizes), seed, input_scale)
 
 
 def _count(text, name):

@@ -88,14 +88,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # --- data ---
 
-    def _check_X(self, X, reset, y=None):
-        """X as a C-contiguous uint8 or float32 array [N, D] (and y as 1-D), scikit-learn's checks applied."""
+    def _check_X(self, X, reset, y="no_validation"):
+        """X as a C-contiguous uint8 or float32 array [N, D] (and y as 1-D), scikit-learn's checks applied
+        (y=None is refused: a classifier needs labels)."""
         pixels = getattr(X, "dtype", None) == np.uint8
         if not reset and hasattr(self, "pixels_") and pixels != self.pixels_:
             kind = "uint8 pixels" if self.pixels_ else "numbers (float32)"
             raise ValueError(f"this MLPClassifier was fitted on {kind}: predict on the same kind of X")
         dtype = np.uint8 if pixels else np.float32
-        if y is None:
+        if isinstance(y, str) and y == "no_validation":
             return self._validate_data(X, reset=reset, dtype=dtype, order="C")
         return self._validate_data(X, y, reset=reset, dtype=dtype, order="C")
 
@@ -123,7 +124,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "image_shape", "dropout", "shuffle", "val_split", "early_stop", "keep", "device", "threads", "gemm",
             "tf32", "cuda_graph")}
         seed = self._seed()
-        model = Model(self._sizes(n_features, len(self.classes_)), seed)
+        model = Model(self._sizes(n_features, len(self.classes_)), seed, "pixel/255" if self.pixels_ else "none")
         return Run(model, **run_options(n_samples, epochs=epochs, seed=seed, input_size=n_features, **options))
 
     def _train(self, X, y_codes, epochs):
@@ -238,7 +239,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each sample, as a label of classes_."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)  # first: unfitted, it raises NotFittedError
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     # --- pickling: the run (a C++ object) as its model, optimizer state and position ---
 
