@@ -32,13 +32,14 @@ def test_parameters_are_the_cli_train_flags():
     source += (SOURCE_DIR / "host" / "cli" / "augmentation_flags.cpp").read_text()
     source += (SOURCE_DIR / "host" / "cli" / "cli_common.cpp").read_text()
     flags = set(re.findall(r'add_(?:option|flag)\("(--[a-z0-9-]+)', source))
-    # What a Python caller gives otherwise: the data as arrays (--data, --train-csv, --limit: slice them),
-    # files through methods (--out: model_.save; --init: a model; --checkpoint/--resume: cudamlp.train and
-    # cudamlp.resume; --log, --report: history_), the seed as random_state, output formats (--json), and
-    # mpirun's data parallelism (--distributed, --dist-timeout).
+    # What a Python caller gives otherwise: the data as arrays (--data, --train-csv, --train-npy, --test-npy,
+    # --limit: slice them), files through methods (--out: save; --init: a model; --checkpoint, --resume:
+    # cudamlp.train and cudamlp.resume; --log, --report: history_), the seed as random_state, output formats
+    # (--json), and mpirun's data parallelism (--distributed, --dist-timeout).
     not_parameters = {"--data", "--train-csv", "--limit", "--out", "--init", "--checkpoint", "--checkpoint-every",
                       "--resume", "--log", "--report", "--json", "--seed", "--distributed", "--dist-timeout",
-                      "--no-shuffle", "--no-cuda-graph", "--model", "--index", "--show", "--csv", "--plot"}
+                      "--no-shuffle", "--no-cuda-graph", "--model", "--index", "--show", "--csv", "--plot",
+                      "--train-npy", "--test-npy"}
     parameters = set(inspect.signature(cudamlp.MLPClassifier).parameters)
     missing = {flag for flag in flags - not_parameters if flag[2:].replace("-", "_") not in parameters}
     assert not missing, f"flags without a parameter: {sorted(missing)}"
