@@ -34,7 +34,7 @@ void append_sample(const nlohmann::json& values, const std::string& where, std::
                                 std::to_string(kSampleSize));
   for (size_t i = 0; i < values.size(); ++i) {
     const nlohmann::json& value = values[i];
-    // JSON has no NaN or infinity literal; a number too large for a double parses as infinity.
+    // JSON has no NaN or infinity literal, and nlohmann refuses numbers beyond a double; checked anyway.
     const bool in_range = value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() >= 0 &&
                           value.get<double>() <= 255;
     if (!in_range)

@@ -42,6 +42,11 @@ PredictionQueue::Stats PredictionQueue::stats() const {
   return stats_;
 }
 
+int64_t PredictionQueue::waiting() const {
+  const std::lock_guard lock(mutex_);
+  return int64_t(pending_.size());
+}
+
 void PredictionQueue::run() {
   std::vector<float> x;      // [total, input_size]: the batch, scaled
   std::vector<float> probs;  // [total, output_size]

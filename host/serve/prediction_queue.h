@@ -34,6 +34,7 @@ class PredictionQueue {
     int64_t batches = 0;   // calls of the PredictFunction they took
   };
   Stats stats() const;
+  int64_t waiting() const;  // requests queued and not yet taken by the inference thread
 
  private:
   struct Job {
