@@ -135,10 +135,12 @@ function position(event) {
   const box = pad.getBoundingClientRect();
   return {x: (event.clientX - box.left) * pad.width / box.width, y: (event.clientY - box.top) * pad.height / box.height};
 }
+// A pen's pressure (0..1; a mouse reports 0.5 while pressed) widens or narrows the line.
+function penWidth(pressure) { return 26 * (pressure > 0 && pressure !== 0.5 ? 0.5 + pressure : 1); }
 function lineTo(point, pressure) {
   ink.strokeStyle = "#000";
   ink.lineCap = ink.lineJoin = "round";
-  ink.lineWidth = 26 * (pressure > 0 && pressure !== 0.5 ? 0.5 + pressure : 1);
+  ink.lineWidth = penWidth(pressure);
   ink.beginPath();
   ink.moveTo(last.x, last.y);
   ink.lineTo(point.x, point.y);
@@ -146,11 +148,19 @@ function lineTo(point, pressure) {
   last = point;
   drawn = true;
 }
+// A tap leaves a dot (the canvas draws no zero-length line).
+function dot(point, pressure) {
+  ink.fillStyle = "#000";
+  ink.beginPath();
+  ink.arc(point.x, point.y, penWidth(pressure) / 2, 0, 2 * Math.PI);
+  ink.fill();
+  drawn = true;
+}
 pad.addEventListener("pointerdown", event => {
   if (event.button !== 0) return;
   pad.setPointerCapture(event.pointerId);
   last = position(event);
-  lineTo(last, event.pressure);
+  dot(last, event.pressure);
   event.preventDefault();
 });
 pad.addEventListener("pointermove", event => {
@@ -168,7 +178,7 @@ pad.addEventListener("pointercancel", endStroke);
 
 document.getElementById("clear").addEventListener("click", () => {
   clearPad();
-  ++requested;  // an answer still on its way is for the old drawing
+  document.body.dataset.requested = ++requested;  // an answer still on its way is for the old drawing
   predictedDigit.textContent = "";
   errorLine.textContent = "";
   fills.forEach(fill => fill.style.width = "0");

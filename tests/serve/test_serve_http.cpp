@@ -11,6 +11,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <csignal>
 #include <thread>
 
@@ -25,6 +26,7 @@
 #include "test_helpers.h"
 #include "test_pictures.h"
 #include "cudamlp/backend.h"
+#include "cudamlp/dataset.h"
 #include "cudamlp/model.h"
 #include "cudamlp/model_file.h"
 
@@ -421,6 +423,74 @@ TEST(ServeCli, RefusesAModelThatIsNotForDigits) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(cudamlp::testing::is_short_printable_line(result.err)) << result.err;
   EXPECT_NE(result.err.find("takes 20 inputs"), std::string::npos) << result.err;
+}
+
+// --- in a real browser: tests/serve/browser/browser_test.mjs drives the page in headless Chromium ---
+
+const std::string kMnistDir = std::string(CUDAMLP_SOURCE_DIR) + "/data/mnist";
+const std::string kBrowserDir = std::string(CUDAMLP_SOURCE_DIR) + "/tests/serve/browser";
+// MNIST test digits drawn on the page (t10k indices): a 7, a 2 and a 1, the file's first three.
+constexpr int kDrawnDigits[] = {0, 1, 2};
+constexpr int kUploadedDigit = 3;  // a 0, uploaded as a PNG of the test image itself
+// The ten percentages shown are each rounded to 0.1.
+constexpr double kPercentRounding = 0.5;
+
+TEST(ServeBrowser, DrawnAndUploadedDigitsShowTheirPrediction) {
+  const std::string chromium = cudamlp::testing::find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "no Chromium found (chromium-headless-shell, chromium; or set CUDAMLP_CHROMIUM)";
+  const std::string node = cudamlp::testing::find_in_path({"node", "nodejs"});
+  if (node.empty()) GTEST_SKIP() << "no node in PATH (Debian's nodejs) to run playwright-core";
+  if (!std::filesystem::exists(kBrowserDir + "/node_modules/playwright-core/package.json"))
+    GTEST_SKIP() << "playwright-core is not installed in " << kBrowserDir << " (scripts/setup.sh runs npm ci there)";
+  if (!std::filesystem::exists(kMnistDir + "/t10k-images-idx3-ubyte"))
+    GTEST_SKIP() << "MNIST not in " << kMnistDir << " (data/fetch-mnist.sh)";
+  cudamlp::testing::TempDir dir;
+  const std::string model = dir.file("digits.safetensors");
+  // A small network trained for a few seconds (about 96% on the test set): enough to read these digits.
+  const cudamlp::testing::CommandResult trained = cudamlp::testing::run_cli(
+      {"train", "--data", kMnistDir, "--limit", "20000", "--hidden", "128", "--epochs", "3", "--optimizer", "adam",
+       "--lr", "0.002", "--device", "cpu", "--threads", "1", "--out", model});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+
+  const Dataset test = load_idx(kMnistDir + "/t10k-images-idx3-ubyte", kMnistDir + "/t10k-labels-idx1-ubyte");
+  nlohmann::json digits = nlohmann::json::array();
+  for (const int index : kDrawnDigits)
+    digits.push_back({{"pixels", std::vector<uint8_t>(test.pixels.begin() + index * 784, test.pixels.begin() + (index + 1) * 784)}});
+  cudamlp::testing::write_file(dir.file("digits.json"), digits.dump());
+  const GrayImage uploaded{28, 28, std::vector<uint8_t>(test.pixels.begin() + kUploadedDigit * 784,
+                                                        test.pixels.begin() + (kUploadedDigit + 1) * 784)};
+  cudamlp::testing::write_file(dir.file("upload.png"), cudamlp::testing::gray_png(uploaded));
+
+  cudamlp::testing::CliProcess serve({"serve", "--model", model, "--port", "0", "--device", "cpu"});
+  const int port = printed_port(serve);
+  ASSERT_GT(port, 0) << serve.out_so_far();
+  // CUDAMLP_SERVE_SCREENSHOT: where to keep the screenshot (the README's is docs/serve-page.png).
+  const char* keep = std::getenv("CUDAMLP_SERVE_SCREENSHOT");
+  const std::string screenshot = keep ? keep : dir.file("page.png");
+  const cudamlp::testing::CommandResult browser = cudamlp::testing::run_program(
+      "timeout", {"120", node, kBrowserDir + "/browser_test.mjs", chromium, "http://127.0.0.1:" + std::to_string(port) + "/",
+                  dir.file("digits.json"), dir.file("upload.png"), screenshot});
+  ASSERT_EQ(browser.exit_code, 0) << browser.err << browser.out;
+  const nlohmann::json seen = nlohmann::json::parse(browser.out);
+  EXPECT_TRUE(seen["problems"].empty()) << seen["problems"].dump();
+  ASSERT_EQ(seen["digits"].size(), std::size(kDrawnDigits));
+  const auto check_shown = [&](const nlohmann::json& shown, int label, const std::string& what) {
+    EXPECT_EQ(shown["error"], "") << what;
+    EXPECT_EQ(shown["predicted"], std::to_string(label)) << what << ": " << shown.dump();
+    EXPECT_EQ(shown["best"], label) << what << ": the highlighted bar";
+    double total = 0;
+    for (const auto& percent : shown["percents"]) total += percent.get<double>();
+    EXPECT_NEAR(total, 100.0, kPercentRounding) << what;
+    EXPECT_GT(shown["seen_ink"].get<double>(), 0) << what << ": the 28x28 input is not drawn";
+  };
+  for (size_t i = 0; i < std::size(kDrawnDigits); ++i) {
+    EXPECT_GT(seen["digits"][i]["strokes"].get<int>(), 3);
+    check_shown(seen["digits"][i], test.labels[size_t(kDrawnDigits[i])], "drawn test digit " + std::to_string(kDrawnDigits[i]));
+  }
+  check_shown(seen["picture"], test.labels[size_t(kUploadedDigit)], "uploaded test digit");
+  EXPECT_TRUE(std::filesystem::file_size(screenshot) > 10000) << "the screenshot is missing or blank";
+  serve.send(SIGTERM);
+  EXPECT_EQ(serve.wait().exit_code, 0);
 }
 
 }  // namespace
