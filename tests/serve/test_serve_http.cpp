@@ -473,6 +473,12 @@ TEST(ServeBrowser, DrawnAndUploadedDigitsShowTheirPrediction) {
   ASSERT_EQ(browser.exit_code, 0) << browser.err << browser.out;
   const nlohmann::json seen = nlohmann::json::parse(browser.out);
   EXPECT_TRUE(seen["problems"].empty()) << seen["problems"].dump();
+  // The model line: its name, sizes, and the test accuracy train printed for its last (saved) epoch.
+  const size_t accuracy_at = trained.out.rfind("test acc");
+  ASSERT_NE(accuracy_at, std::string::npos) << trained.out;
+  const std::string accuracy = trained.out.substr(trained.out.find_first_not_of(' ', accuracy_at + 8), 6);  // "96.25%"
+  EXPECT_NE(seen["model"].get<std::string>().find("digits.safetensors: 784-128-10 "), std::string::npos) << seen["model"];
+  EXPECT_NE(seen["model"].get<std::string>().find("test accuracy " + accuracy), std::string::npos) << seen["model"];
   ASSERT_EQ(seen["digits"].size(), std::size(kDrawnDigits));
   const auto check_shown = [&](const nlohmann::json& shown, int label, const std::string& what) {
     EXPECT_EQ(shown["error"], "") << what;

@@ -70,7 +70,8 @@ try {
   const before = Number((await dataset()).requested || 0);
   await page.setInputFiles("#file", picture);
   const uploaded = await shown(before + 1);
-  console.log(JSON.stringify({ digits: results, picture: uploaded, problems }));
+  const model = await page.locator("#model").textContent();
+  console.log(JSON.stringify({ model, digits: results, picture: uploaded, problems }));
 } finally {
   await browser.close();
 }
