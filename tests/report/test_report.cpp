@@ -215,7 +215,7 @@ TEST(RunLog, MessagesQuoteOnlyAnEscapedExcerptOfTheFile) {
   for (const auto& [name, text, words] : cases) {
     SCOPED_TRACE(name);
     write_file(dir.file(name), text);
-    const std::string message = error_message([&] { read_run_log(dir.file(name)); });
+    const std::string message = error_message([path = dir.file(name)] { read_run_log(path); });  // clang 14 cannot capture a structured binding
     EXPECT_TRUE(message.starts_with(dir.file(name) + ": ")) << message;
     EXPECT_TRUE(is_short_printable_line(message));
     EXPECT_TRUE(contains(message, words)) << message;
