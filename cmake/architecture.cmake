@@ -28,6 +28,7 @@ set(CUDAMLP_FORBIDDEN_ARROWS
   "cudamlp_dist -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11"
   "cudamlp_train -> cudamlp_report CLI11::CLI11"
   "cudamlp_report -> CLI11::CLI11"
+  "cudamlp_serve -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
   "cudamlp_library -> CLI11::CLI11"
   "_cudamlp -> CLI11::CLI11"
 )
