@@ -6,7 +6,8 @@
 #   the reference backend -> cpu, gpu, kernels, simt: an oracle that shares code with what it checks checks
 #                            nothing
 #   a backend, the kernels, the emulator -> train, report: a backend does not know who drives it
-#   the library (every part but the command line) -> CLI11: only host/cli parses flags, prints and exits
+#   the library (every part but the command line), the Python module -> CLI11: only host/cli parses flags,
+#                            prints and exits
 #   core -> any other part: everything builds on it, it builds on nothing of ours
 #
 # tests/architecture/ shows it working: a made-up arrow fails this check; the reference backend's sources
@@ -27,7 +28,9 @@ set(CUDAMLP_FORBIDDEN_ARROWS
   "cudamlp_dist -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11"
   "cudamlp_train -> cudamlp_report CLI11::CLI11"
   "cudamlp_report -> CLI11::CLI11"
+  "cudamlp_serve -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
   "cudamlp_library -> CLI11::CLI11"
+  "_cudamlp -> CLI11::CLI11"
 )
 
 # out = every target in target's link closure (direct and transitive, PRIVATE and INTERFACE links).

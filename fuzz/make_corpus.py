@@ -196,3 +196,15 @@ put("image", "gray1-8x1.png", png(8, 1, 0, 1, [bytes([0b10110010])]))
 put("image", "p5-3x2.pgm", b"P5\n# a comment\n3 2\n255\n" + bytes([0, 50, 100, 150, 200, 250]))
 put("image", "p5-16bit-2x1.pgm", b"P5 2 1 65535\n" + bytes([0, 1, 255, 255]))
 put("image", "p2-2x2.pgm", b"P2\n2 2\n15\n0 5\n10 15\n")
+
+# --- POST /predict bodies (fuzz_predict_request): the first byte picks the Content-Type, 0 JSON, 1 PNG,
+# 2 PGM, 3 another type; the rest is the body ---------------------------------------------------------
+digit = [bytes([0] * 8 + [255] * 4 + [0] * 8) for _ in range(12)]
+put("predict_request", "json-one", b"\x00" + json.dumps({"pixels": [(i * 7) % 256 for i in range(784)]}).encode())
+put("predict_request", "json-batch-2", b"\x00" + json.dumps({"pixels": [[0] * 784, [255] * 784]}).encode())
+put("predict_request", "json-783", b"\x00" + json.dumps({"pixels": [1] * 783}).encode())
+put("predict_request", "json-string", b'\x00{"pixels": ["a"]}')
+put("predict_request", "json-float", b"\x00" + json.dumps({"pixels": [0.5] * 784}).encode())
+put("predict_request", "png-digit", b"\x01" + png(20, 12, 0, 8, digit))
+put("predict_request", "pgm-digit", b"\x02P5 20 12 255\n" + b"".join(digit))
+put("predict_request", "other-type", b"\x03hello")

@@ -28,6 +28,16 @@ PACKAGES+=(libssl-dev)
 # synchronisation (libgomp's would be reported as races).
 PACKAGES+=(clang libclang-rt-14-dev libomp-dev)
 
+# The Python module cudamlp (host/python, built by the ci preset): pybind11 and the Python headers; numpy
+# for its arrays; pytest for tests/python; scikit-learn for MLPClassifier and its check_estimator test (and
+# pandas, without which check_estimator skips its DataFrame checks); Jupyter's notebook runner, a kernel and
+# matplotlib for the example notebooks' test.
+PACKAGES+=(python3-dev python3-numpy python3-pybind11 pybind11-dev python3-pytest python3-sklearn python3-pandas
+  python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib)
+
+# `cudamlp serve`: Debian's cpp-httplib (HTTP server; its pkg-config file gives the flags it was built with).
+PACKAGES+=(libcpp-httplib-dev)
+
 # Distributed training (`train --distributed` under mpirun, the -np 2 / -np 4 tests): Debian's OpenMPI.
 PACKAGES+=(libopenmpi-dev openmpi-bin)
 
@@ -100,7 +110,23 @@ elif [ -x /usr/local/cuda/bin/nvcc ]; then
   cuda="CUDA toolkit: /usr/local/cuda/bin/nvcc"
 fi
 
+# The serve browser test's driver, playwright-core, at the version pinned in tests/serve/browser's
+# package-lock.json, with npm (it drives the system's Chromium; no browser is downloaded). Only when
+# missing; without it (offline, no npm) that one test skips, saying so.
+install_browser_driver() {
+  local folder
+  folder="$(cd "$(dirname "$0")/.." && pwd)/tests/serve/browser"
+  [ -e "$folder/node_modules/playwright-core/package.json" ] && return 0
+  command -v npm >/dev/null 2>&1 || { log "no npm: the serve browser test will be skipped"; return 0; }
+  if (cd "$folder" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1); then
+    log "installed playwright-core in $folder"
+  else
+    log "npm ci in $folder failed (offline?): the serve browser test will be skipped"
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_browser_driver
   echo "$PROG: all ${#PACKAGES[@]} required packages already installed; nothing to do ($cuda)"
   exit 0
 fi
@@ -145,4 +171,5 @@ for p in "${missing[@]}"; do
   present "$p" || still+=("$p")
 done
 [ ${#still[@]} -eq 0 ] || die "apt-get reported success but these are still missing: ${still[*]}"
+install_browser_driver
 echo "$PROG: installed ${missing[*]} ($cuda)"

@@ -235,13 +235,13 @@ CLI::Option* add_threads_option(CLI::App& app, int& threads) {
       ->check(CLI::Range(1, 4096));
 }
 
-void add_device_options(CLI::App& app, std::string& device, BackendOptions& options) {
+void add_device_options(CLI::App& app, std::string& device, BackendOptions& options, bool with_threads) {
   app.add_option("--device", device,
                  "reference, cpu, gpu, gpu-emulated (the GPU code on the CPU's SIMT emulator: slow) or auto "
                  "(gpu if usable, else cpu)")
       ->check(CLI::IsMember({"reference", "cpu", "gpu", "gpu-emulated", "auto"}))
       ->capture_default_str();
-  add_threads_option(app, options.threads);
+  if (with_threads) add_threads_option(app, options.threads);
   app.add_option("--gemm", options.gemm,
                  "gpu matrix products: custom (our fused kernels), cublas, or auto (custom for small layers)")
       ->check(CLI::IsMember({"custom", "cublas", "auto"}))

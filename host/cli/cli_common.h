@@ -30,13 +30,15 @@ Command add_predict_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
+Command add_serve_command(CLI::App& parent);
 
 // --threads N of the commands that compute: OpenMP/BLAS threads of the cpu backend, 0 (the default)
 // meaning OMP_NUM_THREADS when set, else all cores. Values below 1 are usage errors.
 CLI::Option* add_threads_option(CLI::App& app, int& threads);
 
 // --device (reference, cpu, gpu, gpu-emulated, auto), --threads, and the gpu backend's --gemm and --tf32.
-void add_device_options(CLI::App& app, std::string& device, BackendOptions& options);
+// with_threads false: no --threads (`serve`, whose --threads are its HTTP workers).
+void add_device_options(CLI::App& app, std::string& device, BackendOptions& options, bool with_threads = true);
 
 // --distributed and --dist-timeout: train data-parallel with the ranks mpirun started.
 struct DistributedOptions {

@@ -785,6 +785,9 @@ int train_as(const TrainArgs& given_args, Communicator* comm) {
     recipe.erase("resumed from");
     recipe.erase("model file");
     if (data.validation) recipe["saved epoch"] = kept_best ? result.position.best_epoch : result.position.epoch;
+    // Of the weights saved (`cudamlp serve` shows it): a function of the weights, so a resumed run records
+    // what an uninterrupted one does.
+    if (data.test) recipe["test accuracy"] = evaluate(*backend, *data.test).accuracy();
     save_model(args.out, backend->model(), recipe.dump());
     human << "saved " << args.out << saved_epoch_text(args, result, kept_best) << "\n";
   }

@@ -23,7 +23,11 @@ class UsageError : public Error {
 // A file that cannot be opened, read, parsed or written. The message names the file and the problem.
 class FileError : public Error {
  public:
-  FileError(const std::string& path, const std::string& problem) : Error(path + ": " + problem) {}
+  FileError(const std::string& path, const std::string& problem) : Error(path + ": " + problem), path_(path) {}
+  const std::string& path() const { return path_; }  // the file (Python's OSError.filename)
+
+ private:
+  std::string path_;
 };
 
 }  // namespace cudamlp

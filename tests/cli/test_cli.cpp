@@ -103,6 +103,7 @@ TEST_F(CliTest, TheModelFileRecordsTheRecipeThatTrainedIt) {
   EXPECT_EQ(recipe.at("lr schedule"), "cosine");
   EXPECT_EQ(recipe.at("warmup steps"), 15);
   EXPECT_EQ(recipe.at("epochs"), 2);
+  EXPECT_FALSE(recipe.contains("test accuracy")) << "a Kaggle train.csv has no test set";
 }
 
 TEST_F(CliTest, JsonModePrintsOnlyJsonLinesOnStdout) {

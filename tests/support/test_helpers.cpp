@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -193,6 +195,26 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   return result;
+}
+
+std::string find_in_path(const std::vector<std::string>& names) {
+  const char* path = std::getenv("PATH");
+  const std::string folders = path ? path : "/usr/bin:/bin";
+  for (const std::string& name : names) {
+    size_t begin = 0;
+    while (begin <= folders.size()) {
+      const size_t end = std::min(folders.find(':', begin), folders.size());
+      const std::string candidate = folders.substr(begin, end - begin) + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+      begin = end + 1;
+    }
+  }
+  return {};
+}
+
+std::string find_chromium() {
+  if (const char* chosen = std::getenv("CUDAMLP_CHROMIUM")) return chosen;
+  return find_in_path({"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"});
 }
 
 }  // namespace cudamlp::testing

@@ -102,4 +102,9 @@ CommandResult run_cli(const std::vector<std::string>& args, const std::string& s
 CommandResult run_program(const std::string& program, const std::vector<std::string>& args,
                           const std::string& stdin_text = "");
 
+// The first of names found as an executable in PATH, as a full path; "" when none is.
+std::string find_in_path(const std::vector<std::string>& names);
+// Chromium for the browser tests: $CUDAMLP_CHROMIUM, else chromium-headless-shell, chromium, ... in PATH.
+std::string find_chromium();
+
 }  // namespace cudamlp::testing
