@@ -208,3 +208,27 @@ put("predict_request", "json-float", b"\x00" + json.dumps({"pixels": [0.5] * 784
 put("predict_request", "png-digit", b"\x01" + png(20, 12, 0, 8, digit))
 put("predict_request", "pgm-digit", b"\x02P5 20 12 255\n" + b"".join(digit))
 put("predict_request", "other-type", b"\x03hello")
+
+# --- NumPy .npy (fuzz_npy): the magic, a version, a little-endian header length, numpy's dict padded
+# with spaces to a multiple of 64 bytes and a newline, then the data in C order ----------------------
+def npy(descr, shape, data, fortran=False, version=1):
+    shape_text = "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape_text)
+    length_bytes = 2 if version == 1 else 4
+    prefix = 6 + 2 + length_bytes
+    header += " " * ((64 - (prefix + len(header) + 1) % 64) % 64) + "\n"
+    length = struct.pack("<H" if version == 1 else "<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + header.encode("latin-1") + data
+
+
+put("npy", "u1-3x4", npy("|u1", (3, 4), bytes(range(12))))
+put("npy", "u1-2x2x3", npy("|u1", (2, 2, 3), bytes(range(12))))
+put("npy", "f4-2x3", npy("<f4", (2, 3), struct.pack("<6f", 0.5, -1.0, 2.0, 0.0, 3.25, -7.5)))
+put("npy", "f4-fortran-2x3", npy("<f4", (2, 3), struct.pack("<6f", 1, 2, 3, 4, 5, 6), fortran=True))
+put("npy", "f4-v2-1x2", npy("<f4", (1, 2), struct.pack("<2f", 1.0, 2.0), version=2))
+put("npy", "i8-labels-4", npy("<i8", (4,), struct.pack("<4q", 0, 1, 2, 1)))
+put("npy", "u1-labels-3", npy("|u1", (3,), bytes([2, 0, 1])))
+put("npy", "i4-labels-negative", npy("<i4", (2,), struct.pack("<2i", 0, -1)))
+put("npy", "f8-other-dtype", npy("<f8", (1, 1), struct.pack("<d", 1.0)))
+put("npy", "f4-big-endian", npy(">f4", (1, 1), struct.pack(">f", 1.0)))
+put("npy", "f4-truncated", npy("<f4", (2, 2), struct.pack("<3f", 1, 2, 3)))
