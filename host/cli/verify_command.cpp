@@ -181,7 +181,7 @@ int run_against(const VerifyArgs& args, const CLI::App& app) {
     std::unique_ptr<Backend> backend = make_backend(device);
     const verify::GoldenFile got = verify::run_golden(*backend, want.run, data);
     for (verify::Comparison c : verify::compare_with_golden(got, want)) {
-      c.backend = backend->name();
+      c.backend = device;
       table.row(c);
     }
   }

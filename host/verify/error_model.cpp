@@ -82,7 +82,6 @@ Comparison compare_dot_products(std::span<const float> actual, std::span<const f
       actual, expected, what,
       number(kDotProductSlack) + " sqrt(K) eps sum|x w| + " + number(floor) + ", K=" + std::to_string(K),
       [&](size_t i) { return scale * double(magnitude[i]) + floor; });
-  if (!c.passed) c.detail += " (K = " + std::to_string(K) + ")";
   return c;
 }
 

@@ -28,9 +28,8 @@ inline constexpr double kZeroFloor = 1e-30;
 // softmax_xent: float exp, a float sum over C <= 256 terms and (l - max) rounded in float, against the
 // reference in double: a few ulps of relative error per probability, on values at most 1.
 inline constexpr double kSoftmaxProbabilityTolerance = 2e-6;
-// Its mean loss: the log of a float sum per sample, averaged over the batch (in double on the host, in
-// float on a device, which adds ~sqrt(B) eps); relative (to max(1, loss)).
-inline constexpr double kSoftmaxLossTolerance = 1e-5;
+// Its mean loss: the log of a float sum per sample, averaged over the batch; relative (to max(1, loss)).
+inline constexpr double kSoftmaxLossTolerance = 1e-6;
 // Dropout: a kept unit is one float product, value * scale, correctly rounded here and in the reference
 // (which rounds the exact double product to float): the same number. One ulp of slack all the same.
 inline constexpr double kDropoutRelativeTolerance = kFloatEps;
