@@ -72,12 +72,9 @@ std::vector<Comparison> compare_with_golden(const GoldenFile& got, const GoldenF
     rows.push_back(failed_comparison("network", "the rerun's network differs from the stored one"));
   } else {
     std::vector<Comparison> weights =
-        compare_tensors(network, got.model.parameters, want.model.parameters, kTrainingRunTolerance, "weights");
+        compare_tensors(network, got.model.parameters, want.model.parameters, kTrainingRunTolerance, "");
     const std::vector<ParameterTensor> tensors = network.tensors();
-    for (size_t t = 0; t < weights.size() && t < tensors.size(); ++t) {
-      weights[t].what = tensors[t].name;
-      weights[t].shape = shape_text(tensors[t].shape);
-    }
+    for (size_t t = 0; t < weights.size() && t < tensors.size(); ++t) weights[t].shape = shape_text(tensors[t].shape);
     rows.insert(rows.end(), weights.begin(), weights.end());
   }
   rows.push_back(compare_relative_to_max(got.probabilities, want.probabilities, kTrainingRunTolerance,

@@ -43,7 +43,7 @@ std::vector<Comparison> compare_tensors(const Network& network, std::span<const 
   for (const ParameterTensor& tensor : network.tensors())
     rows.push_back(compare_relative_to_max(actual.subspan(size_t(tensor.offset), size_t(tensor.size)),
                                            expected.subspan(size_t(tensor.offset), size_t(tensor.size)), tolerance,
-                                           prefix + " " + tensor.name));
+                                           prefix.empty() ? tensor.name : prefix + " " + tensor.name));
   return rows;
 }
 

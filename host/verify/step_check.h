@@ -35,7 +35,7 @@ std::vector<Comparison> check_training_step(Backend& backend, StepPhases& phases
 std::vector<Comparison> check_training_run(Backend& backend);
 
 // Flat buffers in network's layout (parameters, gradients, an optimizer slot), tensor by tensor
-// (compare_relative_to_max), what = "<prefix> <tensor name>".
+// (compare_relative_to_max), what = "<prefix> <tensor name>" (the name alone for an empty prefix).
 std::vector<Comparison> compare_tensors(const Network& network, std::span<const float> actual,
                                         std::span<const float> expected, double tolerance, const std::string& prefix);
 
