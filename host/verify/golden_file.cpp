@@ -26,12 +26,6 @@ constexpr int kMaxWidth = 4096;
 constexpr size_t kMaxHiddenLayers = 8;
 constexpr int kMaxImageSide = 64;
 
-std::string hex(uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 nlohmann::ordered_json run_json(const GoldenRun& run) {
   const GoldenData& d = run.data;
   nlohmann::ordered_json data = {{"kind", d.kind}, {"samples", d.samples}, {"classes", d.classes}};
@@ -41,7 +35,7 @@ nlohmann::ordered_json run_json(const GoldenRun& run) {
     data["seed"] = std::to_string(d.seed);  // as text: JSON numbers lose 64-bit integers
   }
   data["dim"] = d.identity.dim;
-  data["checksum"] = hex(d.identity.checksum);
+  data["checksum"] = checksum_text(d.identity.checksum);
   nlohmann::ordered_json json = {{"hidden", run.hidden},
                                  {"epochs", run.epochs},
                                  {"batch", run.batch},
@@ -140,6 +134,12 @@ void expect_shape(const std::string& path, const Tensor* tensor, const char* nam
 }
 
 }  // namespace
+
+std::string checksum_text(uint64_t checksum) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(checksum));
+  return text;
+}
 
 void check_golden_run(const GoldenRun& run) {
   const auto fail = [](const std::string& flag, const std::string& problem) { throw UsageError(flag + ": " + problem); };

@@ -66,6 +66,9 @@ struct GoldenFile {
 // range; the reader checks the same of a file's run.
 void check_golden_run(const GoldenRun& run);
 
+// A data checksum as golden files store it: 16 lowercase hex digits.
+std::string checksum_text(uint64_t checksum);
+
 void write_golden(const std::string& path, const GoldenFile& golden);  // atomically
 GoldenFile read_golden(const std::string& path);
 

@@ -58,9 +58,9 @@ void check_golden_data(const std::string& path, const GoldenRun& run, const Data
   if (is == was) return;
   throw FileError(path, "was recorded on other data (" + std::to_string(was.samples) + " samples of " +
                             std::to_string(was.dim) + " values, " + std::to_string(was.num_classes) +
-                            " classes, checksum " + std::to_string(was.checksum) + "; this data has " +
+                            " classes, checksum " + checksum_text(was.checksum) + "; this data has " +
                             std::to_string(is.samples) + " of " + std::to_string(is.dim) + ", " +
-                            std::to_string(is.num_classes) + ", " + std::to_string(is.checksum) + ")");
+                            std::to_string(is.num_classes) + ", " + checksum_text(is.checksum) + ")");
 }
 
 std::vector<Comparison> compare_with_golden(const GoldenFile& got, const GoldenFile& want) {
