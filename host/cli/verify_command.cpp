@@ -123,6 +123,7 @@ Dataset golden_data(const verify::GoldenRun& run, const std::string& data_dir) {
 
 int run_record(VerifyArgs args, const CLI::App& app) {
   if (app.count("--device")) throw UsageError("--device: --record always runs on the reference backend");
+  if (args.quick) throw UsageError("--quick: applies to the op checks, not to --record");
   check_output_path("--record", args.record);
   verify::GoldenRun& run = args.run;
   run.hidden = parse_hidden(args.hidden);
@@ -157,12 +158,21 @@ int run_record(VerifyArgs args, const CLI::App& app) {
   std::unique_ptr<Backend> reference = make_backend("reference");
   const verify::GoldenFile golden = verify::run_golden(*reference, run, data);
   verify::write_golden(args.record, golden);
+  if (args.json) {
+    std::cout << nlohmann::json{{"event", "recorded"},          {"file", args.record},
+                                {"steps", golden.losses.size()}, {"sizes", golden.model.sizes()},
+                                {"final_loss", golden.losses.back()}}
+                     .dump()
+              << std::endl;
+    return 0;
+  }
   std::cout << args.record << ": " << golden.losses.size() << " steps of " << join_sizes(golden.model.sizes())
             << " on the reference, final loss " << format("%.6f", double(golden.losses.back())) << "\n";
   return 0;
 }
 
 int run_against(const VerifyArgs& args, const CLI::App& app) {
+  if (args.quick) throw UsageError("--quick: applies to the op checks; --against reruns the stored run whole");
   for (const char* flag : kRunFlags)
     if (app.count(flag))
       throw UsageError(std::string(flag) + ": --against reruns the run stored in " + args.against +
