@@ -47,9 +47,6 @@ class OpRunner {
                                 int64_t n, const StepValues& step, bool decay) = 0;
 };
 
-// The ops of device `device` ("cpu", "gpu", "gpu-emulated"). Throws UsageError for another name or one
-// this build lacks, Error when there is no GPU for "gpu". With a planted bug (planted_bug.h), the op it
-// names is perturbed.
-std::unique_ptr<OpRunner> make_op_runner(const std::string& device);
+// The runners: make_cpu_op_runner (cpu_op_runner.h), make_device_op_runner (device_op_runner.h).
 
 }  // namespace cudamlp::verify

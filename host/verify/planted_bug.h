@@ -2,8 +2,8 @@
 // CUDAMLP_PLANTED_BUG=ON (the ci and asan presets: test builds; OFF for users' builds), the environment
 // variable CUDAMLP_PLANTED_BUG names an op (gather_batch, augment_batch, dense_forward,
 // dense_backward_weights, dense_backward_input, dropout_forward, softmax_xent, optimizer_update) whose
-// results make_op_runner's runners scale by 1 + kPlantedBugSize. Without the option the variable is
-// ignored.
+// results the runners of verify_device (verify.h) scale by 1 + kPlantedBugSize: the backend is left
+// alone, verify's view of it is wrong. Without the option the variable is ignored.
 #pragma once
 
 #include <memory>
