@@ -127,6 +127,25 @@ put("model", "checkpoint-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3))
 put("model", "checkpoint-epoch-end", checkpoint([4, 2], 2, 0, 3, 7, 2))
 put("model", "checkpoint-v2-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3, version=2))
 
+
+def golden(version="1", epochs=1, hidden=3):
+    """A `cudamlp verify --record` file: a 2x2 synthetic set of 5 samples, batches of 2 (3 steps a pass)."""
+    sizes = [4, hidden, 2]
+    run = {"hidden": [hidden], "epochs": epochs, "batch": 2, "lr": 0.1, "optimizer": "sgd", "momentum": 0.9,
+           "weight_decay": 0.0, "nesterov": False, "dropout": 0.0, "seed": "1",
+           "data": {"kind": "synthetic", "samples": 5, "classes": 2, "rows": 2, "cols": 2, "seed": "1", "dim": 4,
+                    "checksum": "0123456789abcdef"}}
+    meta = dict(MODEL_META, **{"cudamlp.sizes": ",".join(map(str, sizes)), "cudamlp.golden.version": version,
+                               "cudamlp.golden.run": json.dumps(run, separators=(",", ":"))})
+    tensors = mlp_tensors(sizes) + [("golden.losses", "F32", [3], [0.7, 0.69, 0.68]),
+                                    ("golden.probabilities", "F32", [5, 2], [0.5] * 10)]
+    return safetensors(tensors, meta)
+
+
+put("model", "golden", golden())
+put("model", "golden-other-version", golden(version="2"))
+put("model", "golden-other-flags", golden(epochs=2))
+
 # --- run logs (cudamlp report's input): what train --log writes, and values at the edges -----------
 def run_log(epochs, test=None, finished=True, settings=None):
     log = {"format": "cudamlp-run-log", "version": 1,
