@@ -115,10 +115,17 @@ int run_checks(const VerifyArgs& args) {
   return table.finish();
 }
 
+// The training set of an MNIST folder (--data), the only real data a golden run names.
+Dataset mnist_training_set(const std::string& data_dir) {
+  DataSources sources;
+  sources.data_dir = data_dir;
+  return load_labelled_data(sources).train;
+}
+
 Dataset golden_data(const verify::GoldenRun& run, const std::string& data_dir) {
   if (run.data.kind == "synthetic") return verify::synthetic_dataset(run.data);
   if (data_dir.empty()) throw UsageError("--data: the golden run trained on an MNIST folder; name it with --data DIR");
-  return load_labelled_data(data_dir, "").train.first(run.data.samples);
+  return mnist_training_set(data_dir).first(run.data.samples);
 }
 
 int run_record(VerifyArgs args, const CLI::App& app) {
@@ -136,7 +143,7 @@ int run_record(VerifyArgs args, const CLI::App& app) {
     for (const char* flag : {"--samples", "--image", "--classes"})
       if (app.count(flag)) throw UsageError(std::string(flag) + ": describes the synthetic data; --data names real data");
     check_outputs_apart({{"--record", args.record}}, mnist_folder_inputs("--data", args.data_dir));
-    data = load_labelled_data(args.data_dir, "").train;
+    data = mnist_training_set(args.data_dir);
     if (args.limit > 0) data = data.first(args.limit);
     run.data.kind = "mnist";
     run.data.samples = data.count;
