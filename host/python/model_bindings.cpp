@@ -167,13 +167,21 @@ py::tuple model_state(const Model& model) {
 Model model_from_state(const py::tuple& state) {
   if (state.size() != 3) throw UsageError("Model: bad pickled state");
   Model model;
+  std::vector<int> sizes;
   for (const py::handle& item : state[0].cast<py::list>()) {
     const auto [in, out, activation] = item.cast<std::tuple<int, int, std::string>>();
+    if (activation != "relu" && activation != "none")
+      throw UsageError("Model: bad pickled state: activation '" + activation.substr(0, 32) + "'");
+    // The layers must chain: each takes what the one before gives.
+    if (!sizes.empty() && sizes.back() != in) throw UsageError("Model: bad pickled state: layers do not chain");
+    if (sizes.empty()) sizes.push_back(in);
+    sizes.push_back(out);
     model.network.layers.push_back({in, out, activation == "relu" ? Activation::kRelu : Activation::kNone});
   }
+  if (sizes.empty()) throw UsageError("Model: bad pickled state: no layers");
+  check_layer_sizes(sizes);  // the limits every network keeps
   const auto parameters = state[1].cast<py::array_t<float, py::array::c_style | py::array::forcecast>>();
-  if (model.network.layers.empty() || parameters.size() != model.parameter_count())
-    throw UsageError("Model: bad pickled state");
+  if (parameters.size() != model.parameter_count()) throw UsageError("Model: bad pickled state: parameter count");
   model.parameters.assign(parameters.data(), parameters.data() + parameters.size());
   model.network.input_scale = input_scale_of(state[2].cast<std::string>());
   return model;

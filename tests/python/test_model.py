@@ -111,6 +111,22 @@ def test_models_pickle_and_copy():
         assert other.parameters[0] != model.parameters[0]  # a copy, not a view
 
 
+def test_a_pickled_state_that_is_not_a_model_is_refused():
+    model = cudamlp.mlp([16, 8, 3], seed=3)
+    layers, parameters, scale = model.__getstate__()
+    bad_states = {
+        "layers that do not chain": ([(16, 8, "relu"), (9, 3, "none")], parameters, scale),
+        "an unknown activation": ([(16, 8, "tanh"), (8, 3, "none")], parameters, scale),
+        "no layers": ([], parameters[:0], scale),
+        "too few parameters": (layers, parameters[:-1], scale),
+    }
+    for what, state in bad_states.items():
+        other = cudamlp.Model.__new__(cudamlp.Model)
+        with pytest.raises(ValueError, match="bad pickled state"):
+            other.__setstate__(state)
+            pytest.fail(what)
+
+
 def digit_one_on_paper():
     """A 60x40 picture of a dark vertical stroke on light paper, as a scan of a handwritten 1."""
     picture = np.full((60, 40), 230, dtype=np.uint8)
