@@ -3,7 +3,6 @@
 #   find_package(cudamlp CONFIG REQUIRED)
 #   target_link_libraries(app PRIVATE cudamlp::cudamlp)
 # Components: `library` (parts, headers, package), `cli` (the command), `python` (host/python).
-include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # The parts cudamlp_library reaches (host/CMakeLists.txt), each exported as cudamlp::<name without the
