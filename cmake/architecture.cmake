@@ -6,6 +6,7 @@
 #   the reference backend -> cpu, gpu, kernels, simt: an oracle that shares code with what it checks checks
 #                            nothing
 #   a backend, the kernels, the emulator -> train, report: a backend does not know who drives it
+#   a backend, the reference, train -> verify: verify checks them; what it checks must not lean on it
 #   the library (every part but the command line), the Python module -> CLI11: only host/cli parses flags,
 #                            prints and exits
 #   core -> any other part: everything builds on it, it builds on nothing of ours
@@ -18,17 +19,18 @@
 # The forbidden arrows, one "FROM -> TO..." per entry; a FROM that is not a target in this build (the cpu
 # backend with CUDAMLP_CPU=OFF) is left out, a TO that is not one cannot be reached anyway.
 set(CUDAMLP_FORBIDDEN_ARROWS
-  "cudamlp_reference -> cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_gemm_lab"
-  "cudamlp_core -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_backend -> cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_cpu -> cudamlp_reference cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_gpu -> cudamlp_reference cudamlp_cpu cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_kernels -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_simt -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_dist -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11"
-  "cudamlp_train -> cudamlp_report CLI11::CLI11"
+  "cudamlp_reference -> cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_gemm_lab cudamlp_verify"
+  "cudamlp_core -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_backend -> cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_cpu -> cudamlp_reference cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_gpu -> cudamlp_reference cudamlp_cpu cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_kernels -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_simt -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_dist -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_train cudamlp_report CLI11::CLI11 cudamlp_verify"
+  "cudamlp_train -> cudamlp_report CLI11::CLI11 cudamlp_verify"
   "cudamlp_report -> CLI11::CLI11"
   "cudamlp_serve -> cudamlp_backend cudamlp_reference cudamlp_cpu cudamlp_gpu cudamlp_kernels cudamlp_simt cudamlp_dist cudamlp_train cudamlp_report CLI11::CLI11"
+  "cudamlp_verify -> cudamlp_report CLI11::CLI11"
   "cudamlp_library -> CLI11::CLI11"
   "_cudamlp -> CLI11::CLI11"
 )

@@ -127,6 +127,25 @@ put("model", "checkpoint-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3))
 put("model", "checkpoint-epoch-end", checkpoint([4, 2], 2, 0, 3, 7, 2))
 put("model", "checkpoint-v2-mid-epoch", checkpoint([4, 3, 2], 1, 8, 4, 10, 3, version=2))
 
+
+def golden(version="1", epochs=1, hidden=3):
+    """A `cudamlp verify --record` file: a 2x2 synthetic set of 5 samples, batches of 2 (3 steps a pass)."""
+    sizes = [4, hidden, 2]
+    run = {"hidden": [hidden], "epochs": epochs, "batch": 2, "lr": 0.1, "optimizer": "sgd", "momentum": 0.9,
+           "weight_decay": 0.0, "nesterov": False, "dropout": 0.0, "seed": "1",
+           "data": {"kind": "synthetic", "samples": 5, "classes": 2, "rows": 2, "cols": 2, "seed": "1", "dim": 4,
+                    "checksum": "0123456789abcdef"}}
+    meta = dict(MODEL_META, **{"cudamlp.sizes": ",".join(map(str, sizes)), "cudamlp.golden.version": version,
+                               "cudamlp.golden.run": json.dumps(run, separators=(",", ":"))})
+    tensors = mlp_tensors(sizes) + [("golden.losses", "F32", [3], [0.7, 0.69, 0.68]),
+                                    ("golden.probabilities", "F32", [5, 2], [0.5] * 10)]
+    return safetensors(tensors, meta)
+
+
+put("model", "golden", golden())
+put("model", "golden-other-version", golden(version="2"))
+put("model", "golden-other-flags", golden(epochs=2))
+
 # --- run logs (cudamlp report's input): what train --log writes, and values at the edges -----------
 def run_log(epochs, test=None, finished=True, settings=None):
     log = {"format": "cudamlp-run-log", "version": 1,
@@ -208,3 +227,27 @@ put("predict_request", "json-float", b"\x00" + json.dumps({"pixels": [0.5] * 784
 put("predict_request", "png-digit", b"\x01" + png(20, 12, 0, 8, digit))
 put("predict_request", "pgm-digit", b"\x02P5 20 12 255\n" + b"".join(digit))
 put("predict_request", "other-type", b"\x03hello")
+
+# --- NumPy .npy (fuzz_npy): the magic, a version, a little-endian header length, numpy's dict padded
+# with spaces to a multiple of 64 bytes and a newline, then the data in C order ----------------------
+def npy(descr, shape, data, fortran=False, version=1):
+    shape_text = "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape_text)
+    length_bytes = 2 if version == 1 else 4
+    prefix = 6 + 2 + length_bytes
+    header += " " * ((64 - (prefix + len(header) + 1) % 64) % 64) + "\n"
+    length = struct.pack("<H" if version == 1 else "<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + header.encode("latin-1") + data
+
+
+put("npy", "u1-3x4", npy("|u1", (3, 4), bytes(range(12))))
+put("npy", "u1-2x2x3", npy("|u1", (2, 2, 3), bytes(range(12))))
+put("npy", "f4-2x3", npy("<f4", (2, 3), struct.pack("<6f", 0.5, -1.0, 2.0, 0.0, 3.25, -7.5)))
+put("npy", "f4-fortran-2x3", npy("<f4", (2, 3), struct.pack("<6f", 1, 2, 3, 4, 5, 6), fortran=True))
+put("npy", "f4-v2-1x2", npy("<f4", (1, 2), struct.pack("<2f", 1.0, 2.0), version=2))
+put("npy", "i8-labels-4", npy("<i8", (4,), struct.pack("<4q", 0, 1, 2, 1)))
+put("npy", "u1-labels-3", npy("|u1", (3,), bytes([2, 0, 1])))
+put("npy", "i4-labels-negative", npy("<i4", (2,), struct.pack("<2i", 0, -1)))
+put("npy", "f8-other-dtype", npy("<f8", (1, 1), struct.pack("<d", 1.0)))
+put("npy", "f4-big-endian", npy(">f4", (1, 1), struct.pack(">f", 1.0)))
+put("npy", "f4-truncated", npy("<f4", (2, 2), struct.pack("<3f", 1, 2, 3)))

@@ -4,9 +4,9 @@
 # (a hang) or out-of-memory; the input that did it is left in build-fuzz/findings/<target>/.
 #
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
-#   SECONDS_PER_TARGET  default 60 (CI passes less); targets default to all seven:
+#   SECONDS_PER_TARGET  default 60 (CI passes less); targets default to all eight:
 #                       fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image fuzz_run_log
-#                       fuzz_predict_request
+#                       fuzz_predict_request fuzz_npy
 # Reproduce a finding: build-fuzz/fuzz/<target> build-fuzz/findings/<target>/crash-...
 # New seeds: edit and run fuzz/make_corpus.py (the corpus is generated, never copied from data sets).
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image fuzz_run_log fuzz_predict_request)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_csv fuzz_safetensors fuzz_model fuzz_image fuzz_run_log fuzz_predict_request fuzz_npy)
 case "$seconds" in
   '' | *[!0-9]*) echo "fuzz/run.sh: seconds must be a whole number, got '$seconds'" >&2; exit 2 ;;
 esac

@@ -6,6 +6,8 @@
 #   check      the GPU, the driver, and that every library of the bundle resolves
 #   tests      the Gpu/... tests (kernels, GEMM lab, whole backend), first with CUDA_LAUNCH_BLOCKING=1 so
 #              that a fault is reported at the launch that made it
+#   verify     `cudamlp verify --device gpu` (every op on awkward shapes, whole steps, a short run, both
+#              engines, against the reference), then a golden file recorded here rerun on the GPU
 #   memcheck, racecheck, synccheck
 #              compute-sanitizer's tools over the Gpu/... tests (`sanitize`: all three)
 #   accuracy   MNIST, 784-128-64-10, 3 epochs, batch 64, lr 0.1, seed 1, on each engine; the reference's
@@ -66,6 +68,14 @@ stage_tests() {
   gpu_tests_run ours "$bin/cudamlp_tests" --gtest_filter="$gpu_tests"
 }
 
+stage_verify() {
+  ours "$bin/cudamlp" verify --device gpu || return 1
+  local golden
+  golden=$(mktemp -d)/golden.safetensors
+  ours "$bin/cudamlp" verify --record "$golden" || return 1
+  ours "$bin/cudamlp" verify --against "$golden" --device gpu
+}
+
 sanitize() {
   gpu_tests_run ours compute-sanitizer --tool "$1" --error-exitcode 1 "$bin/cudamlp_tests" --gtest_filter="$gpu_tests"
 }
@@ -111,11 +121,11 @@ run_stage() {
   "stage_$1"
 }
 
-[[ $# -gt 0 ]] || { sed -n '2,21p' "$0"; exit 2; }
+[[ $# -gt 0 ]] || { sed -n '2,23p' "$0"; exit 2; }
 stages=()
 for stage in "$@"; do
   case $stage in
-    all) stages+=(check tests memcheck racecheck synccheck accuracy bench kernels pytorch) ;;
+    all) stages+=(check tests verify memcheck racecheck synccheck accuracy bench kernels pytorch) ;;
     sanitize) stages+=(memcheck racecheck synccheck) ;;
     *) stages+=("$stage") ;;
   esac

@@ -31,6 +31,7 @@ Command add_info_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
 Command add_serve_command(CLI::App& parent);
+Command add_verify_command(CLI::App& parent);
 
 // --threads N of the commands that compute: OpenMP/BLAS threads of the cpu backend, 0 (the default)
 // meaning OMP_NUM_THREADS when set, else all cores. Values below 1 are usage errors.

@@ -1,4 +1,4 @@
-// The `cudamlp` command: train, eval, predict, info, bench, report, serve. The only place that prints errors and
+// The `cudamlp` command: train, eval, predict, info, bench, report, serve, verify. The only place that prints errors and
 // picks exit codes: 0 success, 2 usage error (bad flag, unusable option), 1 runtime error (bad file, I/O
 // failure).
 #include <CLI/CLI.hpp>
@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   const std::vector<cli::Command> commands = {cli::add_train_command(app), cli::add_eval_command(app),
                                               cli::add_predict_command(app), cli::add_info_command(app),
                                               cli::add_bench_command(app), cli::add_report_command(app),
-                                              cli::add_serve_command(app)};
+                                              cli::add_serve_command(app),
+                                              cli::add_verify_command(app)};
   const auto is_command = [&](const std::string& name) {
     for (const cli::Command& command : commands)
       if (command.app->get_name() == name) return true;
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     std::cerr << "cudamlp: error: unknown command '" << argv[1]
-              << "' (expected train, eval, predict, info, bench, report or serve; see cudamlp --help)\n";
+              << "' (expected train, eval, predict, info, bench, report, serve or verify; see cudamlp --help)\n";
     return 2;
   }
   try {

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "backend_comparison.h"
 #include "cpu_backend.h"
+#include "cpu_op_runner.h"
 #include "cpu_ops.h"
 #include "cudamlp/errors.h"
 #include "cudamlp/rng.h"
@@ -21,40 +23,23 @@ using namespace cudamlp::testing;
 
 namespace {
 
-// An exact zero in the reference (a ReLU, a column of zeros) against float rounding noise of size
-// eps * magnitude is covered by the relative bound; this floor only keeps 0-vs-1e-45 from failing.
-constexpr double kZeroFloor = 1e-30;
-// softmax_xent: float exp, a float sum over C <= 256 terms and (l - max) rounded in float, against the
-// reference in double: a few ulps of relative error per probability, on values at most 1.
-constexpr double kProbabilityTolerance = 2e-6;
-constexpr double kLossTolerance = 1e-6;
-// Dropout: a kept unit is one float product, value * scale, correctly rounded here and in the reference
-// (which rounds the exact double product to float): the same number. One ulp of slack all the same.
-constexpr double kDropoutRelativeTolerance = kFloatEps;  // relative: log of a float sum, averaged over the batch in double
 // A 100-step training run (momentum 0.9, lr 0.1): every step adds float-vs-double differences of about
 // sqrt(K) * eps relative and SGD carries them forward without damping them much. Relative to each
 // tensor's largest value the measured difference is below 1e-6 (OpenBLAS, 1 or 2 threads); the bound
 // leaves a factor of 10 for other BLAS builds and CPUs.
 constexpr double kTrainingRunTolerance = 1e-5;
 
-std::string shape_name(const DenseShape& s) {
-  return "B=" + std::to_string(s.batch) + " in=" + std::to_string(s.in) + " out=" + std::to_string(s.out);
+// The cpu ops as cudamlp verify calls them: the tests below run verify's own op checks (op_checks.h),
+// whose tolerances are the error model's (error_model.h).
+verify::OpRunner& cpu_ops() {
+  static const std::unique_ptr<verify::OpRunner> ops = verify::make_cpu_op_runner();
+  return *ops;
 }
 
 }  // namespace
 
 TEST(CpuGatherBatch, ScalesPixelsExactlyAsTheReference) {
-  const Dataset data = random_dataset(300, 784, 10, 1);
-  for (const int64_t B : kAwkwardBatches) {
-    std::vector<int64_t> indices(static_cast<size_t>(B));
-    for (int64_t n = 0; n < B; ++n) indices[size_t(n)] = (n * 37 + 11) % data.count;
-    std::vector<float> got(size_t(B * 784)), want(got.size());
-    std::vector<uint8_t> got_labels(static_cast<size_t>(B)), want_labels(static_cast<size_t>(B));
-    cpu::gather_batch(data, indices, got.data(), got_labels.data());
-    reference::gather_batch(data, indices, want.data(), want_labels.data());
-    EXPECT_EQ(got, want) << "B=" << B;  // bitwise: both use scale_pixel
-    EXPECT_EQ(got_labels, want_labels) << "B=" << B;
-  }
+  for (const int64_t B : kAwkwardBatches) EXPECT_TRUE(all_passed(verify::check_gather_batch(cpu_ops(), B)));
 }
 
 TEST(CpuGatherBatch, CopiesFloatFeaturesExactlyAsTheReference) {
@@ -75,128 +60,41 @@ TEST(CpuGatherBatch, CopiesFloatFeaturesExactlyAsTheReference) {
 }
 
 TEST(CpuDenseForward, MatchesReferenceOnAwkwardShapes) {
-  for (const DenseShape& s : dense_shape_grid()) {
-    SCOPED_TRACE(shape_name(s));
-    const std::vector<float> x = random_floats(size_t(s.batch * s.in), -1, 1, 1);
-    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 2);
-    const std::vector<float> b = random_floats(size_t(s.out), -0.5f, 0.5f, 3);
-    // magnitude = |b| + sum_i |x_i| |w_i|: the reference op on absolute values.
-    std::vector<float> magnitude(size_t(s.batch * s.out));
-    reference::dense_forward(absolute(x).data(), absolute(W).data(), absolute(b).data(), magnitude.data(),
-                             s.batch, s.in, s.out, false);
-    for (const bool relu : {false, true}) {
-      std::vector<float> got(magnitude.size()), want(magnitude.size());
-      cpu::dense_forward(x.data(), W.data(), b.data(), got.data(), s.batch, s.in, s.out, relu);
-      reference::dense_forward(x.data(), W.data(), b.data(), want.data(), s.batch, s.in, s.out, relu);
-      EXPECT_TRUE(near_dot_products(got, want, magnitude, s.in, kZeroFloor, relu ? "relu(y)" : "y"));
-      if (relu) {
-        EXPECT_TRUE(std::all_of(got.begin(), got.end(), [](float v) { return v >= 0; }));
-      }
-    }
-  }
+  // y and relu(y) within the dot-product bound, and relu(y) never below zero.
+  for (const DenseShape& s : dense_shape_grid()) EXPECT_TRUE(all_passed(verify::check_dense_forward(cpu_ops(), s)));
 }
 
 TEST(CpuDenseBackwardWeights, MatchesReferenceWeightAndBiasGradientsOnAwkwardShapes) {
-  for (const DenseShape& s : dense_shape_grid()) {
-    SCOPED_TRACE(shape_name(s));
-    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
-    const std::vector<float> x = random_floats(size_t(s.batch * s.in), 0, 1, 5);
-    std::vector<float> dW_mag(size_t(s.out) * s.in), db_mag(size_t(s.out));
-    reference::dense_backward_weights(absolute(dy).data(), absolute(x).data(), dW_mag.data(), db_mag.data(), s.batch,
-                                      s.in, s.out);
-    std::vector<float> dW(dW_mag.size()), db(db_mag.size()), want_dW(dW_mag.size()), want_db(db_mag.size());
-    cpu::dense_backward_weights(dy.data(), x.data(), dW.data(), db.data(), s.batch, s.in, s.out);
-    reference::dense_backward_weights(dy.data(), x.data(), want_dW.data(), want_db.data(), s.batch, s.in, s.out);
-    EXPECT_TRUE(near_dot_products(dW, want_dW, dW_mag, s.batch, kZeroFloor, "dW"));
-    EXPECT_TRUE(near_dot_products(db, want_db, db_mag, s.batch, kZeroFloor, "db"));
-  }
+  for (const DenseShape& s : dense_shape_grid())
+    EXPECT_TRUE(all_passed(verify::check_dense_backward_weights(cpu_ops(), s)));
 }
 
-TEST(CpuDenseBackwardInput, MatchesReferenceWithAndWithoutTheReluMaskOnAwkwardShapes) {
-  for (const DenseShape& s : dense_shape_grid()) {
-    SCOPED_TRACE(shape_name(s));
-    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
-    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
-    // x: a ReLU's output, a third of it exactly zero (no gradient passes there).
-    std::vector<float> x = random_floats(size_t(s.batch * s.in), -0.5f, 1, 5);
-    for (float& v : x) v = std::max(v, 0.0f);
-    std::vector<float> dx_mag(x.size());
-    reference::dense_backward_input(absolute(dy).data(), absolute(W).data(), x.data(), dx_mag.data(), s.batch, s.in,
-                                    s.out, false);
-    for (const bool relu_mask : {false, true}) {
-      std::vector<float> dx(x.size()), want_dx(x.size());
-      cpu::dense_backward_input(dy.data(), W.data(), x.data(), dx.data(), s.batch, s.in, s.out, relu_mask);
-      reference::dense_backward_input(dy.data(), W.data(), x.data(), want_dx.data(), s.batch, s.in, s.out, relu_mask);
-      EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, relu_mask ? "masked dx" : "dx"));
-      if (!relu_mask) continue;
-      for (size_t i = 0; i < x.size(); ++i) {
-        if (x[i] == 0.0f) {
-          ASSERT_EQ(dx[i], 0.0f) << "dx[" << i << "] where the ReLU was off";
-        }
-      }
-    }
-  }
-}
-
-TEST(CpuDenseBackwardInput, ScalesTheGradientsTheReluMaskPassesByDropoutsScale) {
-  for (const DenseShape& s : dense_shape_grid()) {
-    SCOPED_TRACE(shape_name(s));
-    const float mask_scale = 1.0f / (1.0f - 0.3f);
-    const std::vector<float> dy = random_floats(size_t(s.batch * s.out), -1, 1, 4);
-    const std::vector<float> W = random_floats(size_t(s.out) * s.in, -0.5f, 0.5f, 6);
-    std::vector<float> x = random_floats(size_t(s.batch * s.in), -0.5f, 1, 5);
-    for (float& v : x) v = std::max(v, 0.0f);
-    std::vector<float> dx_mag(x.size());
-    reference::dense_backward_input(absolute(dy).data(), absolute(W).data(), x.data(), dx_mag.data(), s.batch, s.in,
-                                    s.out, false, mask_scale);
-    std::vector<float> dx(x.size()), want_dx(x.size());
-    cpu::dense_backward_input(dy.data(), W.data(), x.data(), dx.data(), s.batch, s.in, s.out, true, mask_scale);
-    reference::dense_backward_input(dy.data(), W.data(), x.data(), want_dx.data(), s.batch, s.in, s.out, true,
-                                    mask_scale);
-    for (float& m : dx_mag) m *= mask_scale;
-    EXPECT_TRUE(near_dot_products(dx, want_dx, dx_mag, s.out, kZeroFloor, "masked, scaled dx"));
-  }
+TEST(CpuDenseBackwardInput, MatchesReferenceWithAndWithoutTheReluMaskAndDropoutsScaleOnAwkwardShapes) {
+  // dx, masked dx and masked dx times 1 / (1 - 0.3) within the dot-product bound, and exactly zero
+  // wherever the ReLU was off (x a ReLU's output, a third of it exactly zero).
+  for (const DenseShape& s : dense_shape_grid())
+    EXPECT_TRUE(all_passed(verify::check_dense_backward_input(cpu_ops(), s)));
 }
 
 TEST(CpuDropoutForward, DrawsTheReferencesMaskOnAwkwardShapes) {
+  // The same units dropped, the kept ones scaled within one ulp (kDropoutRelativeTolerance).
   for (const int64_t B : kAwkwardBatches)
     for (const int units : kAwkwardSizes)
-      for (const float P : {0.1f, 0.5f, 0.8f}) {
-        SCOPED_TRACE("B=" + std::to_string(B) + " units=" + std::to_string(units) + " P=" + std::to_string(P));
-        // Positive values, as a ReLU's survivors: every zero afterwards is dropout's.
-        std::vector<float> y = random_floats(size_t(B * units), 0.01f, 2, uint64_t(B + units));
-        std::vector<float> want = y;
-        reference::dropout_forward(want.data(), B, units, P, 11, 77, 5000, 2);
-        cpu::dropout_forward(y.data(), B, units, P, 11, 77, 5000, 2);
-        for (size_t k = 0; k < y.size(); ++k) {
-          ASSERT_EQ(y[k] == 0.0f, want[k] == 0.0f) << "unit " << k << " dropped on one side only";
-          ASSERT_NEAR(y[k], want[k], kDropoutRelativeTolerance * want[k]) << "unit " << k;
-        }
-      }
+      for (const float P : {0.1f, 0.5f, 0.8f})
+        ASSERT_TRUE(all_passed(verify::check_dropout_forward(cpu_ops(), B, units, P)));
 }
 
 TEST(CpuSoftmaxXent, MatchesReferenceLossProbabilitiesAndGradients) {
   for (const int64_t B : kAwkwardBatches) {
     for (const int C : {1, 7, 10, 31, 33, 127, 129, 256}) {
+      EXPECT_TRUE(all_passed(verify::check_softmax_xent(cpu_ops(), B, C)));
+      // softmax alone (predict's): the probabilities of softmax_xent.
       SCOPED_TRACE("B=" + std::to_string(B) + " C=" + std::to_string(C));
       const std::vector<float> logits = random_floats(size_t(B * C), -8, 8, uint64_t(B * C));
-      std::vector<uint8_t> labels(static_cast<size_t>(B));
-      for (int64_t n = 0; n < B; ++n) labels[size_t(n)] = uint8_t((n * 13) % C);
-      std::vector<float> probs(logits.size()), dlogits(logits.size());
-      std::vector<float> want_probs(logits.size()), want_dlogits(logits.size());
-      const BatchStats got = cpu::softmax_xent(logits.data(), labels.data(), probs.data(), dlogits.data(), B, C);
-      const BatchStats want = reference::softmax_xent(logits.data(), labels.data(), want_probs.data(),
-                                                      want_dlogits.data(), B, C);
-      EXPECT_NEAR(got.loss, want.loss, kLossTolerance * std::max(1.0, want.loss));
-      EXPECT_EQ(got.correct, want.correct);
-      EXPECT_EQ(got.count, B);
-      // dlogits is (p - onehot) / B: the probability's error, divided by B.
-      EXPECT_TRUE(near_relative_to_max(probs, want_probs, kProbabilityTolerance, "probs"));
-      EXPECT_TRUE(near_relative_to_max(dlogits, want_dlogits, kProbabilityTolerance, "dlogits"));
-
-      std::vector<float> softmax_probs(logits.size());
+      std::vector<float> softmax_probs(logits.size()), want_probs(logits.size());
       cpu::softmax(logits.data(), softmax_probs.data(), B, C);
-      EXPECT_TRUE(near_relative_to_max(softmax_probs, want_probs, kProbabilityTolerance, "softmax"));
+      reference::softmax(logits.data(), want_probs.data(), B, C);
+      EXPECT_TRUE(near_relative_to_max(softmax_probs, want_probs, verify::kSoftmaxProbabilityTolerance, "softmax"));
     }
   }
 }
