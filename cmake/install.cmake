@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 # The parts cudamlp_library reaches (host/CMakeLists.txt), each exported as cudamlp::<name without the
 # prefix>; the library itself is cudamlp::cudamlp.
 set(_cudamlp_installed_parts cudamlp_core cudamlp_backend cudamlp_reference cudamlp_simt cudamlp_kernels
-    cudamlp_dist cudamlp_gpu cudamlp_train cudamlp_report cudamlp_serve)
+    cudamlp_dist cudamlp_gpu cudamlp_train cudamlp_report cudamlp_serve cudamlp_verify)
 if(CUDAMLP_CPU)
   list(APPEND _cudamlp_installed_parts cudamlp_cpu)
 endif()
