@@ -56,6 +56,9 @@ int run_serve(const ServeArgs& args) {
   if (model.input_size() != serve::kSampleSize)
     throw UsageError("--model " + args.model + " takes " + std::to_string(model.input_size()) +
                      " inputs; serve predicts 28x28 = 784 pixel digits");
+  if (model.network.input_scale != InputScale::kPixel255)
+    throw UsageError("--model " + args.model + " was trained on float32 features used as given; serve predicts "
+                     "pictures and pixel values 0..255, for a model trained on pixels");
   std::unique_ptr<Backend> backend = make_backend(args.device, args.backend);
   backend->set_model(model);
   serve::PredictionQueue queue([&](const float* x, int64_t n, float* probs) { backend->predict(x, n, probs); },

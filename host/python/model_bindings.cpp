@@ -104,12 +104,15 @@ GrayImage gray_image(const py::array& image) {
   if (image.ndim() != 2)
     throw UsageError("mnist_digit: expected a grayscale picture [H, W], got " + std::to_string(image.ndim()) +
                      " dimensions (for RGB, average the channels: image.mean(axis=2))");
-  GrayImage gray;
-  gray.height = int(std::min<py::ssize_t>(image.shape(0), kMaxImagePixels));
-  gray.width = int(std::min<py::ssize_t>(image.shape(1), kMaxImagePixels));
-  if (int64_t(gray.height) * gray.width > kMaxImagePixels || gray.height < 1 || gray.width < 1)
+  // Each side checked before the product (which then cannot overflow) and before any narrowing to int.
+  const py::ssize_t height = image.shape(0), width = image.shape(1);
+  if (height < 1 || width < 1 || height > kMaxImagePixels || width > kMaxImagePixels ||
+      int64_t(height) * int64_t(width) > kMaxImagePixels)
     throw UsageError("mnist_digit: a picture of 1 to " + std::to_string(kMaxImagePixels) + " pixels, got [" +
                      std::to_string(image.shape(0)) + ", " + std::to_string(image.shape(1)) + "]");
+  GrayImage gray;
+  gray.height = int(height);
+  gray.width = int(width);
   const size_t n = size_t(gray.height) * size_t(gray.width);
   if (image.dtype().is(py::dtype::of<uint8_t>())) {
     const auto pixels = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(image);

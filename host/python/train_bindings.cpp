@@ -77,13 +77,21 @@ class Run {
   // The backend that trained last ("cpu", "gpu", ...), or "" before the first run.
   std::string backend_name() const { return backend_ ? backend_->name() : ""; }
   const std::string& checkpoint_path() const { return checkpoint_path_; }
-  void set_checkpoint_path(const std::string& path) { checkpoint_path_ = path; }
+  void set_checkpoint_path(const std::string& path) {
+    refuse_while_training("checkpoint");
+    checkpoint_path_ = path;
+  }
   // on_step is called at most this often, in seconds (0: after every step).
-  void set_progress_every(double seconds) { options_.progress_every_seconds = seconds; }
+  void set_progress_every(double seconds) {
+    refuse_while_training("progress_every");
+    options_.progress_every_seconds = seconds;
+  }
 
   // Trains from where the run stands to `epochs` (the whole run's count; 0: the options'), on X, y.
   py::list train(const py::handle& X, const py::handle& y, const py::handle& X_test, const py::handle& y_test,
                  int epochs, const py::object& on_epoch, const py::object& on_step) {
+    // First: the run in another thread reads the options and the data identity without the GIL.
+    refuse_while_training("train");
     if (epochs < 0) throw UsageError("epochs " + std::to_string(epochs) + " must not be negative");
     if (epochs > 0) options_.epochs = epochs;
     if (const std::string problem = epochs_problem(options_.epochs); !problem.empty())
@@ -115,7 +123,6 @@ class Run {
       data_ = identity;
     }
 
-    if (training_) throw UsageError("this run is training in another thread already");
     training_ = true;  // under the GIL, so two threads cannot both pass
     struct Done {
       bool& flag;
@@ -204,6 +211,7 @@ class Run {
   bool stopped_early() const { return stopped_early_; }
 
   void save(const std::string& path) const {
+    refuse_while_training("save_checkpoint");
     if (!data_) throw UsageError("save_checkpoint " + path + ": the run has not trained yet");
     TrainSnapshot snapshot{position_, model_, state_.slots.empty() ? zero_state(options_.optimizer, model_.parameter_count()) : state_,
                            best_parameters_};
@@ -211,6 +219,7 @@ class Run {
   }
 
   py::dict optimizer_state() const {
+    refuse_while_training("optimizer_state");
     py::dict slots;
     for (const auto& [name, values] : state_.slots) {
       py::array_t<float> array(py::ssize_t(values.size()));
@@ -221,6 +230,7 @@ class Run {
   }
 
   void set_optimizer_state(const py::dict& slots) {
+    refuse_while_training("optimizer_state");
     OptimizerState state;
     for (const auto& [name, values] : slots) {
       const auto array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(values);
@@ -232,6 +242,7 @@ class Run {
   }
 
   void set_position(int64_t epoch, int64_t step) {
+    refuse_while_training("position");
     if (epoch < 0 || step < 0) throw UsageError("position: epoch and step must not be negative");
     position_ = {};
     position_.epoch = epoch;
@@ -239,6 +250,12 @@ class Run {
   }
 
  private:
+  // train() runs with the GIL released and reads the run's state: another thread may not change or read
+  // it meanwhile (checked under the GIL, which train() holds while it sets training_).
+  void refuse_while_training(const char* what) const {
+    if (training_) throw UsageError(std::string(what) + ": this run is training in another thread");
+  }
+
   // The options' ranges, named as the parameters are: a bad value is a ValueError before any work.
   void check_options() const {
     const auto refuse = [](const std::string& name, const std::string& value, const std::string& problem) {

@@ -1,7 +1,9 @@
 // Routes, limits and headers of `cudamlp serve`'s HTTP server; see digit_server.h.
 #include "digit_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 
 #include <charconv>
 #include <csignal>
@@ -60,7 +62,13 @@ constexpr Route kRoutes[] = {{"/", "GET, HEAD"}, {"/model", "GET, HEAD"}, {"/hea
 }  // namespace
 
 bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  // An address, parsed whole: "127.0.0.1.attacker.example" starts like one but is a name anyone can point
+  // at 127.0.0.1.
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return host == "localhost";
 }
 
 DigitServer::DigitServer(const ServerOptions& options, std::string model_json, PredictionQueue& queue)

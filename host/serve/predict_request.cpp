@@ -37,15 +37,42 @@ void append_sample(const nlohmann::json& values, const std::string& where, std::
     // JSON has no NaN or infinity literal, and nlohmann refuses numbers beyond a double; checked anyway.
     const bool in_range = value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() >= 0 &&
                           value.get<double>() <= 255;
-    if (!in_range)
-      throw RequestError(400, where + "[" + std::to_string(i) + "] is " +
-                                  quoted_excerpt(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) +
-                                  ", expected a number in [0, 255]");
+    if (!in_range) {
+      // Only a scalar is quoted: dump() recurses over whatever it is given.
+      const std::string what = value.is_structured()
+                                   ? "an " + std::string(value.type_name())
+                                   : quoted_excerpt(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      throw RequestError(400, where + "[" + std::to_string(i) + "] is " + what + ", expected a number in [0, 255]");
+    }
     pixels.push_back(value.get<float>());
   }
 }
 
+// Whether body's arrays and objects nest deeper than `limit` (brackets inside strings do not count). The
+// deepest valid body, a batch, nests 3 deep; refusing deeper ones before parsing keeps any recursion over
+// the document (nlohmann's dump, for one) off a body 8 MiB of brackets deep.
+bool nested_deeper_than(std::string_view body, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 PredictRequest parse_json(std::string_view body) {
+  if (nested_deeper_than(body, 3))
+    throw RequestError(400, "the JSON nests deeper than {\"pixels\": [[...], ...]}: " + quoted_excerpt(body));
   const nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded())
     throw RequestError(400, "the body is not valid JSON: " + quoted_excerpt(body));

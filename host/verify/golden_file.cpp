@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "cudamlp/errors.h"
@@ -49,17 +50,49 @@ nlohmann::ordered_json run_json(const GoldenRun& run) {
   return json;
 }
 
+// A JSON value for a message: a scalar as written (cut to 48 characters), a list or object by its type
+// (dump() recurses, and a hostile file can nest deep).
+std::string json_excerpt(const nlohmann::json& value) {
+  if (value.is_structured()) return std::string("a JSON ") + value.type_name();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).substr(0, 48);
+}
+
+// An integer of type T: a JSON integer within T's range (nlohmann's get<int> would cast 1e300 or 32.9).
+template <typename T>
+T integer_value(const std::string& path, const nlohmann::json& value, const std::string& name) {
+  const bool fits = value.is_number_integer() &&
+                    (value.is_number_unsigned() ? value.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                                                : value.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                                                      value.get<int64_t>() <= int64_t(std::numeric_limits<T>::max()));
+  if (!fits) throw FileError(path, "the golden run's " + name + " is not an integer in range: " + json_excerpt(value));
+  return value.get<T>();
+}
+
 // Reads field `key` of object `json` as T, or throws naming the file and the field.
 template <typename T>
 T field(const std::string& path, const nlohmann::json& json, const std::string& key, const std::string& where) {
   const auto it = json.find(key);
   if (it == json.end()) throw FileError(path, "the golden run has no " + where + key);
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw FileError(path, "the golden run's " + where + key + " is not a " +
-                              (std::is_same_v<T, std::string> ? "string" : std::is_same_v<T, bool> ? "boolean" : "number of the right kind") +
-                              ": " + it->dump().substr(0, 48));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return integer_value<T>(path, *it, where + key);
+  } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+    if (!it->is_array()) throw FileError(path, "the golden run's " + where + key + " is not a list: " + json_excerpt(*it));
+    std::vector<int> values;
+    for (const nlohmann::json& value : *it) values.push_back(integer_value<int>(path, value, where + key));
+    return values;
+  } else if constexpr (std::is_same_v<T, float>) {
+    const bool fits = it->is_number() && std::isfinite(it->get<double>()) &&
+                      std::abs(it->get<double>()) <= double(std::numeric_limits<float>::max());
+    if (!fits) throw FileError(path, "the golden run's " + where + key + " is not a finite float: " + json_excerpt(*it));
+    return float(it->get<double>());
+  } else {
+    try {
+      return it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw FileError(path, "the golden run's " + where + key + " is not a " +
+                                (std::is_same_v<T, std::string> ? "string" : std::is_same_v<T, bool> ? "boolean" : "number") +
+                                ": " + json_excerpt(*it));
+    }
   }
 }
 

@@ -135,7 +135,7 @@ TEST_F(CliTest, RejectsBadFlagsWithOneLineAndExitTwo) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "ubcommand is required"},
       {{"fly"}, "fly"},
-      {{"train"}, "--data or --train-csv"},
+      {{"train"}, "--data, --train-csv or --train-npy is required"},
       {{"train", "--train-csv", train_csv, "--batch", "0"}, "--batch"},
       {{"train", "--train-csv", train_csv, "--batch", "many"}, "--batch"},
       {{"train", "--train-csv", train_csv, "--lr", "-1"}, "--lr"},

@@ -145,6 +145,15 @@ def test_mnist_digit_refuses_a_blank_picture_and_colour():
         cudamlp.mnist_digit(np.zeros((28, 28, 3), dtype=np.uint8))
 
 
+def test_mnist_digit_refuses_a_picture_over_the_pixel_limit_whatever_its_shape():
+    # One side past the limit of 2^26 pixels, the other 1: refused, not cut to its first 2^26 pixels. A
+    # broadcast view costs no memory.
+    long = np.broadcast_to(np.uint8(255), ((1 << 26) + 5, 1))
+    for picture in (long, long.T):
+        with pytest.raises(ValueError, match="pixels, got"):
+            cudamlp.mnist_digit(picture)
+
+
 def test_file_problems_are_os_errors_naming_the_file(tmp_path):
     missing = tmp_path / "missing.safetensors"
     with pytest.raises(OSError) as error:

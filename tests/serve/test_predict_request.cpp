@@ -72,6 +72,24 @@ TEST(PredictRequest, RefusesMalformedJsonWithTheProblemNamed) {
   EXPECT_NE(refusal("application/json", R"({"pixels": [], "x": 1})").second.find("unknown key 'x'"), std::string::npos);
 }
 
+TEST(PredictRequest, RefusesJsonNestedDeeperThanABatchWithoutRecursingIntoIt) {
+  // A million levels: recursing over it (nlohmann's dump in an error message) would overflow the stack.
+  constexpr int kDepth = 1'000'000;
+  std::string deep = "{\"pixels\": [" + std::string(kDepth, '[') + std::string(kDepth, ']');
+  for (int i = 1; i < 784; ++i) deep += ",0";
+  const auto [status, message] = refusal("application/json", deep + "]}");
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("nests deeper"), std::string::npos) << message;
+  // A list where a number should be, within the depth a body may have, is named by its type.
+  nlohmann::json nested = std::vector<int>(784, 0);
+  nested[1] = std::vector<int>{1};
+  const std::string list_message = refusal("application/json", nlohmann::json{{"pixels", nested}}.dump()).second;
+  EXPECT_NE(list_message.find("pixels[1] is an array"), std::string::npos) << list_message;
+  // Brackets inside strings are not nesting.
+  const std::string string_message = refusal("application/json", R"({"pixels": "[[[[[["})").second;
+  EXPECT_EQ(string_message.find("nests deeper"), std::string::npos) << string_message;
+}
+
 TEST(PredictRequest, RefusesABatchLargerThanOnePredictCall) {
   nlohmann::json batch = nlohmann::json::array();
   for (int64_t i = 0; i <= kMaxBatch; ++i) batch.push_back(std::vector<int>(784, 0));

@@ -286,8 +286,17 @@ TEST(ServeHttp, ChunkedBodyIs411) {
 
 TEST(ServeHttp, RequestsForAnotherHostAre403) {
   httplib::Client client = shared_server().client();
-  httplib::Headers rebinding = {{"Host", "attacker.example:80"}};
-  EXPECT_TRUE(is_error(client.Get("/model", rebinding), 403));
+  // Names that only start like a loopback address are names, which anyone can point at 127.0.0.1.
+  for (const char* host : {"attacker.example:80", "127.0.0.1.attacker.example:8080", "127.evil:80", "localhost.evil"}) {
+    const httplib::Headers rebinding = {{"Host", host}};
+    EXPECT_TRUE(is_error(client.Get("/model", rebinding), 403)) << host;
+  }
+  for (const char* host : {"127.0.0.1:8080", "127.1.2.3", "localhost:80", "[::1]:8080"}) {
+    const httplib::Headers loopback = {{"Host", host}};
+    const httplib::Result answer = client.Get("/healthz", loopback);
+    ASSERT_TRUE(answer) << host;
+    EXPECT_EQ(answer->status, 200) << host;
+  }
   EXPECT_TRUE(shared_server().healthy());
 }
 

@@ -191,6 +191,16 @@ TEST_F(GoldenFileTest, BadGoldenFilesAreOneLineErrors) {
        }), {}, 1, "sizes do not fit the run's flags"},
       {"a flag out of range", with_run("lr.safetensors", [](nlohmann::json& run) { run["lr"] = -1; }), {}, 1, "--lr"},
       {"a mistyped flag", with_run("batch.safetensors", [](nlohmann::json& run) { run["batch"] = "32"; }), {}, 1, "batch"},
+      {"a fraction where an integer belongs", with_run("batch-fraction.safetensors", [](nlohmann::json& run) {
+         run["batch"] = 32.9;
+       }), {}, 1, "batch is not an integer in range: 32.9"},
+      {"an integer beyond its type", with_run("epochs-huge.safetensors", [](nlohmann::json& run) { run["epochs"] = 1e300; }),
+       {}, 1, "epochs is not an integer in range"},
+      {"a hidden size beyond int", with_run("hidden-huge.safetensors", [](nlohmann::json& run) {
+         run["hidden"] = {int64_t{1} << 40};
+       }), {}, 1, "hidden is not an integer in range"},
+      {"a float beyond float", with_run("lr-huge.safetensors", [](nlohmann::json& run) { run["lr"] = 1e300; }),
+       {}, 1, "lr is not a finite float"},
       {"other data", with_run("data.safetensors", [](nlohmann::json& run) { run["data"]["checksum"] = "0123456789abcdef"; }),
        {}, 1, "recorded on other data"},
       {"other synthetic data", with_run("seed.safetensors", [](nlohmann::json& run) { run["data"]["seed"] = "2"; }),
