@@ -84,6 +84,10 @@ function(cudamlp_include_closure target out)
       list(APPEND dirs ${interface})
     endif()
   endforeach()
+  # The build tree's folders are written $<BUILD_INTERFACE:dir> (cmake/install.cmake hands on include/ alone
+  # once installed): the check is about the build, so it reads those folders and drops the install's.
+  list(TRANSFORM dirs REPLACE "^\\$<BUILD_INTERFACE:(.*)>$" "\\1")
+  list(FILTER dirs EXCLUDE REGEX "^\\$<INSTALL_INTERFACE:")
   set(${out} ${dirs} PARENT_SCOPE)
 endfunction()
 
